@@ -1,0 +1,45 @@
+"""One settings object for every process, read from ``KZGATE_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityPolicyName = Literal["shep", "strict", "emulator"]
+
+
+class Settings(BaseSettings):
+    """Embedded defaults run the whole system on one machine; every field is an env var."""
+
+    model_config = SettingsConfigDict(env_prefix="KZGATE_", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    var_dir: Path = Path("var")
+    pki_dir_override: Path | None = Field(default=None, alias="KZGATE_PKI_DIR")
+    database_url_override: str | None = Field(default=None, alias="KZGATE_DATABASE_URL")
+    catalogue_path: Path | None = Field(default=None, alias="KZGATE_CATALOGUE")
+    simulator_base_port: int = 8100
+    security_policy: SecurityPolicyName = "shep"
+    max_message_bytes: int = 10 * 1024 * 1024
+    max_xml_depth: int = 64
+    freshness_window_seconds: int = 300
+    clock_skew_seconds: int = 60
+    provider_timeout_seconds: float = 30.0
+
+    @cached_property
+    def pki_dir(self) -> Path:
+        return self.pki_dir_override or self.var_dir / "pki"
+
+    @cached_property
+    def database_url(self) -> str:
+        return self.database_url_override or f"sqlite+aiosqlite:///{self.var_dir / 'kzgate.db'}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
