@@ -1,0 +1,70 @@
+"""The replay guard's memory: which (sender, messageId) pairs were seen, until when.
+
+Shared by every gateway process through the database, so a replay sent to another instance
+is still caught. Atomicity comes from the primary key, not from a read-then-write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Index, String, Table, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.storage.engine import write_transaction
+from gateway.storage.schema import metadata
+from gateway.storage.types import UtcDateTime
+
+seen_messages = Table(
+    "seen_messages",
+    metadata,
+    Column("sender_id", String, primary_key=True),
+    Column("message_id", String, primary_key=True),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_seen_messages_expires_at", "expires_at"),
+)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SqlReplayGuard:
+    """Remembers each (sender_id, message_id) until it expires; ``claim`` is atomic."""
+
+    def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = _utc_now):
+        self._engine = engine
+        self._clock = clock
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    async def claim(self, sender_id: str, message_id: str, expires_at: datetime) -> bool:
+        """True the first time the pair is claimed; False while an unexpired claim holds it.
+
+        One statement decides: insert, or on a key conflict take over the row only if it has
+        expired. Concurrent claimers in any number of processes get exactly one True.
+        """
+        table = seen_messages
+        statement = (
+            self._insert(table)
+            .values(sender_id=sender_id, message_id=message_id, expires_at=expires_at)
+            .on_conflict_do_update(
+                index_elements=[table.c.sender_id, table.c.message_id],
+                set_={"expires_at": expires_at},
+                where=table.c.expires_at <= self._clock(),
+            )
+            .returning(table.c.sender_id)
+        )
+        async with write_transaction(self._engine) as conn:
+            won = (await conn.execute(statement)).first()
+        return won is not None
+
+    async def purge(self, now: datetime | None = None) -> int:
+        """Delete claims that expired at or before ``now``; returns how many were deleted."""
+        cutoff = now or self._clock()
+        async with write_transaction(self._engine) as conn:
+            result = await conn.execute(
+                delete(seen_messages).where(seen_messages.c.expires_at <= cutoff)
+            )
+        return result.rowcount

@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, Table, insert, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.storage import UtcDateTime, create_engine, create_schema, metadata, write_transaction
+
+# A table of the tests' own, on a private MetaData so create_schema never creates it elsewhere.
+_probe_metadata = type(metadata)()
+probe = Table(
+    "storage_probe",
+    _probe_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime),
+)
+
+
+async def test_sqlite_engine_is_durable_and_waits_for_locks(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "gw.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with engine.connect() as conn:
+            journal = (await conn.exec_driver_sql("PRAGMA journal_mode")).scalar()
+            synchronous = (await conn.exec_driver_sql("PRAGMA synchronous")).scalar()
+            busy = (await conn.exec_driver_sql("PRAGMA busy_timeout")).scalar()
+    finally:
+        await engine.dispose()
+    assert path.parent.is_dir()
+    assert (journal, synchronous) == ("wal", 2)  # 2 == FULL
+    assert busy >= 1000
+
+
+async def test_sqlite_write_transaction_takes_the_write_lock_at_begin(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}"
+    holder, other = create_engine(url), create_engine(url)
+    try:
+        async with other.connect() as conn:
+            await conn.exec_driver_sql("PRAGMA busy_timeout=50")
+            async with write_transaction(holder):
+                # Without BEGIN IMMEDIATE nothing would be locked yet: no statement has run.
+                with pytest.raises(OperationalError, match="locked"):
+                    await conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        await holder.dispose()
+        await other.dispose()
+
+
+def test_unsupported_url_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported"):
+        create_engine("mysql+aiomysql://user@host/db")
+
+
+async def test_create_schema_is_idempotent_and_keeps_rows(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.execute(text("UPDATE messagelog_head SET last_seq = 7"))
+    await create_schema(engine)
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT last_seq FROM messagelog_head"))).scalar() == 7
+
+
+async def test_utc_datetime_round_trips_with_microseconds(engine: AsyncEngine) -> None:
+    almaty = timezone(timedelta(hours=5))
+    moment = datetime(2025, 3, 21, 9, 30, 15, 123456, tzinfo=almaty)
+    async with engine.begin() as conn:
+        await conn.run_sync(_probe_metadata.create_all)
+        await conn.execute(insert(probe).values(id=1, at=moment))
+        stored = (await conn.execute(select(probe.c.at))).scalar_one()
+        await conn.run_sync(_probe_metadata.drop_all)
+    assert stored == moment
+    assert stored.tzinfo == UTC
+    assert stored.microsecond == 123456
+
+
+async def test_utc_datetime_refuses_naive_values(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_probe_metadata.create_all)
+        with pytest.raises(Exception, match="aware"):
+            await conn.execute(insert(probe).values(id=1, at=datetime(2025, 1, 1)))
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_postgres_search_path_keeps_tables_in_their_own_schema(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    schema = db_url.rsplit("search_path=", 1)[1]
+    query = text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s")
+    async with engine.connect() as conn:
+        tables = set((await conn.execute(query, {"s": schema})).scalars())
+    assert {"messagelog_records", "messagelog_head", "seen_messages"} <= tables
