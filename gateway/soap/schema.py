@@ -1,0 +1,191 @@
+"""XSD validation of the channel envelope content and of the services' payloads.
+
+Schemas come only from ``XSD_DIR``: a resolver maps every import/include into that directory and
+refuses anything else, and the parser never touches the network. Validation runs on a fresh copy,
+never on the received tree, so nothing a validator does can change the bytes a signature covers.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from lxml import etree
+
+from gateway.errors import (
+    INTERNAL,
+    SCHEMA_INVALID,
+    SCHEMA_PAYLOAD_INVALID,
+    FaultCode,
+    GatewayError,
+)
+from gateway.paths import XSD_DIR
+from gateway.soap.namespaces import XSI, local_name, qname
+from gateway.soap.parser import parse_document
+
+CHANNEL_SCHEMAS = {"sync": "SyncChannel-v10-Types.xsd"}
+
+XMLDSIG = "http://www.w3.org/2000/09/xmldsig#"
+_XSI_TYPE = qname(XSI, "type")
+_PAYLOAD_CONTAINERS = frozenset({"requestData", "responseData", "messageData"})
+_CHANNEL_TYPE_NS_PREFIX = "http://bip.bee.kz/"
+
+
+class _DirectoryResolver(etree.Resolver):
+    """Serves schema documents from one directory; everything else resolves to a non-schema."""
+
+    def __init__(self, base_dir: Path) -> None:
+        super().__init__()
+        self._base = base_dir.resolve()
+
+    def resolve(self, system_url: str, public_id: str | None, context: object) -> object:
+        path = _local_path(system_url)
+        if path is not None and path.is_relative_to(self._base) and path.is_file():
+            return self.resolve_filename(str(path), context)
+        # Not a silent skip: the schema then fails to compile and the operator sees why.
+        return self.resolve_string(f"<refused-outside-xsd-dir url={_quote(system_url)}/>", context)
+
+
+def load_schema(xsd_file: str, base_dir: Path = XSD_DIR) -> etree.XMLSchema:
+    """Compile ``base_dir/xsd_file`` with imports confined to ``base_dir`` (raises INTERNAL)."""
+    base = base_dir.resolve()
+    path = (base / xsd_file).resolve()
+    if not path.is_relative_to(base) or not path.is_file():
+        raise GatewayError(INTERNAL, f"schema {xsd_file!r} is not a file in the schema directory")
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+    parser.resolvers.add(_DirectoryResolver(base))
+    try:
+        return etree.XMLSchema(etree.parse(str(path), parser))
+    except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
+        raise GatewayError(INTERNAL, f"schema {xsd_file!r} does not compile: {exc}") from None
+
+
+@cache
+def channel_schema(channel: str = "sync") -> etree.XMLSchema:
+    """The compiled channel schema, compiled once per process."""
+    if channel not in CHANNEL_SCHEMAS:
+        raise ValueError(f"no schema for channel {channel!r}")
+    return load_schema(CHANNEL_SCHEMAS[channel])
+
+
+def validate_operation(operation: etree._Element, channel: str = "sync") -> None:
+    """Check a Body's operation element against the channel XSD or raise ``SCHEMA_INVALID``.
+
+    ``data`` is the service's business and is checked by ``PayloadSchemas``; here it is replaced by
+    an empty placeholder, so a payload ``xsi:type`` naming the provider's own type (or ``data``
+    qualified in another namespace, sheet §7.4) does not fail the channel contract.
+    """
+    _assert_valid(channel_schema(channel), _validation_copy(operation), SCHEMA_INVALID, 1)
+
+
+class PayloadSchemas:
+    """The services' payload XSDs from one directory, compiled on first use and cached."""
+
+    def __init__(self, base_dir: Path = XSD_DIR, *, max_depth: int = 64) -> None:
+        self._base_dir = base_dir
+        self._max_depth = max_depth
+        self._schemas: dict[str, etree.XMLSchema] = {}
+        self._lock = threading.Lock()
+
+    def schema(self, xsd_file: str) -> etree.XMLSchema:
+        """The compiled schema of ``xsd_file`` (a name inside the directory)."""
+        with self._lock:
+            if xsd_file not in self._schemas:
+                self._schemas[xsd_file] = load_schema(xsd_file, self._base_dir)
+            return self._schemas[xsd_file]
+
+    def validate(self, data: etree._Element, xsd_file: str) -> None:
+        """Check each element child of ``data`` against ``xsd_file``; ``SCHEMA_PAYLOAD_INVALID``."""
+        schema = self.schema(xsd_file)
+        for element, line_offset in self._payload_roots(data):
+            _assert_valid(schema, element, SCHEMA_PAYLOAD_INVALID, line_offset)
+
+    def _payload_roots(self, data: etree._Element) -> list[tuple[etree._Element, int]]:
+        # An enveloped business signature may sit as the last child of data (sheet §5.2); it is
+        # not part of the service's document.
+        roots = [
+            (_detached_copy(e), e.sourceline or 1)
+            for e in data.iterchildren(tag=etree.Element)
+            if e.tag != qname(XMLDSIG, "Signature")
+        ]
+        if roots:
+            return roots
+        return [(self._escaped_payload(data), data.sourceline or 1)]
+
+    def _escaped_payload(self, data: etree._Element) -> etree._Element:
+        """The payload sent as escaped XML text (``xsi:type="xs:string"``), parsed as hardened."""
+        text = (data.text or "").strip()
+        if not text.startswith("<"):
+            raise GatewayError(SCHEMA_PAYLOAD_INVALID, "data carries no XML document")
+        raw = text.encode("utf-8")
+        try:
+            return parse_document(raw, max_bytes=len(raw), max_depth=self._max_depth)
+        except GatewayError as exc:
+            raise GatewayError(SCHEMA_PAYLOAD_INVALID, f"escaped payload: {exc.message}") from None
+
+
+def _assert_valid(
+    schema: etree.XMLSchema, element: etree._Element, fault: FaultCode, line_offset: int
+) -> None:
+    try:
+        schema.assertValid(element)
+    except etree.DocumentInvalid as exc:
+        first = exc.error_log[0] if len(exc.error_log) else None
+        if first is None:  # pragma: no cover - libxml2 always logs the reason
+            raise GatewayError(fault, str(exc)) from None
+        line = first.line + line_offset - 1
+        raise GatewayError(fault, f"line {line}: {first.message}") from None
+
+
+def _detached_copy(element: etree._Element) -> etree._Element:
+    # Serialising a subtree carries every ancestor namespace declaration, so QNames inside
+    # xsi:type values still resolve in the copy.
+    return etree.fromstring(etree.tostring(element, with_tail=False))
+
+
+def _validation_copy(element: etree._Element) -> etree._Element:
+    """A copy of the operation for the channel schema, with the payload reduced to ``<data/>``."""
+    copy = etree.Element(element.tag, attrib=_kept_attributes(element), nsmap=element.nsmap)
+    _copy_position(element, copy)
+    in_container = local_name(element) in _PAYLOAD_CONTAINERS
+    for source in element.iterchildren(tag=etree.Element):
+        if in_container and local_name(source) == "data":
+            placeholder = etree.SubElement(copy, "data")
+            _copy_position(source, placeholder)
+        else:
+            copy.append(_validation_copy(source))
+    return copy
+
+
+def _kept_attributes(element: etree._Element) -> dict[str, str]:
+    """Attributes minus an xsi:type naming a SHEP type in any letter case (sheet §7.2)."""
+    attributes = dict(element.attrib)
+    value = attributes.get(_XSI_TYPE)
+    if value is not None:
+        prefix = value.partition(":")[0] if ":" in value else None
+        namespace = element.nsmap.get(prefix) or ""
+        if namespace.lower().startswith(_CHANNEL_TYPE_NS_PREFIX):
+            del attributes[_XSI_TYPE]
+    return attributes
+
+
+def _copy_position(source: etree._Element, copy: etree._Element) -> None:
+    copy.text = source.text
+    copy.tail = source.tail
+    if source.sourceline:
+        copy.sourceline = source.sourceline  # so the error names the line of the received message
+
+
+def _local_path(url: str) -> Path | None:
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path)).resolve()
+    if parsed.scheme and len(parsed.scheme) > 1:  # http:, https:, ftp: … (one letter: a drive)
+        return None
+    return Path(url).resolve()
+
+
+def _quote(url: str) -> str:
+    return '"' + url.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;") + '"'

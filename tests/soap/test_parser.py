@@ -1,0 +1,138 @@
+"""Hardened parsing: every refusal with its exact fault code, and nothing unsafe ever happens."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from gateway import errors
+from gateway.errors import GatewayError
+from gateway.soap.parser import parse_document
+from tests.soap.samples import LIMITS, request_xml
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<lolz>&lol9;</lolz>"""
+
+
+def refusal(data: bytes, **limits: int) -> GatewayError:
+    with pytest.raises(GatewayError) as caught:
+        parse_document(data, **{**LIMITS, **limits})
+    return caught.value
+
+
+def test_a_normal_request_parses_with_whitespace_comments_and_cdata_kept():
+    xml = request_xml(data="<data> <!-- keep --><![CDATA[<raw/>]]> </data>")
+    root = parse_document(xml, **LIMITS)
+    data = root.find(".//requestData/data")
+    assert etree.tostring(data).endswith(b"> <!-- keep --><![CDATA[<raw/>]]> </data>")
+
+
+def test_oversize_is_refused_before_parsing():
+    assert refusal(b"<a>" + b"x" * 100 + b"</a>", max_bytes=50).fault is errors.XML_TOO_LARGE
+
+
+@pytest.mark.parametrize(
+    "xml",
+    [b"<a><b></a>", b"", b"   ", b"not xml", b"<a>&undefined;</a>", b"<a></a><b/>"],
+)
+def test_malformed_xml(xml: bytes):
+    assert refusal(xml).fault is errors.XML_MALFORMED
+
+
+def test_malformed_detail_names_line_and_column():
+    error = refusal(b"<a>\n  <b>\n</a>")
+    assert error.fault is errors.XML_MALFORMED
+    assert "line 3, column" in error.detail
+
+
+def test_too_deep_is_refused_and_the_limit_is_exact():
+    assert parse_document(b"<a>" * 10 + b"</a>" * 10, max_bytes=1000, max_depth=10) is not None
+    error = refusal(b"<a>" * 11 + b"</a>" * 11, max_depth=10)
+    assert error.fault is errors.XML_TOO_DEEP
+
+
+def test_depth_counts_elements_not_siblings_or_text():
+    wide = b"<r>" + b"<a><b/></a>" * 5000 + b"</r>"
+    assert len(parse_document(wide, max_bytes=10**6, max_depth=3)) == 5000
+
+
+def test_too_deep_inside_a_soap_body_is_refused():
+    deep = "<x>" * 80 + "</x>" * 80
+    error = refusal(request_xml(data=f"<data>{deep}</data>"))
+    assert error.fault is errors.XML_TOO_DEEP
+
+
+def test_plain_doctype_is_refused():
+    assert refusal(b"<!DOCTYPE a><a/>").fault is errors.XML_DOCTYPE
+    assert refusal(b'<?xml version="1.0"?>\n<!--x-->\n<!DOCTYPE a []><a/>').fault is (
+        errors.XML_DOCTYPE
+    )
+
+
+def test_xxe_is_refused_and_the_file_is_never_read(tmp_path: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-MARKER")
+    for target in ("file:///etc/passwd", secret.as_uri()):
+        xml = (
+            f'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY xxe SYSTEM "{target}">]><r>&xxe;</r>'
+        ).encode()
+        error = refusal(xml)
+        assert error.fault is errors.XML_EXTERNAL_ENTITY
+        text = f"{error} {error.detail} {error.message} {error.__cause__} {error.__context__}"
+        assert "TOP-SECRET-MARKER" not in text
+        assert "root:" not in text
+
+
+def test_external_dtd_and_parameter_entities_count_as_external():
+    assert refusal(b'<!DOCTYPE a SYSTEM "http://127.0.0.1:9/x.dtd"><a/>').fault is (
+        errors.XML_EXTERNAL_ENTITY
+    )
+    xml = b'<!DOCTYPE a [<!ENTITY % p PUBLIC "-//x" "http://127.0.0.1:9/p">%p;]><a/>'
+    assert refusal(xml).fault is errors.XML_EXTERNAL_ENTITY
+
+
+def test_billion_laughs_is_refused_fast():
+    started = time.perf_counter()
+    error = refusal(BILLION_LAUGHS)
+    assert error.fault is errors.XML_ENTITY_DECLARATION
+    assert time.perf_counter() - started < 0.1
+
+
+def test_billion_laughs_in_utf16_is_still_refused():
+    xml = BILLION_LAUGHS.replace(b'version="1.0"', b'version="1.0" encoding="UTF-16"')
+    assert refusal(xml.decode().encode("utf-16")).fault is errors.XML_ENTITY_DECLARATION
+
+
+def test_doctype_text_inside_a_comment_or_cdata_is_not_a_doctype():
+    root = parse_document(b"<!-- <!DOCTYPE x> --><a><![CDATA[<!DOCTYPE y>]]></a>", **LIMITS)
+    assert root.text == "<!DOCTYPE y>"
+
+
+def test_processing_instructions_are_tolerated():
+    root = parse_document(b'<?xml version="1.0"?><?xml-stylesheet href="x"?><a/>', **LIMITS)
+    assert root.tag == "a"
+
+
+def test_a_typical_message_parses_quickly():
+    payload = "".join(f"<p:row n='{i}'>value {i}</p:row>" for i in range(1500))
+    xml = request_xml(data=f'<data xsi:type="p:Rows">{payload}</data>')
+    assert 30_000 < len(xml) < 60_000
+    started = time.perf_counter()
+    for _ in range(20):
+        parse_document(xml, **LIMITS)
+    assert (time.perf_counter() - started) / 20 < 0.02
