@@ -120,7 +120,7 @@ SOAP_UNKNOWN_OPERATION = _fault(
 SOAP_MUST_UNDERSTAND = _fault(
     "Client.Soap.MustUnderstand",
     "A header marked mustUnderstand is not understood by the gateway",
-    "Only wsse:Security may be marked mustUnderstand=\"1\".",
+    'Only wsse:Security may be marked mustUnderstand="1".',
 )
 SCHEMA_INVALID = _fault(
     "Client.Schema.Invalid",
@@ -163,7 +163,7 @@ SIG_ALGORITHM = _fault(
 SIG_BODY_NOT_SIGNED = _fault(
     "Client.Security.BodyNotSigned",
     "The signature does not cover the SOAP Body",
-    "Reference the Body by its wsu:Id in the signature (URI=\"#id-…\").",
+    'Reference the Body by its wsu:Id in the signature (URI="#id-…").',
     "SCE006",
 )
 SIG_WRAPPING = _fault(
@@ -234,6 +234,28 @@ REPLAY = _fault(
     "Client.Security.Replay",
     "This messageId was already received from this sender",
     "Generate a new messageId (a UUID) for every message; never resend a signed envelope as is.",
+)
+
+# --- Business-data signature (the enveloped ds:Signature inside <data>, sheet §5.2) ------------
+PAYLOAD_SIG_MISSING = _fault(
+    "Client.Security.PayloadUnsigned",
+    "The business data carries no signature",
+    "This service needs an enveloped ds:Signature on the payload in <data>; sign it first, then "
+    "apply the transport signature.",
+    "SCE017",
+)
+PAYLOAD_SIG_INVALID = _fault(
+    "Client.Security.PayloadSignatureInvalid",
+    "The business-data signature does not verify",
+    'The detail names the reason; sign the whole payload root (URI="", enveloped-signature and '
+    "C14N transforms, RSA-SHA256, SHA-256) and change nothing after signing.",
+    "SCE016",
+)
+PAYLOAD_CERT_INVALID = _fault(
+    "Client.Security.PayloadCertificateInvalid",
+    "The business-data signing certificate is untrusted, expired or revoked",
+    "Sign the payload with a current certificate issued by the national CA configured here.",
+    "SCE015",
 )
 
 # --- Who may call what -------------------------------------------------------------------------

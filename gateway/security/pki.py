@@ -1,0 +1,284 @@
+"""The test PKI: a simulated national root CA that issues each system's transport certificate.
+
+Everything it issues carries ``O=KZGATE TEST PKI`` so production can recognise (and refuse) dev
+keys. Files are PEM; private keys are unencrypted PKCS#8 written with mode 0600.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import NameOID
+
+SYSTEMS = (
+    "GATEWAY",
+    "EGOV_PORTAL",
+    "ELICENSE",
+    "KEDEN",
+    "GBDUL",
+    "GBDFL",
+    "KGD",
+    "PEP",
+    "MONITORING",
+)
+TEST_ORGANIZATION = "KZGATE TEST PKI"
+CA_COMMON_NAME = "KZGATE Test National Root CA"
+CA_FILE, CA_KEY_FILE, CRL_FILE = "ca.pem", "ca.key", "crl.pem"
+
+KeyType = Literal["rsa", "ec"]
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+
+_CA_LIFETIME = timedelta(days=3650)
+_LEAF_LIFETIME = timedelta(days=730)
+_BACKDATE = timedelta(days=1)  # tolerates clocks of other systems running slightly behind
+_CRL_LIFETIME = timedelta(days=7)
+# System names become file names: keep them to a safe alphabet.
+_SYSTEM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, TEST_ORGANIZATION),
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ"),
+        ]
+    )
+
+
+def _new_key(key_type: KeyType = "rsa") -> PrivateKey:
+    if key_type == "ec":
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _key_pem(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def _cert_pem(cert: x509.Certificate) -> bytes:
+    return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _write(path: Path, data: bytes, *, private: bool = False) -> None:
+    # Write-then-rename so a running gateway never reads a half-written file (CRL reload).
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        os.fchmod(fd, 0o600 if private else 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check_system(system: str) -> None:
+    if not _SYSTEM_NAME.match(system):
+        raise ValueError(f"invalid system name {system!r}")
+
+
+def _ski(key: PrivateKey) -> x509.SubjectKeyIdentifier:
+    return x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+
+
+def _build_ca(key: PrivateKey, now: datetime) -> x509.Certificate:
+    name = _name(CA_COMMON_NAME)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - _BACKDATE)
+        .not_valid_after(now - _BACKDATE + _CA_LIFETIME)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(_ca_key_usage(), critical=True)
+        .add_extension(_ski(key), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+
+
+def _ca_key_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=False,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=True,
+        crl_sign=True,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _leaf_key_usage() -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _load_ca(directory: Path) -> tuple[x509.Certificate, PrivateKey]:
+    cert = x509.load_pem_x509_certificate((directory / CA_FILE).read_bytes())
+    key = serialization.load_pem_private_key((directory / CA_KEY_FILE).read_bytes(), None)
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise ValueError("the CA key must be RSA or EC")
+    return cert, key
+
+
+def _build_crl(
+    ca: x509.Certificate,
+    ca_key: PrivateKey,
+    revoked: Iterable[x509.RevokedCertificate],
+    number: int,
+) -> x509.CertificateRevocationList:
+    now = datetime.now(UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(ca.subject)
+        .last_update(now)
+        .next_update(now + _CRL_LIFETIME)
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+    )
+    for entry in revoked:
+        builder = builder.add_revoked_certificate(entry)
+    return builder.sign(ca_key, hashes.SHA256())
+
+
+def issue_certificate(
+    directory: Path,
+    system: str,
+    *,
+    key_type: KeyType = "rsa",
+    not_before: datetime | None = None,
+    not_after: datetime | None = None,
+) -> tuple[bytes, bytes]:
+    """Issue a fresh certificate for ``system`` from the CA in ``directory``; writes nothing.
+
+    Returns ``(certificate PEM, private key PEM)``. ``not_before``/``not_after`` override the
+    default validity (yesterday + 2 years) so tests can make expired or not-yet-valid certs.
+    """
+    _check_system(system)
+    ca, ca_key = _load_ca(directory)
+    key = _new_key(key_type)
+    start = not_before or datetime.now(UTC) - _BACKDATE
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(system))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(not_after or start + _LEAF_LIFETIME)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_leaf_key_usage(), critical=True)
+        .add_extension(_ski(key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+            critical=False,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return _cert_pem(cert), _key_pem(key)
+
+
+def _init_ca(directory: Path) -> list[str]:
+    if (directory / CA_FILE).exists():
+        if not (directory / CA_KEY_FILE).exists():
+            raise FileNotFoundError(f"{directory / CA_KEY_FILE} is missing; the CA cannot issue")
+        return []
+    key = _new_key("rsa")
+    _write(directory / CA_KEY_FILE, _key_pem(key), private=True)
+    _write(directory / CA_FILE, _cert_pem(_build_ca(key, datetime.now(UTC))))
+    return [CA_FILE, CA_KEY_FILE]
+
+
+def _init_crl(directory: Path) -> list[str]:
+    if (directory / CRL_FILE).exists():
+        return []
+    ca, ca_key = _load_ca(directory)
+    crl = _build_crl(ca, ca_key, [], number=1)
+    _write(directory / CRL_FILE, crl.public_bytes(serialization.Encoding.PEM))
+    return [CRL_FILE]
+
+
+def _init_system(directory: Path, system: str) -> list[str]:
+    cert_path, key_path = directory / f"{system}.pem", directory / f"{system}.key"
+    if cert_path.exists() and key_path.exists():
+        return []
+    cert_pem, key_pem = issue_certificate(directory, system)
+    _write(key_path, key_pem, private=True)
+    _write(cert_path, cert_pem)
+    return [cert_path.name, key_path.name]
+
+
+def init_pki(directory: Path, systems: Iterable[str] = SYSTEMS) -> list[str]:
+    """Create the CA, its CRL and each system's key pair where missing; return the new files.
+
+    Idempotent: existing files are never touched. A system whose cert or key is missing gets a
+    new pair (both files), since a lone cert or key is useless.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    created = _init_ca(directory) + _init_crl(directory)
+    for system in systems:
+        _check_system(system)
+        created += _init_system(directory, system)
+    return created
+
+
+def _crl_number(crl: x509.CertificateRevocationList) -> int:
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return 0
+
+
+def revoke(directory: Path, system: str) -> int:
+    """Put ``system``'s current certificate on the CRL, re-sign ``crl.pem``; return its serial."""
+    _check_system(system)
+    ca, ca_key = _load_ca(directory)
+    cert = x509.load_pem_x509_certificate((directory / f"{system}.pem").read_bytes())
+    old = x509.load_pem_x509_crl((directory / CRL_FILE).read_bytes())
+    entries = list(old)
+    if old.get_revoked_certificate_by_serial_number(cert.serial_number) is None:
+        entries.append(
+            x509.RevokedCertificateBuilder()
+            .serial_number(cert.serial_number)
+            .revocation_date(datetime.now(UTC))
+            .build()
+        )
+    crl = _build_crl(ca, ca_key, entries, number=_crl_number(old) + 1)
+    _write(directory / CRL_FILE, crl.public_bytes(serialization.Encoding.PEM))
+    return cert.serial_number
+
+
+def is_dev_certificate(cert: x509.Certificate) -> bool:
+    """True when ``cert`` was issued under the KZGATE TEST PKI (a dev key production refuses)."""
+    issuer_orgs = cert.issuer.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+    return any(attr.value == TEST_ORGANIZATION for attr in issuer_orgs)
