@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-# Each module exposes register(subparsers) and sets ``func`` on its parsers; func(args) -> exit code.
+# Each module has register(subparsers) and sets ``func`` on its parsers: func(args) -> exit code.
 _COMMAND_MODULES = ("pki", "log", "send", "serve", "faults")
 
 

@@ -31,6 +31,7 @@ XMLDSIG = "http://www.w3.org/2000/09/xmldsig#"
 _XSI_TYPE = qname(XSI, "type")
 _PAYLOAD_CONTAINERS = frozenset({"requestData", "responseData", "messageData"})
 _CHANNEL_TYPE_NS_PREFIX = "http://bip.bee.kz/"
+_TYPED_WRAPPER_NS = "urn:kzgate:payload-type"
 
 
 class _DirectoryResolver(etree.Resolver):
@@ -87,6 +88,8 @@ class PayloadSchemas:
         self._base_dir = base_dir
         self._max_depth = max_depth
         self._schemas: dict[str, etree.XMLSchema] = {}
+        self._typed: dict[str, etree.XMLSchema | None] = {}
+        self._namespaces: dict[str, str | None] = {}
         self._lock = threading.Lock()
 
     def schema(self, xsd_file: str) -> etree.XMLSchema:
@@ -97,10 +100,48 @@ class PayloadSchemas:
             return self._schemas[xsd_file]
 
     def validate(self, data: etree._Element, xsd_file: str) -> None:
-        """Check each element child of ``data`` against ``xsd_file``; ``SCHEMA_PAYLOAD_INVALID``."""
+        """Check each element child of ``data`` against ``xsd_file``; ``SCHEMA_PAYLOAD_INVALID``.
+
+        A ``data`` that names its payload type with ``xsi:type`` (the JAXB/zeep style, children
+        directly inside ``data``) is checked as an element of that type.
+        """
+        type_name = self._payload_type(data, xsd_file)
+        typed_schema = self._typed_schema(xsd_file, type_name) if type_name else None
+        if typed_schema is not None:
+            typed = _detached_copy(data)
+            typed.tag = qname(_TYPED_WRAPPER_NS, "data")
+            del typed.attrib[_XSI_TYPE]
+            _assert_valid(typed_schema, typed, SCHEMA_PAYLOAD_INVALID, data.sourceline or 1)
+            return
         schema = self.schema(xsd_file)
         for element, line_offset in self._payload_roots(data):
             _assert_valid(schema, element, SCHEMA_PAYLOAD_INVALID, line_offset)
+
+    def _payload_type(self, data: etree._Element, xsd_file: str) -> tuple[str, str] | None:
+        """``(namespace, local name)`` of data's xsi:type when it names a type of this schema."""
+        value = data.get(_XSI_TYPE)
+        if not value:
+            return None
+        prefix, _, local = value.rpartition(":")
+        namespace = data.nsmap.get(prefix or None)
+        if namespace is None or namespace != self._target_namespace(xsd_file):
+            return None
+        return namespace, local
+
+    def _target_namespace(self, xsd_file: str) -> str | None:
+        if xsd_file not in self._namespaces:
+            self.schema(xsd_file)  # compiles it first, so the file is known to be a good schema
+            document = etree.parse(str((self._base_dir / xsd_file).resolve()))
+            self._namespaces[xsd_file] = document.getroot().get("targetNamespace")
+        return self._namespaces[xsd_file]
+
+    def _typed_schema(self, xsd_file: str, type_name: tuple[str, str]) -> etree.XMLSchema | None:
+        """The schema for ``data`` of that type; ``None`` when the schema has no such type."""
+        key = f"{xsd_file}#{{{type_name[0]}}}{type_name[1]}"
+        with self._lock:
+            if key not in self._typed:
+                self._typed[key] = _wrapper_schema(self._base_dir, xsd_file, *type_name)
+            return self._typed[key]
 
     def _payload_roots(self, data: etree._Element) -> list[tuple[etree._Element, int]]:
         # An enveloped business signature may sit as the last child of data (sheet §5.2); it is
@@ -124,6 +165,25 @@ class PayloadSchemas:
             return parse_document(raw, max_bytes=len(raw), max_depth=self._max_depth)
         except GatewayError as exc:
             raise GatewayError(SCHEMA_PAYLOAD_INVALID, f"escaped payload: {exc.message}") from None
+
+
+def _wrapper_schema(
+    base_dir: Path, xsd_file: str, namespace: str, local: str
+) -> etree.XMLSchema | None:
+    """A one-element schema: ``data`` of the service's type ``{namespace}local``."""
+    text = (
+        f'<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:p="{namespace}"'
+        f' targetNamespace="{_TYPED_WRAPPER_NS}">'
+        f'<xs:import namespace="{namespace}" schemaLocation="{xsd_file}"/>'
+        f'<xs:element name="data" type="p:{local}"/></xs:schema>'
+    )
+    parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
+    parser.resolvers.add(_DirectoryResolver(base_dir))
+    base_url = str(base_dir.resolve() / "payload-wrapper.xsd")
+    try:
+        return etree.XMLSchema(etree.XML(text.encode(), parser, base_url=base_url))
+    except (etree.XMLSchemaParseError, etree.XMLSyntaxError):
+        return None  # not a type of this schema: the children are checked as global elements
 
 
 def _assert_valid(

@@ -199,3 +199,22 @@ def test_payload_schema_names_outside_the_directory_are_refused(payload_dir: Pat
     with pytest.raises(GatewayError) as caught:
         PayloadSchemas(payload_dir / "sub").schema("../payload.xsd")
     assert caught.value.fault is errors.INTERNAL
+
+
+def test_payload_named_by_xsi_type_is_validated_as_that_type() -> None:
+    from gateway.errors import GatewayError
+    from gateway.soap.schema import PayloadSchemas
+
+    schemas = PayloadSchemas()
+    typed = (
+        '<data xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+        ' xmlns:g="http://kzgate.kz/simulators/gbdul/v1" xsi:type="g:{type}">'
+        "<bin>{bin}</bin></data>"
+    )
+    schemas.validate(
+        etree.fromstring(typed.format(type="OrganizationRequest", bin="170640582744")), "gbdul.xsd"
+    )
+    for type_name, bin_ in (("OrganizationRequest", "1706"), ("NoSuchType", "170640582744")):
+        with pytest.raises(GatewayError) as refused:
+            schemas.validate(etree.fromstring(typed.format(type=type_name, bin=bin_)), "gbdul.xsd")
+        assert refused.value.fault.code == "Client.Schema.PayloadInvalid"

@@ -1,0 +1,110 @@
+"""Putting one gateway process together from settings, and refusing to start when unsafe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.channels.admission import AdmissionRules
+from gateway.channels.context import GatewayContext, utc_now
+from gateway.config import Settings
+from gateway.messagelog import MessageLog
+from gateway.registry import Registry, load_registry
+from gateway.routing import Dispatcher, HttpDispatcher
+from gateway.security.pki import is_dev_certificate
+from gateway.security.policy import SecurityPolicy
+from gateway.security.transport import TransportKey
+from gateway.security.trust import TrustStore
+from gateway.soap.schema import PayloadSchemas
+from gateway.storage import create_engine, create_schema
+from gateway.storage.seen_messages import SqlReplayGuard
+
+GATEWAY_ID = "GATEWAY"
+
+
+class StartupRefused(RuntimeError):
+    """The gateway will not serve with this configuration; the message says what to fix."""
+
+
+def load_trust(settings: Settings, registry: Registry) -> TrustStore:
+    trust = TrustStore.from_dir(settings.pki_dir)
+    for sender in registry.senders.values():
+        if sender.certificate is not None:
+            trust.add_known_certificate(sender.certificate)
+    return trust
+
+
+def load_gateway_key(settings: Settings) -> TransportKey:
+    cert, key = settings.pki_dir / f"{GATEWAY_ID}.pem", settings.pki_dir / f"{GATEWAY_ID}.key"
+    if not cert.exists() or not key.exists():
+        raise StartupRefused(
+            f"no gateway transport key in {settings.pki_dir}: run `kzgate pki init` (./run does)"
+        )
+    return TransportKey.from_files(cert, key)
+
+
+def production_problems(settings: Settings, registry: Registry, key: TransportKey) -> list[str]:
+    """Why this configuration is unfit for production (empty when it is fit)."""
+    problems = [f"{sid} still has the dev password" for sid in registry.dev_password_holders()]
+    if is_dev_certificate(key.certificate):
+        problems.append("the gateway's transport key is a dev key (KZGATE TEST PKI)")
+    problems += [
+        f"{s.sender_id}'s certificate is a dev certificate"
+        for s in registry.senders.values()
+        if s.certificate is not None and is_dev_certificate(s.certificate)
+    ]
+    if settings.security_policy == SecurityPolicy.EMULATOR.value:
+        problems.append("security policy 'emulator' accepts unsigned messages")
+    return problems
+
+
+async def assemble(
+    settings: Settings,
+    *,
+    dispatcher: Dispatcher | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> tuple[GatewayContext, AsyncEngine]:
+    registry = load_registry(
+        settings.pki_dir,
+        catalogue=settings.catalogue_path,
+        host=settings.host,
+        simulator_base_port=settings.simulator_base_port,
+    )
+    key = load_gateway_key(settings)
+    if settings.env == "production":
+        problems = production_problems(settings, registry, key)
+        if problems:
+            raise StartupRefused("refusing to start in production: " + "; ".join(problems))
+    engine = create_engine(settings.database_url)
+    await create_schema(engine)
+    message_log = MessageLog(engine)
+    await message_log.start()
+    trust = load_trust(settings, registry)
+    admission = AdmissionRules(
+        registry=registry,
+        trust=trust,
+        replay=SqlReplayGuard(engine),
+        payload_schemas=PayloadSchemas(),
+        policy=SecurityPolicy(settings.security_policy),
+        window_seconds=settings.freshness_window_seconds,
+        skew_seconds=settings.clock_skew_seconds,
+    )
+    context = GatewayContext(
+        settings=settings,
+        registry=registry,
+        trust=trust,
+        key=key,
+        message_log=message_log,
+        dispatcher=dispatcher or HttpDispatcher(),
+        admission=admission,
+        clock=clock,
+    )
+    return context, engine
+
+
+async def disassemble(context: GatewayContext, engine: AsyncEngine) -> None:
+    await context.message_log.close()
+    await context.dispatcher.close()
+    await engine.dispose()

@@ -1,0 +1,38 @@
+"""Everything a channel needs at hand, assembled once per gateway process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gateway.channels.admission import AdmissionRules
+from gateway.config import Settings
+from gateway.messagelog import MessageLog
+from gateway.registry import Registry
+from gateway.routing import Dispatcher
+from gateway.security.policy import SecurityPolicy
+from gateway.security.transport import TransportKey
+from gateway.security.trust import TrustStore
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class GatewayContext:
+    """The gateway's collaborators: settings, registry, keys, log and the dispatch seam."""
+
+    settings: Settings
+    registry: Registry
+    trust: TrustStore
+    key: TransportKey
+    message_log: MessageLog
+    dispatcher: Dispatcher
+    admission: AdmissionRules
+    clock: Callable[[], datetime] = utc_now
+
+    @property
+    def policy(self) -> SecurityPolicy:
+        return self.admission.policy

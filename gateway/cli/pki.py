@@ -1,0 +1,46 @@
+"""``kzgate pki``: the test PKI — a simulated national CA, one transport key per system, a CRL."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from gateway.config import Settings
+from gateway.security.pki import SYSTEMS, init_pki, revoke
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    pki = sub.add_parser("pki", help="create or change the test PKI (var/pki by default)")
+    pki_sub = pki.add_subparsers(dest="pki_command", required=True)
+    init = pki_sub.add_parser(
+        "init", help="create the CA, every system's key and certificate, the CRL"
+    )
+    init.add_argument("--dir", type=Path, help="PKI directory (default: KZGATE_PKI_DIR or var/pki)")
+    init.set_defaults(func=_init)
+    rev = pki_sub.add_parser("revoke", help="put a system's certificate on the CRL")
+    rev.add_argument("system", choices=SYSTEMS)
+    rev.add_argument("--dir", type=Path)
+    rev.set_defaults(func=_revoke)
+
+
+def _directory(args: argparse.Namespace) -> Path:
+    return args.dir or Settings().pki_dir
+
+
+def _init(args: argparse.Namespace) -> int:
+    directory = _directory(args)
+    created = init_pki(directory)
+    if created:
+        print(f"created in {directory}: {', '.join(created)}")
+    else:
+        print(f"{directory} already holds the test PKI; nothing created")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    serial = revoke(_directory(args), args.system)
+    print(
+        f"revoked {args.system} (serial {serial}); "
+        "the CRL is rewritten and running services read it"
+    )
+    return 0

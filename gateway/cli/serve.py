@@ -1,0 +1,150 @@
+"""``kzgate serve`` (one process) and ``kzgate up`` (the whole system, what ``./run`` calls)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import uvicorn
+
+from gateway.config import Settings
+from gateway.registry import load_registry
+from gateway.security.pki import init_pki
+from simulators.systems import SIMULATED_SYSTEMS, app_factory
+
+READY_TIMEOUT_SECONDS = 60.0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    serve = sub.add_parser("serve", help="run one process: the gateway or one simulated system")
+    serve_sub = serve.add_subparsers(dest="what", required=True)
+    serve_sub.add_parser("gateway", help="the gateway").set_defaults(func=_serve_gateway)
+    sim = serve_sub.add_parser("simulator", help="one simulated state system")
+    sim.add_argument("system", choices=sorted(SIMULATED_SYSTEMS))
+    sim.set_defaults(func=_serve_simulator)
+    up = sub.add_parser("up", help="start the gateway and every simulated system (./run)")
+    up.set_defaults(func=_up)
+
+
+def simulator_port(settings: Settings, system_id: str) -> int:
+    sender = load_registry(settings.pki_dir, catalogue=settings.catalogue_path).senders[system_id]
+    if sender.port_offset is None:
+        raise SystemExit(f"{system_id} has no port_offset in the catalogue")
+    return settings.simulator_base_port + sender.port_offset
+
+
+def _serve_gateway(args: argparse.Namespace) -> int:
+    from gateway.http.app import create_app
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    return 0
+
+
+def _serve_simulator(args: argparse.Namespace) -> int:
+    settings = Settings()
+    app = app_factory(args.system)(settings.pki_dir)
+    port = simulator_port(settings, args.system)
+    uvicorn.run(app, host=settings.host, port=port, log_level="warning")
+    return 0
+
+
+def _up(args: argparse.Namespace) -> int:
+    settings = Settings()
+    created = init_pki(settings.pki_dir)
+    if created:
+        print(f"test PKI created in {settings.pki_dir} ({len(created)} files)")
+    children = {"gateway": _spawn(["serve", "gateway"])}
+    for system_id in SIMULATED_SYSTEMS:
+        children[system_id] = _spawn(["serve", "simulator", system_id])
+    try:
+        _wait_ready(settings, children)
+        _print_banner(settings)
+        return _supervise(children)
+    finally:
+        _stop(children)
+
+
+def _spawn(command: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli.main", *command], env=os.environ.copy()
+    )
+
+
+def _health_urls(settings: Settings) -> dict[str, str]:
+    urls = {"gateway": f"{settings.gateway_url}/health"}
+    for system_id in SIMULATED_SYSTEMS:
+        urls[system_id] = f"http://{settings.host}:{simulator_port(settings, system_id)}/health"
+    return urls
+
+
+def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    for name, url in _health_urls(settings).items():
+        while True:
+            if children[name].poll() is not None:
+                raise SystemExit(
+                    f"{name} exited during start-up (code {children[name].returncode})"
+                )
+            try:
+                if httpx.get(url, timeout=1.0).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{name} did not become ready at {url}")
+            time.sleep(0.2)
+
+
+def _print_banner(settings: Settings) -> None:
+    base = settings.gateway_url
+    lines = [
+        f"kzgate is up — security policy '{settings.security_policy}', "
+        f"message log {settings.database_url}",
+        f"  gateway      {base}/sync   (WSDL: {base}/sync?wsdl, catalogue: {base}/services)",
+    ]
+    for system_id in SIMULATED_SYSTEMS:
+        lines.append(
+            f"  {system_id:<12} "
+            f"http://{settings.host}:{simulator_port(settings, system_id)}/shep/sync"
+        )
+    lines.append(
+        "try: kzgate send --as EGOV_PORTAL --service GbdulInfoByBin_v1"
+        " --data examples/gbdul-request.xml"
+    )
+    print("\n".join(lines), flush=True)
+
+
+def _supervise(children: dict[str, subprocess.Popen]) -> int:
+    stop = {"requested": False}
+
+    def request_stop(signum: int, frame: object) -> None:
+        stop["requested"] = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    while not stop["requested"]:
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(
+                    f"{name} exited (code {child.returncode}); stopping everything", file=sys.stderr
+                )
+                return 1
+        time.sleep(0.5)
+    return 0
+
+
+def _stop(children: dict[str, subprocess.Popen]) -> None:
+    for child in children.values():
+        if child.poll() is None:
+            child.terminate()
+    for child in children.values():
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()

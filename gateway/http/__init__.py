@@ -1,0 +1,1 @@
+"""The gateway's HTTP face: SOAP endpoints, their WSDL/XSD, health and the service catalogue."""

@@ -1,0 +1,148 @@
+"""The gateway's ASGI application: ``/sync`` (SOAP and its WSDL), ``/health``, ``/services``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from sqlalchemy.engine import make_url
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway import errors
+from gateway.assembly import assemble, disassemble
+from gateway.channels.context import GatewayContext, utc_now
+from gateway.channels.sync import SoapReply, SyncChannel
+from gateway.config import Settings
+from gateway.errors import GatewayError
+from gateway.routing import Dispatcher
+from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
+from gateway.soap.faults import build_fault_envelope
+
+XML = "text/xml; charset=utf-8"
+SYNC_WSDL = "SyncChannel.wsdl"
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    dispatcher: Dispatcher | None = None,
+    clock: Callable[[], datetime] = utc_now,
+) -> Starlette:
+    """Build the app; the gateway is assembled at startup and torn down at shutdown."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        context, engine = await assemble(settings, dispatcher=dispatcher, clock=clock)
+        app.state.context = context
+        app.state.sync = SyncChannel(context)
+        try:
+            yield
+        finally:
+            await disassemble(context, engine)
+
+    routes = [
+        Route("/sync", sync_endpoint, methods=["GET", "POST"]),
+        Route("/services", services_endpoint, methods=["GET"]),
+        Route("/services/{service_id}", service_wsdl_endpoint, methods=["GET"]),
+        Route("/health", health_endpoint, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+async def sync_endpoint(request: Request) -> Response:
+    context: GatewayContext = request.app.state.context
+    if request.method == "GET":
+        return _contract(request, SYNC_WSDL)
+    raw = await _read_limited(request, context.settings.max_message_bytes)
+    reply = await request.app.state.sync.handle(raw)
+    return _soap(reply)
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """Read at most ``limit + 1`` bytes: enough to know a body is too large, never all of it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return b"\0" * (limit + 1)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            break
+    return b"".join(chunks)
+
+
+def _soap(reply: SoapReply) -> Response:
+    return Response(
+        reply.body,
+        status_code=reply.status,
+        media_type=XML,
+        headers={"X-Kzgate-Security-Policy": reply.security_policy},
+    )
+
+
+def _contract(request: Request, wsdl_file: str) -> Response:
+    """``?wsdl[=FILE]`` and ``?xsd=NAME`` of an endpoint whose address is the gateway's /sync."""
+    address = str(request.url.replace(query="", path="/sync"))
+    query = request.query_params
+    try:
+        if "wsdl" in query:
+            return Response(render_wsdl(query.get("wsdl") or wsdl_file, address), media_type=XML)
+        if query.get("xsd"):
+            return Response(render_xsd(query["xsd"], address), media_type=XML)
+    except ContractNotFound:
+        return JSONResponse({"error": f"no such contract: {query}"}, status_code=404)
+    context: GatewayContext = request.app.state.context
+    fault = build_fault_envelope(
+        GatewayError(errors.HTTP_METHOD, "GET takes ?wsdl or ?xsd=NAME"), now=context.clock()
+    )
+    return Response(fault, status_code=400, media_type=XML)
+
+
+async def services_endpoint(request: Request) -> Response:
+    context: GatewayContext = request.app.state.context
+    base = str(request.base_url).rstrip("/")
+    catalogue = [
+        {
+            "serviceId": s.service_id,
+            "provider": s.provider,
+            "mode": s.mode,
+            "description": s.description,
+            "wsdl": f"{base}/services/{s.service_id}?wsdl" if s.wsdl else f"{base}/sync?wsdl",
+            "payloadSchema": f"{base}/sync?xsd={s.payload_schema}" if s.payload_schema else None,
+        }
+        for s in context.registry.services.values()
+    ]
+    return JSONResponse(catalogue)
+
+
+async def service_wsdl_endpoint(request: Request) -> Response:
+    context: GatewayContext = request.app.state.context
+    service = context.registry.services.get(request.path_params["service_id"])
+    if service is None:
+        return JSONResponse({"error": "no such serviceId"}, status_code=404)
+    return _contract(request, service.wsdl or SYNC_WSDL)
+
+
+async def health_endpoint(request: Request) -> Response:
+    context: GatewayContext = request.app.state.context
+    settings = context.settings
+    return JSONResponse(
+        {
+            "status": "ok",
+            "env": settings.env,
+            "securityPolicy": context.policy.value,
+            "maxMessageBytes": settings.max_message_bytes,
+            "maxXmlDepth": settings.max_xml_depth,
+            "freshnessWindowSeconds": settings.freshness_window_seconds,
+            "providerTimeoutSeconds": settings.provider_timeout_seconds,
+            "messageLog": make_url(settings.database_url).get_backend_name(),
+            "dispatch": type(context.dispatcher).__name__,
+            "services": len(context.registry.services),
+        }
+    )

@@ -1,0 +1,41 @@
+"""Dispatch straight over HTTP to the provider's SOAP endpoint (the one-hop default)."""
+
+from __future__ import annotations
+
+import httpx
+
+from gateway import errors
+from gateway.errors import GatewayError
+from gateway.registry import Service
+from gateway.routing.dispatcher import ProviderAnswer
+
+SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
+
+
+class HttpDispatcher:
+    """Posts the envelope to ``service.endpoint`` with a shared connection pool."""
+
+    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+        self._client = client or httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        )
+
+    async def dispatch_sync(
+        self, service: Service, envelope: bytes, *, timeout: float
+    ) -> ProviderAnswer:
+        try:
+            response = await self._client.post(
+                service.endpoint, content=envelope, headers=SOAP_HEADERS, timeout=timeout
+            )
+        except httpx.TimeoutException as exc:
+            raise GatewayError(
+                errors.PROVIDER_TIMEOUT, f"{service.provider} gave no answer in {timeout:g} s"
+            ) from exc
+        except httpx.TransportError as exc:
+            raise GatewayError(
+                errors.PROVIDER_UNREACHABLE, f"{service.provider} at {service.endpoint}: {exc!r}"
+            ) from exc
+        return ProviderAnswer(body=response.content, http_status=response.status_code)
+
+    async def close(self) -> None:
+        await self._client.aclose()

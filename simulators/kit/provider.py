@@ -1,0 +1,146 @@
+"""A SHEP provider endpoint for a simulated system: the SyncChannel ``SendMessage`` it implements.
+
+Like a real provider it accepts mail only from the gateway — the request must carry a transport
+signature made with the gateway's certificate — and signs every answer with its own key. The
+system's business logic is a plain ``handler`` from request to result.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.x509.oid import NameOID
+from lxml import etree
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from gateway import errors
+from gateway.errors import GatewayError
+from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
+from gateway.security.trust import TrustStore
+from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
+from gateway.soap.envelope import split_envelope
+from gateway.soap.faults import build_fault_envelope
+from gateway.soap.parser import parse_document
+from gateway.soap.schema import validate_operation
+from gateway.soap.sync import (
+    SyncRequest,
+    SyncResponse,
+    build_response_envelope,
+    parse_sync_request,
+)
+
+log = logging.getLogger(__name__)
+
+XML = "text/xml; charset=utf-8"
+SUCCESS = ("SCSS001", "Message has been processed successfully")
+GATEWAY_ID = "GATEWAY"
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    """What the system answers: the content of ``data`` and the SHEP status."""
+
+    payload: etree._Element | None
+    status_code: str = SUCCESS[0]
+    status_message: str = SUCCESS[1]
+
+
+Handler = Callable[[SyncRequest], ProviderResult | Awaitable[ProviderResult]]
+
+
+@dataclass
+class SyncProvider:
+    """One simulated system's SyncChannel endpoint."""
+
+    system_id: str
+    key: TransportKey
+    trust: TrustStore
+    handler: Handler
+    wsdl_file: str
+    max_bytes: int = 10 * 1024 * 1024
+    max_depth: int = 64
+
+    async def handle(self, raw: bytes) -> tuple[int, bytes]:
+        now = datetime.now(UTC)
+        try:
+            request = self._admit(raw, now)
+            result = self.handler(request)
+            if inspect.isawaitable(result):
+                result = await result
+            return 200, self._answer(request, result, now)
+        except GatewayError as error:
+            return 500, self._fault(error, now)
+        except Exception:
+            log.exception("%s failed to handle a request", self.system_id)
+            return 500, self._fault(GatewayError(errors.INTERNAL, self.system_id), now)
+
+    def _admit(self, raw: bytes, now: datetime) -> SyncRequest:
+        root = parse_document(raw, max_bytes=self.max_bytes, max_depth=self.max_depth)
+        envelope = split_envelope(root)
+        validate_operation(envelope.operation, "sync")
+        signature = verify_envelope(root, self.trust, now=now)
+        common_names = signature.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if not common_names or common_names[0].value != GATEWAY_ID:
+            raise GatewayError(
+                errors.CERT_NOT_SENDER, f"{self.system_id} accepts messages only from the gateway"
+            )
+        return parse_sync_request(envelope.operation)
+
+    def _answer(self, request: SyncRequest, result: ProviderResult, now: datetime) -> bytes:
+        data = etree.Element("data")
+        if result.payload is not None:
+            data.append(result.payload)
+        response = SyncResponse(
+            message_id=str(uuid.uuid4()),
+            correlation_id=request.correlation_id or request.message_id,
+            response_date=now,
+            status_code=result.status_code,
+            status_message=result.status_message,
+            session_id=request.session_id,
+            data=data,
+        )
+        envelope = build_response_envelope(response)
+        sign_envelope(envelope, self.key)
+        return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+    def _fault(self, error: GatewayError, now: datetime) -> bytes:
+        fault = etree.fromstring(build_fault_envelope(error, channel="sync", now=now))
+        sign_envelope(fault, self.key)
+        return etree.tostring(fault, xml_declaration=True, encoding="UTF-8")
+
+    def app(self, path: str = "/shep/sync") -> Starlette:
+        async def endpoint(request: Request) -> Response:
+            if request.method == "GET":
+                return self._contract(request)
+            status, body = await self.handle(await request.body())
+            return Response(body, status_code=status, media_type=XML)
+
+        async def health(request: Request) -> Response:
+            return JSONResponse({"status": "ok", "system": self.system_id})
+
+        return Starlette(
+            routes=[
+                Route(path, endpoint, methods=["GET", "POST"]),
+                Route("/health", health, methods=["GET"]),
+            ]
+        )
+
+    def _contract(self, request: Request) -> Response:
+        address = str(request.url.replace(query=""))
+        query = request.query_params
+        try:
+            if query.get("xsd"):
+                return Response(render_xsd(query["xsd"], address), media_type=XML)
+            return Response(
+                render_wsdl(query.get("wsdl") or self.wsdl_file, address), media_type=XML
+            )
+        except ContractNotFound:
+            return Response("no such contract", status_code=404)

@@ -1,0 +1,104 @@
+"""The whole gateway in-process: its ASGI app, the real GBDUL simulator behind the dispatch seam.
+
+Nothing is mocked: requests go through the HTTP app, the real admission checks, the message log
+on a real database, the HTTP dispatcher and the GBDUL provider's own signature checks.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from lxml import etree
+
+from connectors.client import ShepClient
+from gateway.channels.context import GatewayContext, utc_now
+from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.routing import HttpDispatcher
+from gateway.security.pki import init_pki
+from gateway.security.transport import TransportKey
+from gateway.security.trust import TrustStore
+from simulators.legal_entities.payload import build_request
+from simulators.legal_entities.service import create_provider
+
+GATEWAY_URL = "http://gateway.test"
+SERVICE = "GbdulInfoByBin_v1"
+ACTIVE_BIN = "170640582744"  # ТОО «Алтын Дала Агро» in the fixtures
+
+
+def make_pki(directory: Path) -> Path:
+    init_pki(directory)
+    return directory
+
+
+def copy_pki(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
+
+
+@dataclass
+class Harness:
+    settings: Settings
+    context: GatewayContext
+    http: httpx.AsyncClient
+
+    @property
+    def pki_dir(self) -> Path:
+        return self.settings.pki_dir
+
+    def key_of(self, system: str) -> TransportKey:
+        return TransportKey.from_files(
+            self.pki_dir / f"{system}.pem", self.pki_dir / f"{system}.key"
+        )
+
+    def client(
+        self,
+        sender: str = "EGOV_PORTAL",
+        *,
+        password: str | None = None,
+        key: TransportKey | None = None,
+    ) -> ShepClient:
+        return ShepClient(
+            gateway_url=GATEWAY_URL,
+            sender_id=sender,
+            password=password if password is not None else f"dev-{sender}",
+            key=key or self.key_of(sender),
+            trust=TrustStore.from_dir(self.pki_dir),
+            http=self.http,
+        )
+
+    async def post(self, body: bytes) -> httpx.Response:
+        return await self.http.post(
+            "/sync", content=body, headers={"Content-Type": "text/xml; charset=utf-8"}
+        )
+
+
+def lookup(bin_: str = ACTIVE_BIN) -> etree._Element:
+    return build_request(bin_)
+
+
+@asynccontextmanager
+async def running_gateway(
+    pki_dir: Path, var_dir: Path, **overrides: object
+) -> AsyncIterator[Harness]:
+    """Start the gateway app (lifespan included) in-process; GBDUL answers behind it."""
+    clock = overrides.pop("clock", utc_now)
+    settings = Settings(
+        var_dir=var_dir,
+        pki_dir_override=pki_dir,
+        database_url_override=overrides.pop("database_url", None),
+        **overrides,
+    )
+    provider_http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_provider(pki_dir).app())
+    )
+    app = create_app(settings, dispatcher=HttpDispatcher(provider_http), clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
+            yield Harness(settings=settings, context=app.state.context, http=http)

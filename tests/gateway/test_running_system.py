@@ -1,0 +1,181 @@
+"""The system as a user starts it: ``kzgate up`` (what ./run calls) in real processes on real ports,
+called by ``kzgate send`` and by a zeep client that signs with zeep's own WS-Security plugin."""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import xmlsec
+import zeep
+from lxml import etree
+from zeep.wsse.signature import Signature
+
+from gateway.paths import PROJECT_ROOT
+from gateway.security.transport import verify_envelope
+from gateway.security.trust import TrustStore
+from tests.gateway.harness import ACTIVE_BIN, SERVICE
+
+GBDUL_NS = "http://kzgate.kz/simulators/gbdul/v1"
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_ports() -> tuple[int, int]:
+    """A gateway port and a simulator base port whose next ten ports are free."""
+    for _ in range(50):
+        base = random.randrange(20000, 60000, 20)
+        if all(_free(p) for p in range(base, base + 11)):
+            return base, base + 1
+    raise RuntimeError("no free ports")
+
+
+@dataclass
+class RunningSystem:
+    url: str
+    env: dict[str, str]
+    pki: Path
+
+    def kzgate(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "gateway.cli.main", *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            timeout=60,
+            cwd=PROJECT_ROOT,
+        )
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
+    var = tmp_path_factory.mktemp("var")
+    gateway_port, base = _free_ports()
+    env = {
+        **os.environ,
+        "KZGATE_VAR_DIR": str(var),
+        "KZGATE_PORT": str(gateway_port),
+        "KZGATE_SIMULATOR_BASE_PORT": str(base),
+    }
+    env.pop("KZGATE_DATABASE_URL", None)
+    env.pop("KZGATE_PKI_DIR", None)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli.main", "up"],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{gateway_port}"
+    try:
+        banner = _wait_for_banner(up)
+        assert f"{url}/sync" in banner
+        yield RunningSystem(url=url, env=env, pki=var / "pki")
+    finally:
+        up.terminate()
+        up.wait(timeout=20)
+    assert up.returncode == 0, "kzgate up stops cleanly on SIGTERM"
+
+
+def _wait_for_banner(up: subprocess.Popen) -> str:
+    lines: list[str] = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = up.stdout.readline().decode()
+        if not line and up.poll() is not None:
+            raise AssertionError("kzgate up exited:\n" + "".join(lines))
+        lines.append(line)
+        if line.startswith("try:"):
+            return "".join(lines)
+    raise AssertionError("kzgate up did not become ready:\n" + "".join(lines))
+
+
+def test_kzgate_send_prints_the_registry_answer(system: RunningSystem) -> None:
+    done = system.kzgate(
+        "send",
+        "--as",
+        "EGOV_PORTAL",
+        "--service",
+        SERVICE,
+        "--data",
+        str(PROJECT_ROOT / "examples" / "gbdul-request.xml"),
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    answer = etree.fromstring(done.stdout)
+    assert answer.findtext("resultCode") == "FOUND"
+    assert answer.findtext("organization/bin") == ACTIVE_BIN
+
+
+def test_kzgate_send_reports_a_refusal(system: RunningSystem) -> None:
+    done = system.kzgate(
+        "send",
+        "--as",
+        "MONITORING",
+        "--service",
+        SERVICE,
+        "--data",
+        "-",
+        stdin=(PROJECT_ROOT / "examples" / "gbdul-request.xml").read_bytes(),
+    )
+    assert done.returncode == 2
+    assert b"Client.Auth.ServiceNotAllowed" in done.stderr
+
+
+def test_health_answers(system: RunningSystem) -> None:
+    assert httpx.get(f"{system.url}/health").json()["status"] == "ok"
+
+
+class _SignOnly(Signature):
+    """zeep's signer; the answer is checked by our own verifier below, not zeep's."""
+
+    def verify(self, envelope):
+        return envelope
+
+
+def test_a_zeep_client_signed_by_zeep_is_served(system: RunningSystem) -> None:
+    signer = _SignOnly(
+        str(system.pki / "EGOV_PORTAL.key"),
+        str(system.pki / "EGOV_PORTAL.pem"),
+        signature_method=xmlsec.Transform.RSA_SHA256,
+        digest_method=xmlsec.Transform.SHA256,
+    )
+    # The service's WSDL (from GET /services) types the payload, so zeep can build it.
+    client = zeep.Client(f"{system.url}/services/{SERVICE}?wsdl", wsse=signer)
+    request_type = client.get_type(f"{{{GBDUL_NS}}}OrganizationRequest")
+    payload = zeep.xsd.AnyObject(request_type, request_type(bin=ACTIVE_BIN))
+    import uuid
+    from datetime import UTC, datetime
+
+    with client.settings(raw_response=True):
+        response = client.service.SendMessage(
+            request={
+                "requestInfo": {
+                    "messageId": str(uuid.uuid4()),
+                    "serviceId": SERVICE,
+                    "messageDate": datetime.now(UTC),
+                    "sender": {"senderId": "EGOV_PORTAL", "password": "dev-EGOV_PORTAL"},
+                },
+                "requestData": {"data": payload},
+            }
+        )
+    assert response.status_code == 200, response.text
+    root = etree.fromstring(response.content)
+    verified = verify_envelope(root, TrustStore.from_dir(system.pki), now=datetime.now(UTC))
+    assert "GATEWAY" in verified.certificate.subject.rfc4514_string()
+    assert root.findtext(f".//{{{GBDUL_NS}}}OrganizationResponse/resultCode") == "FOUND"
