@@ -129,6 +129,12 @@ async def run_level(url: str, bodies: list[bytes], concurrency: int) -> tuple[fl
     return len(bodies) / elapsed, latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
@@ -155,21 +161,22 @@ def main() -> None:
         floor_rate = 1 / statistics.mean(floor)
         url, processes = start_system(var, free_port_block(12), args.database_url)
         try:
-            report(url, client, floor, floor_rate, [int(x) for x in args.levels.split(",")], args)
+            levels = [int(x) for x in args.levels.split(",")]
+            report(url, client, floor, floor_rate, levels, args, processes)
         finally:
             for process in processes:
                 process.terminate()
                 process.wait(timeout=10)
 
 
-def report(url, client, floor, floor_rate, levels, args) -> None:
+def report(url, client, floor, floor_rate, levels, args, processes) -> None:
     print(
         f"crypto floor: sign+verify of one envelope, no gateway: {floor_rate:,.0f}/s "
         f"(p50 {percentile(floor, 0.5):.2f} ms) — a round trip needs {HOPS_WITH_CRYPTO} such pairs"
     )
     print(
         f"{'clients':>7} {'round trips/s':>14} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'vs floor':>9} {'vs floor/4':>11}"
+        f"{'vs floor':>9} {'vs floor/4':>11} {'gw CPU ms':>10} {'GBDUL CPU ms':>13}"
     )
     warm = [client.signed_envelope(client.request(SERVICE, build_request(BIN))) for _ in range(20)]
     asyncio.run(run_level(url, warm, 4))
@@ -178,11 +185,16 @@ def report(url, client, floor, floor_rate, levels, args) -> None:
             client.signed_envelope(client.request(SERVICE, build_request(BIN)))
             for _ in range(args.requests)
         ]
+        cpu_before = [cpu_seconds(p.pid) for p in processes]
         rate, latencies = asyncio.run(run_level(url, bodies, level))
+        cpu = [
+            (cpu_seconds(p.pid) - before) * 1000 / len(bodies)
+            for p, before in zip(processes, cpu_before, strict=True)
+        ]
         print(
             f"{level:>7} {rate:>14,.0f} {percentile(latencies, 0.5):>8.2f} "
             f"{percentile(latencies, 0.99):>8.2f} {rate / floor_rate:>9.3f} "
-            f"{rate * HOPS_WITH_CRYPTO / floor_rate:>11.3f}"
+            f"{rate * HOPS_WITH_CRYPTO / floor_rate:>11.3f} {cpu[0]:>10.2f} {cpu[1]:>13.2f}"
         )
 
 

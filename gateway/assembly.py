@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from datetime import datetime
 
@@ -19,9 +21,11 @@ from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from gateway.soap.schema import PayloadSchemas
 from gateway.storage import create_engine, create_schema
-from gateway.storage.seen_messages import SqlReplayGuard
+from gateway.storage.seen_messages import SeenMessages
 
 GATEWAY_ID = "GATEWAY"
+
+log = logging.getLogger(__name__)
 
 
 class StartupRefused(RuntimeError):
@@ -85,7 +89,6 @@ async def assemble(
     admission = AdmissionRules(
         registry=registry,
         trust=trust,
-        replay=SqlReplayGuard(engine),
         payload_schemas=PayloadSchemas(),
         policy=SecurityPolicy(settings.security_policy),
         window_seconds=settings.freshness_window_seconds,
@@ -102,6 +105,17 @@ async def assemble(
         clock=clock,
     )
     return context, engine
+
+
+async def purge_expired_claims(engine: AsyncEngine, every_seconds: float = 600.0) -> None:
+    """Forever: drop messageId claims whose freshness window has passed (they can never match)."""
+    seen = SeenMessages(engine)
+    while True:
+        try:
+            await seen.purge()
+        except Exception:  # a busy database now is no reason to stop purging later
+            log.exception("purging expired messageId claims failed")
+        await asyncio.sleep(every_seconds)
 
 
 async def disassemble(context: GatewayContext, engine: AsyncEngine) -> None:

@@ -1,8 +1,10 @@
 """Admission of an inbound envelope: every check before the gateway accepts a message.
 
 The order is deliberate. Signature and freshness come first because nothing in an unproven
-envelope can be trusted; the replay claim comes last so that a message refused for another
-reason can be corrected and sent again under the same messageId.
+envelope can be trusted. The claim on the messageId (the replay guard) is not taken here: it is
+committed with the message's first log records (``message_claim``), so a message is accepted
+exactly when its record is durable, and one refused for another reason can be corrected and
+sent again under the same messageId.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from lxml import etree
 
 from gateway import errors
 from gateway.errors import GatewayError
+from gateway.messagelog import MessageClaim
 from gateway.registry import Registry, Sender, Service
-from gateway.security.policy import ReplayGuard, SecurityPolicy, check_freshness
+from gateway.security.policy import SecurityPolicy, check_freshness
 from gateway.security.transport import VerifiedSignature, find_transport_signature, verify_envelope
 from gateway.security.trust import TrustStore
 from gateway.soap.schema import PayloadSchemas
@@ -28,7 +31,6 @@ class AdmissionRules:
 
     registry: Registry
     trust: TrustStore
-    replay: ReplayGuard
     payload_schemas: PayloadSchemas
     policy: SecurityPolicy
     window_seconds: int
@@ -75,7 +77,6 @@ async def admit(
     rules.registry.authorise(sender, service)
     if service.payload_schema and request.data is not None:
         rules.payload_schemas.validate(request.data, service.payload_schema)
-    await claim_message_id(request, rules, now)
     return Admitted(sender=sender, service=service, signature=signature)
 
 
@@ -93,10 +94,11 @@ def check_transport_signature(
     return signature
 
 
-async def claim_message_id(request: SyncRequest, rules: AdmissionRules, now: datetime) -> None:
-    # A messageId is remembered for as long as a copy of the message could still pass freshness.
+def message_claim(request: SyncRequest, rules: AdmissionRules, now: datetime) -> MessageClaim:
+    # A messageId is held for as long as a copy of the message could still pass freshness.
     expires_at = now + timedelta(seconds=rules.window_seconds + 2 * rules.skew_seconds)
-    if not await rules.replay.claim(request.sender_id, request.message_id, expires_at):
-        raise GatewayError(
-            errors.REPLAY, f"messageId {request.message_id!r} from {request.sender_id}"
-        )
+    return MessageClaim(request.sender_id, request.message_id, expires_at, now)
+
+
+def replay_error(request: SyncRequest) -> GatewayError:
+    return GatewayError(errors.REPLAY, f"messageId {request.message_id!r} from {request.sender_id}")

@@ -15,10 +15,10 @@ from datetime import datetime
 from lxml import etree
 
 from gateway import errors
-from gateway.channels.admission import Admitted, admit
+from gateway.channels.admission import Admitted, admit, message_claim, replay_error
 from gateway.channels.context import GatewayContext
 from gateway.errors import GatewayError
-from gateway.messagelog import Direction, HopRecord, Outcome
+from gateway.messagelog import AlreadyClaimed, Direction, HopRecord, MessageClaim, Outcome
 from gateway.registry import Service
 from gateway.security.transport import find_transport_signature, sign_envelope, verify_envelope
 from gateway.soap.envelope import split_envelope
@@ -60,6 +60,7 @@ class _Exchange:
     started: float
     request: SyncRequest | None = None
     admitted: Admitted | None = None
+    accepted: bool = False  # the claim and the first records are committed
 
     @property
     def correlation_id(self) -> str | None:
@@ -118,13 +119,19 @@ class SyncChannel:
         request, admitted = exchange.request, exchange.admitted
         assert request is not None and admitted is not None
         outbound = self._sign(build_request_envelope(self._forwarded(exchange)))
-        await self._record(
-            exchange,
-            Direction.REQUEST_IN,
-            Outcome.ACCEPTED,
-            exchange.raw,
-            also=(Direction.REQUEST_OUT, outbound),
-        )
+        claim = message_claim(request, self.ctx.admission, exchange.received)
+        try:
+            await self._record(
+                exchange,
+                Direction.REQUEST_IN,
+                Outcome.ACCEPTED,
+                exchange.raw,
+                also=(Direction.REQUEST_OUT, outbound),
+                claim=claim,
+            )
+        except AlreadyClaimed:
+            raise replay_error(request) from None
+        exchange.accepted = True
         answer = await self.ctx.dispatcher.dispatch_sync(
             admitted.service, outbound, timeout=self.ctx.settings.provider_timeout_seconds
         )
@@ -210,7 +217,7 @@ class SyncChannel:
             error, channel="sync", session_id=exchange.session_id, now=self.ctx.clock()
         )
         body = self._sign(etree.fromstring(fault), info=exchange)
-        if exchange.admitted is None:
+        if not exchange.accepted:
             first = (Direction.REQUEST_IN, Outcome.REJECTED, self._loggable(exchange.raw))
             await self._record(
                 exchange,
@@ -253,12 +260,13 @@ class SyncChannel:
         fault_code: str | None = None,
         sender: str | None = None,
         also: tuple[Direction, bytes] | None = None,
+        claim: MessageClaim | None = None,
     ) -> None:
         records = [self._hop(exchange, direction, outcome, body, fault_code, sender)]
         if also is not None:
             follow_outcome = Outcome.DELIVERED if also[0] is Direction.REQUEST_OUT else outcome
             records.append(self._hop(exchange, also[0], follow_outcome, also[1], fault_code, None))
-        await self.ctx.message_log.append_many(records)
+        await self.ctx.message_log.append_many(records, claim=claim)
 
     def _hop(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -13,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway import errors
-from gateway.assembly import assemble, disassemble
+from gateway.assembly import assemble, disassemble, purge_expired_claims
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.channels.sync import SoapReply, SyncChannel
 from gateway.config import Settings
@@ -40,9 +41,11 @@ def create_app(
         context, engine = await assemble(settings, dispatcher=dispatcher, clock=clock)
         app.state.context = context
         app.state.sync = SyncChannel(context)
+        housekeeping = asyncio.create_task(purge_expired_claims(engine))
         try:
             yield
         finally:
+            housekeeping.cancel()
             await disassemble(context, engine)
 
     routes = [

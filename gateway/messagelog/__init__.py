@@ -8,14 +8,22 @@ several gateway processes share one chain.
 """
 
 from gateway.messagelog.chain import GENESIS_HASH, canonical_bytes, compute_record_hash
-from gateway.messagelog.log import MessageLog, MessageLogClosed, MessageLogCorrupted
+from gateway.messagelog.log import (
+    AlreadyClaimed,
+    MessageClaim,
+    MessageLog,
+    MessageLogClosed,
+    MessageLogCorrupted,
+)
 from gateway.messagelog.records import Direction, HopRecord, Outcome, StoredRecord
 from gateway.messagelog.verify import Problem, VerifyReport, verify_log
 
 __all__ = [
     "GENESIS_HASH",
+    "AlreadyClaimed",
     "Direction",
     "HopRecord",
+    "MessageClaim",
     "MessageLog",
     "MessageLogClosed",
     "MessageLogCorrupted",

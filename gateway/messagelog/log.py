@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -23,6 +24,7 @@ from gateway.messagelog.records import HopRecord, StoredRecord
 from gateway.messagelog.schema import HEAD_ID, from_row, head, records, to_row
 from gateway.messagelog.verify import VerifyReport, verify_log
 from gateway.storage.engine import write_transaction
+from gateway.storage.seen_messages import claim_on
 
 DEFAULT_BATCH_SIZE = 256
 _HOP_FIELDS = tuple(f.name for f in fields(HopRecord))
@@ -36,11 +38,28 @@ class MessageLogCorrupted(RuntimeError):
     """The chain's head row is missing: the log cannot be extended without hiding tampering."""
 
 
+@dataclass(frozen=True)
+class MessageClaim:
+    """A claim on (sender, messageId) taken in the same transaction as the hops it accepts."""
+
+    sender_id: str
+    message_id: str
+    expires_at: datetime
+    now: datetime
+
+
+class AlreadyClaimed(Exception):
+    """The claim is held by an earlier message: nothing of this group was written (a replay)."""
+
+
 @dataclass
-class _Pending:
-    record: HopRecord
-    digest: str
-    future: asyncio.Future[StoredRecord] = field(
+class _Group:
+    """Hops written together, in order, or not at all (when their claim is lost)."""
+
+    records: list[HopRecord]
+    digests: list[str]
+    claim: MessageClaim | None = None
+    future: asyncio.Future[list[StoredRecord]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -54,7 +73,7 @@ class MessageLog:
         self._engine = engine
         self._batch_size = batch_size
         # None is queued by close(): everything queued before it is still written.
-        self._queue: asyncio.Queue[_Pending | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Group | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._accepting = False
 
@@ -87,20 +106,20 @@ class MessageLog:
 
     async def append(self, record: HopRecord) -> StoredRecord:
         """Append one hop; returns once its transaction has committed (durably)."""
-        if not self._accepting:
-            raise MessageLogClosed("the message log is not running")
-        pending = _Pending(record, body_digest(record.body))
-        self._queue.put_nowait(pending)
-        return await pending.future
+        return (await self.append_many([record]))[0]
 
-    async def append_many(self, hops: Sequence[HopRecord]) -> list[StoredRecord]:
-        """Append several hops in this order (they share one commit when the writer is free)."""
+    async def append_many(
+        self, hops: Sequence[HopRecord], *, claim: MessageClaim | None = None
+    ) -> list[StoredRecord]:
+        """Append hops in this order, atomically with ``claim`` when one is given.
+
+        Raises ``AlreadyClaimed`` (and writes none of them) when the claim is held already.
+        """
         if not self._accepting:
             raise MessageLogClosed("the message log is not running")
-        pending = [_Pending(record, body_digest(record.body)) for record in hops]
-        for item in pending:
-            self._queue.put_nowait(item)
-        return [await item.future for item in pending]
+        group = _Group(list(hops), [body_digest(h.body) for h in hops], claim)
+        self._queue.put_nowait(group)
+        return await group.future
 
     async def find(
         self, *, correlation_id: str | None = None, message_id: str | None = None
@@ -136,35 +155,48 @@ class MessageLog:
                 batch.append(item)
             await self._commit(batch)
 
-    async def _commit(self, batch: list[_Pending]) -> None:
+    async def _commit(self, batch: list[_Group]) -> None:
         try:
-            stored = await self._write(batch)
+            outcomes = await self._write(batch)
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0], exc)
                 return
             # The whole transaction rolled back; retry one by one so that one bad record
             # (say, a NUL byte PostgreSQL refuses) fails only its own caller.
-            for pending in batch:
-                await self._commit([pending])
+            for group in batch:
+                await self._commit([group])
             return
-        for pending, result in zip(batch, stored, strict=True):
-            _settle(pending, result)
+        for group, outcome in zip(batch, outcomes, strict=True):
+            _settle(group, outcome)
 
-    async def _write(self, batch: list[_Pending]) -> list[StoredRecord]:
+    async def _write(self, batch: list[_Group]) -> list[list[StoredRecord] | Exception]:
         async with write_transaction(self._engine) as conn:
             seq, prev = await _lock_head(conn)
-            stored = []
-            for pending in batch:
-                seq += 1
-                link = compute_record_hash(prev, seq, pending.record, pending.digest)
-                stored.append(_stored(pending, seq, prev, link))
-                prev = link
-            await conn.execute(records.insert(), [to_row(item) for item in stored])
-            await conn.execute(
-                head.update().where(head.c.id == HEAD_ID).values(last_seq=seq, last_hash=prev)
-            )
-        return stored
+            outcomes: list[list[StoredRecord] | Exception] = []
+            rows: list[StoredRecord] = []
+            for group in batch:
+                if group.claim is not None and not await _claim(conn, group.claim):
+                    outcomes.append(AlreadyClaimed(group.claim.message_id))
+                    continue
+                stored = []
+                for record, digest in zip(group.records, group.digests, strict=True):
+                    seq += 1
+                    link = compute_record_hash(prev, seq, record, digest)
+                    stored.append(_stored(record, digest, seq, prev, link))
+                    prev = link
+                outcomes.append(stored)
+                rows += stored
+            if rows:
+                await conn.execute(records.insert(), [to_row(item) for item in rows])
+                await conn.execute(
+                    head.update().where(head.c.id == HEAD_ID).values(last_seq=seq, last_hash=prev)
+                )
+        return outcomes
+
+
+async def _claim(conn: AsyncConnection, claim: MessageClaim) -> bool:
+    return await claim_on(conn, claim.sender_id, claim.message_id, claim.expires_at, claim.now)
 
 
 async def _lock_head(conn: AsyncConnection) -> tuple[int, str]:
@@ -176,17 +208,15 @@ async def _lock_head(conn: AsyncConnection) -> tuple[int, str]:
     return int(row.last_seq), str(row.last_hash)
 
 
-def _stored(pending: _Pending, seq: int, prev: str, link: str) -> StoredRecord:
-    hop = {name: getattr(pending.record, name) for name in _HOP_FIELDS}
-    return StoredRecord(
-        **hop, seq=seq, body_sha256=pending.digest, prev_hash=prev, record_hash=link
-    )
+def _stored(record: HopRecord, digest: str, seq: int, prev: str, link: str) -> StoredRecord:
+    hop = {name: getattr(record, name) for name in _HOP_FIELDS}
+    return StoredRecord(**hop, seq=seq, body_sha256=digest, prev_hash=prev, record_hash=link)
 
 
-def _settle(pending: _Pending, outcome: StoredRecord | Exception) -> None:
-    # The caller may have been cancelled meanwhile; its record is written all the same.
+def _settle(group: _Group, outcome: list[StoredRecord] | Exception) -> None:
+    # The caller may have been cancelled meanwhile; its records are written all the same.
     with contextlib.suppress(asyncio.InvalidStateError):
         if isinstance(outcome, Exception):
-            pending.future.set_exception(outcome)
+            group.future.set_exception(outcome)
         else:
-            pending.future.set_result(outcome)
+            group.future.set_result(outcome)

@@ -6,11 +6,8 @@
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
 
 import lxml.etree as etree
 
@@ -95,41 +92,3 @@ def _check_message_date(
         raise GatewayError(
             errors.MESSAGE_STALE, f"messageDate {message_date.isoformat()} is outside the window"
         )
-
-
-@runtime_checkable
-class ReplayGuard(Protocol):
-    """Remembers (sender, messageId) pairs until they expire."""
-
-    async def claim(self, sender_id: str, message_id: str, expires_at: datetime) -> bool:
-        """True the first time a pair is claimed (before ``expires_at``), False for a replay."""
-        ...
-
-
-class InMemoryReplayGuard:
-    """A ReplayGuard in a dict, for tests and single-process tools; forgets on restart."""
-
-    def __init__(self, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
-        self._clock = clock
-        self._seen: dict[tuple[str, str], datetime] = {}
-        self._expiry: list[tuple[datetime, tuple[str, str]]] = []
-
-    async def claim(self, sender_id: str, message_id: str, expires_at: datetime) -> bool:
-        # No await between the lookup and the insert: atomic under asyncio.
-        now = self._clock()
-        self._forget_expired(now)
-        key = (sender_id, message_id)
-        if key in self._seen:
-            return False
-        self._seen[key] = expires_at
-        heapq.heappush(self._expiry, (expires_at, key))
-        return True
-
-    def _forget_expired(self, now: datetime) -> None:
-        while self._expiry and self._expiry[0][0] <= now:
-            expires_at, key = heapq.heappop(self._expiry)
-            if self._seen.get(key) == expires_at:
-                del self._seen[key]
-
-    def __len__(self) -> int:
-        return len(self._seen)

@@ -1,4 +1,4 @@
-"""The replay guard's memory: which (sender, messageId) pairs were seen, until when.
+"""Claims on messageIds: which (sender, messageId) pairs were accepted, until when (replay guard).
 
 Shared by every gateway process through the database, so a replay sent to another instance
 is still caught. Atomicity comes from the primary key, not from a read-then-write.
@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Column, Index, String, Table, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.storage.engine import write_transaction
 from gateway.storage.schema import metadata
@@ -31,34 +31,39 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlReplayGuard:
-    """Remembers each (sender_id, message_id) until it expires; ``claim`` is atomic."""
+async def claim_on(
+    conn: AsyncConnection, sender_id: str, message_id: str, expires_at: datetime, now: datetime
+) -> bool:
+    """Claim (sender_id, message_id) inside the caller's transaction; False while a claim holds.
+
+    One statement decides: insert, or on a key conflict take over the row only if it has
+    expired. Concurrent claimers in any number of processes get exactly one True.
+    """
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    table = seen_messages
+    statement = (
+        insert(table)
+        .values(sender_id=sender_id, message_id=message_id, expires_at=expires_at)
+        .on_conflict_do_update(
+            index_elements=[table.c.sender_id, table.c.message_id],
+            set_={"expires_at": expires_at},
+            where=table.c.expires_at <= now,
+        )
+        .returning(table.c.sender_id)
+    )
+    return (await conn.execute(statement)).first() is not None
+
+
+class SeenMessages:
+    """The claims on their own: a claim in its own transaction, and the purge of expired ones."""
 
     def __init__(self, engine: AsyncEngine, *, clock: Callable[[], datetime] = _utc_now):
         self._engine = engine
         self._clock = clock
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     async def claim(self, sender_id: str, message_id: str, expires_at: datetime) -> bool:
-        """True the first time the pair is claimed; False while an unexpired claim holds it.
-
-        One statement decides: insert, or on a key conflict take over the row only if it has
-        expired. Concurrent claimers in any number of processes get exactly one True.
-        """
-        table = seen_messages
-        statement = (
-            self._insert(table)
-            .values(sender_id=sender_id, message_id=message_id, expires_at=expires_at)
-            .on_conflict_do_update(
-                index_elements=[table.c.sender_id, table.c.message_id],
-                set_={"expires_at": expires_at},
-                where=table.c.expires_at <= self._clock(),
-            )
-            .returning(table.c.sender_id)
-        )
         async with write_transaction(self._engine) as conn:
-            won = (await conn.execute(statement)).first()
-        return won is not None
+            return await claim_on(conn, sender_id, message_id, expires_at, self._clock())
 
     async def purge(self, now: datetime | None = None) -> int:
         """Delete claims that expired at or before ``now``; returns how many were deleted."""

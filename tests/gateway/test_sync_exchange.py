@@ -118,3 +118,15 @@ async def test_unknown_and_invalid_bins_are_business_answers(gateway: Harness) -
         for r in (not_found, invalid)
     ]
     assert codes == ["NOT_FOUND", "INVALID_BIN"]
+
+
+async def test_the_gateways_answer_verifies_with_signxml(gateway: Harness) -> None:
+    """An independent XML-DSig implementation accepts the bytes a caller actually receives."""
+    from signxml import XMLVerifier
+
+    _, result = await _exchange(gateway)
+    gateway_cert = (gateway.pki_dir / "GATEWAY.pem").read_text()
+    verified = XMLVerifier().verify(result.envelope, x509_cert=gateway_cert)
+    signed_body = verified.signed_xml
+    assert etree.QName(signed_body).localname == "Body"
+    assert signed_body.find(f".//{{{GBDUL_NS}}}OrganizationResponse") is not None

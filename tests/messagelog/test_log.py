@@ -180,3 +180,28 @@ async def test_append_many_keeps_the_given_order_in_the_chain(engine: AsyncEngin
         assert [r.message_id for r in stored] == [f"m{i}" for i in range(5)]
         assert [r.seq for r in stored] == sorted(r.seq for r in stored)
         assert (await log.verify()).ok
+
+
+async def test_a_claim_is_taken_with_its_hops_or_nothing_is_written(engine: AsyncEngine) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from gateway.messagelog import AlreadyClaimed, MessageClaim, MessageLog
+
+    now = datetime.now(UTC)
+    claim = MessageClaim("EGOV_PORTAL", "m-1", now + timedelta(minutes=5), now)
+    async with MessageLog(engine) as log:
+        first, replay = await asyncio.gather(
+            log.append_many([hop(1, message_id="m-1"), hop(2, message_id="m-1")], claim=claim),
+            log.append_many([hop(3, message_id="m-1")], claim=claim),
+            return_exceptions=True,
+        )
+        assert [r.seq for r in first] == [1, 2]
+        assert isinstance(replay, AlreadyClaimed)
+        assert len(await log.find(message_id="m-1")) == 2
+        other_sender = MessageClaim("ELICENSE", "m-1", now + timedelta(minutes=5), now)
+        assert len(await log.append_many([hop(4)], claim=other_sender)) == 1
+        expired = MessageClaim(
+            "EGOV_PORTAL", "m-1", now + timedelta(hours=1), now + timedelta(minutes=6)
+        )
+        assert len(await log.append_many([hop(5)], claim=expired)) == 1
+        assert (await log.verify()).ok

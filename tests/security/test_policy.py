@@ -13,8 +13,6 @@ from gateway.config import SecurityPolicyName
 from gateway.errors import FaultCode, GatewayError
 from gateway.security.dsig import WSU
 from gateway.security.policy import (
-    InMemoryReplayGuard,
-    ReplayGuard,
     SecurityPolicy,
     check_freshness,
     enforce_policy,
@@ -178,36 +176,3 @@ def test_timestamp_from_a_signed_envelope_feeds_freshness(gateway_key, trust, no
     _raises(
         errors.TIMESTAMP_EXPIRED, check_freshness, verified.timestamp, None, later, WINDOW, SKEW
     )
-
-
-# --- replay -----------------------------------------------------------------------------------
-
-
-class _Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-async def test_replay_guard_claims_once(now):
-    guard = InMemoryReplayGuard(_Clock(now))
-    assert isinstance(guard, ReplayGuard)
-    expires = now + timedelta(minutes=6)
-    assert await guard.claim("egov", "m-1", expires)
-    assert not await guard.claim("egov", "m-1", expires)
-    assert await guard.claim("elicense", "m-1", expires)  # ids are per sender
-    assert await guard.claim("egov", "m-2", expires)
-
-
-async def test_replay_guard_forgets_after_expiry(now):
-    clock = _Clock(now)
-    guard = InMemoryReplayGuard(clock)
-    assert await guard.claim("egov", "m-1", now + timedelta(minutes=6))
-    clock.now = now + timedelta(minutes=5)
-    assert not await guard.claim("egov", "m-1", clock.now + timedelta(minutes=6))
-    clock.now = now + timedelta(minutes=7)
-    assert await guard.claim("egov", "m-9", clock.now + timedelta(minutes=6))
-    assert len(guard) == 1
-    assert await guard.claim("egov", "m-1", clock.now + timedelta(minutes=6))
