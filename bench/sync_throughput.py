@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,26 +35,11 @@ from gateway.security.transport import TransportKey, sign_envelope, verify_envel
 from gateway.security.trust import TrustStore  # noqa: E402
 from gateway.soap.sync import build_request_envelope  # noqa: E402
 from simulators.legal_entities.payload import build_request  # noqa: E402
+from tests.ports import free_port_block  # noqa: E402
 
 SERVICE = "GbdulInfoByBin_v1"
 BIN = "170640582744"
 HOPS_WITH_CRYPTO = 4  # each a sign + verify pair
-
-
-def free_port_block(size: int) -> int:
-    for base in range(21000, 60000, 50):
-        if all(_free(p) for p in range(base, base + size)):
-            return base
-    raise RuntimeError("no free ports")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 def start_system(

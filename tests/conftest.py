@@ -1,4 +1,31 @@
 """Shared fixtures. lxml is imported before xmlsec on purpose: both must bind one libxml2."""
 
+from __future__ import annotations
+
 import lxml.etree  # noqa: F401  (first, see module docstring)
-import xmlsec  # noqa: F401
+
+import xmlsec  # noqa: F401  isort: skip
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.storage import create_engine, create_schema
+from tests.storage.databases import DATABASE_KINDS, database_url
+
+
+@pytest.fixture(params=DATABASE_KINDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database of each kind: a SQLite file, and a schema on the real PostgreSQL."""
+    with database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(db_url)
+    await create_schema(engine)
+    yield engine
+    await engine.dispose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -45,7 +46,11 @@ def create_app(
         try:
             yield
         finally:
+            # Wait for the purge to unwind before the engine goes: a purge cancelled mid-query
+            # still needs its connection to roll back.
             housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             await disassemble(context, engine)
 
     routes = [

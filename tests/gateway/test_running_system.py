@@ -4,8 +4,6 @@ called by ``kzgate send`` and by a zeep client that signs with zeep's own WS-Sec
 from __future__ import annotations
 
 import os
-import random
-import socket
 import subprocess
 import sys
 import time
@@ -24,26 +22,9 @@ from gateway.paths import PROJECT_ROOT
 from gateway.security.transport import verify_envelope
 from gateway.security.trust import TrustStore
 from tests.gateway.harness import ACTIVE_BIN, SERVICE
+from tests.ports import free_port_block
 
 GBDUL_NS = "http://kzgate.kz/simulators/gbdul/v1"
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_ports() -> tuple[int, int]:
-    """A gateway port and a simulator base port whose next ten ports are free."""
-    for _ in range(50):
-        base = random.randrange(20000, 60000, 20)
-        if all(_free(p) for p in range(base, base + 11)):
-            return base, base + 1
-    raise RuntimeError("no free ports")
 
 
 @dataclass
@@ -66,7 +47,8 @@ class RunningSystem:
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     var = tmp_path_factory.mktemp("var")
-    gateway_port, base = _free_ports()
+    gateway_port = free_port_block(12)
+    base = gateway_port  # simulators listen on base + their port_offset (1…8)
     env = {
         **os.environ,
         "KZGATE_VAR_DIR": str(var),
