@@ -44,6 +44,14 @@ def read_payload(source: str) -> etree._Element:
     return payload[0] if etree.QName(payload).localname == "data" and len(payload) else payload
 
 
+def printable(element: etree._Element) -> str:
+    """The element indented, without the envelope's namespace declarations it does not use."""
+    standalone = etree.fromstring(etree.tostring(element))
+    etree.cleanup_namespaces(standalone)
+    etree.indent(standalone)
+    return etree.tostring(standalone, encoding="unicode")
+
+
 def client_for(
     settings: Settings, sender: str, password: str | None, gateway: str | None
 ) -> ShepClient:
@@ -82,6 +90,5 @@ def _send(args: argparse.Namespace) -> int:
     response = result.response
     print(f"# status {response.status_code}: {response.status_message}", file=sys.stderr)
     for child in response.data if response.data is not None else []:
-        etree.indent(child)
-        print(etree.tostring(child, encoding="unicode"))
+        print(printable(child))
     return 0

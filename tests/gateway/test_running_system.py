@@ -100,6 +100,7 @@ def test_kzgate_send_prints_the_registry_answer(system: RunningSystem) -> None:
     )
     assert done.returncode == 0, done.stderr.decode()
     answer = etree.fromstring(done.stdout)
+    assert answer.nsmap == {"gbdul": GBDUL_NS}, "only the payload's own namespace is printed"
     assert answer.findtext("resultCode") == "FOUND"
     assert answer.findtext("organization/bin") == ACTIVE_BIN
 
