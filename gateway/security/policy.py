@@ -56,16 +56,19 @@ def check_freshness(
     window_seconds: int,
     skew_seconds: int,
 ) -> None:
-    """TIMESTAMP_EXPIRED / MESSAGE_STALE unless the message is fresh.
+    """TIMESTAMP_EXPIRED / MESSAGE_STALE unless the message is fresh: by the signed Timestamp when
+    there is one, else by messageDate.
 
     The signed Timestamp is stale when Expires (plus skew) has passed, Created is older than the
     window or Created lies in the future beyond the skew. messageDate must lie in
     [now - window, now + skew]; a naive messageDate is read as Kazakhstan time (UTC+5).
     """
     window, skew = timedelta(seconds=window_seconds), timedelta(seconds=skew_seconds)
+    # A signed Timestamp is the sender's proven clock; messageDate, often written without an
+    # offset by older clients, is the fallback only when there is none.
     if timestamp is not None:
         _check_timestamp(timestamp, now, window, skew)
-    if message_date is not None:
+    elif message_date is not None:
         _check_message_date(message_date, now, window, skew)
 
 

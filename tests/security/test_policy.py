@@ -132,12 +132,17 @@ def test_stale_message_date(now):
     _raises(
         errors.MESSAGE_STALE,
         check_freshness,
-        _fresh(now),
+        None,
         now - timedelta(seconds=WINDOW + 1),
         now,
         WINDOW,
         SKEW,
     )
+
+
+def test_a_signed_timestamp_takes_the_place_of_message_date(now):
+    # An old client writing messageDate in +06:00 without an offset looks an hour ahead.
+    check_freshness(_fresh(now), now + timedelta(hours=1), now, WINDOW, SKEW)
 
 
 def test_message_date_from_the_future(now):
