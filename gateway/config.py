@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     freshness_window_seconds: int = 300
     clock_skew_seconds: int = 60
     provider_timeout_seconds: float = 30.0
+    # "auto": RabbitMQ when amqp_url is set or a broker answers on 127.0.0.1:5672, else embedded.
+    broker: Literal["auto", "rabbitmq", "embedded"] = "auto"
+    amqp_url: str | None = None
+    max_delivery_attempts: int = 5
 
     @cached_property
     def pki_dir(self) -> Path:
