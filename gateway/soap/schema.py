@@ -25,7 +25,13 @@ from gateway.paths import XSD_DIR
 from gateway.soap.namespaces import XSI, local_name, qname
 from gateway.soap.parser import parse_document
 
-CHANNEL_SCHEMAS = {"sync": "SyncChannel-v10-Types.xsd"}
+# "async" also knows the Types/Client elements (its XSD imports them): the gateway accepts
+# sendMessage in both namespaces (sheet §3.2). "async-client" is the participant's PUSH interface.
+CHANNEL_SCHEMAS = {
+    "sync": "SyncChannel-v10-Types.xsd",
+    "async": "AsyncChannel-v10-Types.xsd",
+    "async-client": "AsyncChannel-v10-Types-Client.xsd",
+}
 
 XMLDSIG = "http://www.w3.org/2000/09/xmldsig#"
 _XSI_TYPE = qname(XSI, "type")
