@@ -11,7 +11,11 @@ metadata = MetaData()
 
 # Modules that define tables on ``metadata``; imported by create_schema so that no table is
 # missed just because its module was not imported yet by the caller.
-TABLE_MODULES = ("gateway.storage.seen_messages", "gateway.messagelog.schema")
+TABLE_MODULES = (
+    "gateway.storage.seen_messages",
+    "gateway.messagelog.schema",
+    "gateway.storage.broker_queue",
+)
 
 # Any constant works; it only has to be the same in every gateway process.
 _SCHEMA_LOCK_KEY = 0x6B7A_6761_7465
