@@ -129,6 +129,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="round trips per level")
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--database-url", help="message log URL (default: SQLite in a temp dir)")
+    parser.add_argument("--broker", default="auto", choices=["auto", "embedded", "rabbitmq"])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
@@ -143,7 +144,7 @@ def main() -> None:
         )
         floor = crypto_floor(client, client.trust)
         floor_rate = 1 / statistics.mean(floor)
-        url, processes = start_system(var, free_port_block(12), args.database_url)
+        url, processes = start_system(var, free_port_block(12), args.database_url, args.broker)
         try:
             levels = [int(x) for x in args.levels.split(",")]
             report(url, client, floor, floor_rate, levels, args, processes)
@@ -154,6 +155,7 @@ def main() -> None:
 
 
 def report(url, client, floor, floor_rate, levels, args, processes) -> None:
+    print(f"dispatch: {httpx.get(f'{url}/health').json()['dispatch']}")
     print(
         f"crypto floor: sign+verify of one envelope, no gateway: {floor_rate:,.0f}/s "
         f"(p50 {percentile(floor, 0.5):.2f} ms) — a round trip needs {HOPS_WITH_CRYPTO} such pairs"

@@ -1,11 +1,16 @@
-"""Putting one gateway process together from settings, and refusing to start when unsafe."""
+"""Putting one gateway process together from settings, and refusing to start when unsafe.
+
+The composition root: the only place that knows every part, connectors included.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -14,7 +19,7 @@ from gateway.channels.context import GatewayContext, utc_now
 from gateway.config import Settings
 from gateway.messagelog import MessageLog
 from gateway.registry import Registry, load_registry
-from gateway.routing import Dispatcher, HttpDispatcher
+from gateway.routing import BrokerDispatcher, Dispatcher, HttpDispatcher
 from gateway.security.pki import is_dev_certificate
 from gateway.security.policy import SecurityPolicy
 from gateway.security.transport import TransportKey
@@ -22,6 +27,9 @@ from gateway.security.trust import TrustStore
 from gateway.soap.schema import PayloadSchemas
 from gateway.storage import create_engine, create_schema
 from gateway.storage.seen_messages import SeenMessages
+
+if TYPE_CHECKING:
+    from connectors.provider import ProviderConnector
 
 GATEWAY_ID = "GATEWAY"
 
@@ -64,12 +72,25 @@ def production_problems(settings: Settings, registry: Registry, key: TransportKe
     return problems
 
 
+@dataclass
+class Runtime:
+    """A running gateway: its context and what must be shut down with it."""
+
+    context: GatewayContext
+    engine: AsyncEngine
+    connectors: list[ProviderConnector] = field(default_factory=list)
+    provider_http: HttpDispatcher | None = None
+
+
 async def assemble(
     settings: Settings,
     *,
     dispatcher: Dispatcher | None = None,
+    provider_http: HttpDispatcher | None = None,
     clock: Callable[[], datetime] = utc_now,
-) -> tuple[GatewayContext, AsyncEngine]:
+) -> Runtime:
+    """Build the gateway. Without an explicit ``dispatcher`` every exchange crosses the broker,
+    and a provider connector per providing system runs in this process."""
     registry = load_registry(
         settings.pki_dir,
         catalogue=settings.catalogue_path,
@@ -85,8 +106,25 @@ async def assemble(
     await create_schema(engine)
     message_log = MessageLog(engine)
     await message_log.start()
+    runtime = Runtime(context=None, engine=engine)  # type: ignore[arg-type]
+    if dispatcher is None:
+        dispatcher = await _broker_dispatch(settings, registry, engine, runtime, provider_http)
     trust = load_trust(settings, registry)
-    admission = AdmissionRules(
+    runtime.context = GatewayContext(
+        settings=settings,
+        registry=registry,
+        trust=trust,
+        key=key,
+        message_log=message_log,
+        dispatcher=dispatcher,
+        admission=_admission_rules(settings, registry, trust),
+        clock=clock,
+    )
+    return runtime
+
+
+def _admission_rules(settings: Settings, registry: Registry, trust: TrustStore) -> AdmissionRules:
+    return AdmissionRules(
         registry=registry,
         trust=trust,
         payload_schemas=PayloadSchemas(),
@@ -94,17 +132,34 @@ async def assemble(
         window_seconds=settings.freshness_window_seconds,
         skew_seconds=settings.clock_skew_seconds,
     )
-    context = GatewayContext(
-        settings=settings,
-        registry=registry,
-        trust=trust,
-        key=key,
-        message_log=message_log,
-        dispatcher=dispatcher or HttpDispatcher(),
-        admission=admission,
-        clock=clock,
-    )
-    return context, engine
+
+
+async def _broker_dispatch(
+    settings: Settings,
+    registry: Registry,
+    engine: AsyncEngine,
+    runtime: Runtime,
+    provider_http: HttpDispatcher | None,
+) -> Dispatcher:
+    # This module is the composition root, so it may wire the connectors in.
+    from connectors.provider import ProviderConnector
+    from gateway.broker.factory import open_broker
+
+    broker = await open_broker(settings, systems=sorted(registry.senders), engine=engine)
+    runtime.provider_http = provider_http or HttpDispatcher()
+    providers = sorted({service.provider for service in registry.services.values()})
+    for system_id in providers:
+        connector = ProviderConnector(
+            system_id,
+            broker,
+            registry,
+            http=runtime.provider_http,
+            timeout=settings.provider_timeout_seconds,
+        )
+        await connector.start()
+        runtime.connectors.append(connector)
+    log.info("dispatch over %s", broker.description)
+    return BrokerDispatcher(broker)
 
 
 async def purge_expired_claims(engine: AsyncEngine, every_seconds: float = 600.0) -> None:
@@ -118,7 +173,11 @@ async def purge_expired_claims(engine: AsyncEngine, every_seconds: float = 600.0
         await asyncio.sleep(every_seconds)
 
 
-async def disassemble(context: GatewayContext, engine: AsyncEngine) -> None:
-    await context.message_log.close()
-    await context.dispatcher.close()
-    await engine.dispose()
+async def disassemble(runtime: Runtime) -> None:
+    for connector in runtime.connectors:
+        await connector.close()
+    await runtime.context.message_log.close()
+    await runtime.context.dispatcher.close()
+    if runtime.provider_http is not None:
+        await runtime.provider_http.close()
+    await runtime.engine.dispose()

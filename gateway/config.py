@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     # "auto": RabbitMQ when amqp_url is set or a broker answers on 127.0.0.1:5672, else embedded.
     broker: Literal["auto", "rabbitmq", "embedded"] = "auto"
     amqp_url: str | None = None
+    broker_namespace: str = ""  # prefix of every queue/exchange name (tests share one broker)
     max_delivery_attempts: int = 5
 
     @cached_property

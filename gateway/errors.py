@@ -39,6 +39,11 @@ def _fault(code: str, title: str, hint: str, legacy: str = "") -> FaultCode:
     return fault
 
 
+def by_code(code: str) -> FaultCode:
+    """The declared fault with this code (KeyError for an unknown one)."""
+    return _ALL[code]
+
+
 def all_faults() -> list[FaultCode]:
     """Every declared fault code, in declaration order."""
     return list(_ALL.values())

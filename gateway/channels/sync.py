@@ -20,6 +20,7 @@ from gateway.channels.context import GatewayContext
 from gateway.errors import GatewayError
 from gateway.messagelog import AlreadyClaimed, Direction, HopRecord, MessageClaim, Outcome
 from gateway.registry import Service
+from gateway.routing import Envelope
 from gateway.security.transport import find_transport_signature, sign_envelope, verify_envelope
 from gateway.soap.envelope import split_envelope
 from gateway.soap.faults import build_fault_envelope, parse_fault
@@ -133,7 +134,9 @@ class SyncChannel:
             raise replay_error(request) from None
         exchange.accepted = True
         answer = await self.ctx.dispatcher.dispatch_sync(
-            admitted.service, outbound, timeout=self.ctx.settings.provider_timeout_seconds
+            admitted.service,
+            Envelope(outbound, request.message_id, exchange.correlation_id, request.sender_id),
+            timeout=self.ctx.settings.provider_timeout_seconds,
         )
         try:
             root = self._read_answer(answer.body, admitted.service)

@@ -103,9 +103,11 @@ def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen]) -> No
 
 def _print_banner(settings: Settings) -> None:
     base = settings.gateway_url
+    health = httpx.get(f"{base}/health", timeout=5).json()
     lines = [
         f"kzgate is up — security policy '{settings.security_policy}', "
         f"message log {settings.database_url}",
+        f"  messages travel as {health['dispatch']}",
         f"  gateway      {base}/sync   (WSDL: {base}/sync?wsdl, catalogue: {base}/services)",
     ]
     for system_id in SIMULATED_SYSTEMS:

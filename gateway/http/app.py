@@ -20,7 +20,7 @@ from gateway.channels.context import GatewayContext, utc_now
 from gateway.channels.sync import SoapReply, SyncChannel
 from gateway.config import Settings
 from gateway.errors import GatewayError
-from gateway.routing import Dispatcher
+from gateway.routing import Dispatcher, HttpDispatcher
 from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
 from gateway.soap.faults import build_fault_envelope
 
@@ -32,6 +32,7 @@ def create_app(
     settings: Settings | None = None,
     *,
     dispatcher: Dispatcher | None = None,
+    provider_http: HttpDispatcher | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Starlette:
     """Build the app; the gateway is assembled at startup and torn down at shutdown."""
@@ -39,7 +40,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        context, engine = await assemble(settings, dispatcher=dispatcher, clock=clock)
+        runtime = await assemble(
+            settings, dispatcher=dispatcher, provider_http=provider_http, clock=clock
+        )
+        context, engine = runtime.context, runtime.engine
         app.state.context = context
         app.state.sync = SyncChannel(context)
         housekeeping = asyncio.create_task(purge_expired_claims(engine))
@@ -51,7 +55,7 @@ def create_app(
             housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await housekeeping
-            await disassemble(context, engine)
+            await disassemble(runtime)
 
     routes = [
         Route("/sync", sync_endpoint, methods=["GET", "POST"]),
@@ -150,7 +154,7 @@ async def health_endpoint(request: Request) -> Response:
             "freshnessWindowSeconds": settings.freshness_window_seconds,
             "providerTimeoutSeconds": settings.provider_timeout_seconds,
             "messageLog": make_url(settings.database_url).get_backend_name(),
-            "dispatch": type(context.dispatcher).__name__,
+            "dispatch": context.dispatcher.description,
             "services": len(context.registry.services),
         }
     )

@@ -9,6 +9,16 @@ from gateway.registry import Service
 
 
 @dataclass(frozen=True)
+class Envelope:
+    """A signed request on its way to a provider, with the identity the transport may need."""
+
+    body: bytes
+    message_id: str
+    correlation_id: str | None
+    sender_id: str
+
+
+@dataclass(frozen=True)
 class ProviderAnswer:
     """The provider's reply exactly as received: a SOAP response or a SOAP fault, as bytes."""
 
@@ -24,7 +34,12 @@ class Dispatcher(Protocol):
     """
 
     async def dispatch_sync(
-        self, service: Service, envelope: bytes, *, timeout: float
+        self, service: Service, envelope: Envelope, *, timeout: float
     ) -> ProviderAnswer: ...
 
     async def close(self) -> None: ...
+
+    @property
+    def description(self) -> str:
+        """How messages travel, for /health and start-up banners."""
+        ...

@@ -7,7 +7,7 @@ import httpx
 from gateway import errors
 from gateway.errors import GatewayError
 from gateway.registry import Service
-from gateway.routing.dispatcher import ProviderAnswer
+from gateway.routing.dispatcher import Envelope, ProviderAnswer
 
 SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
 
@@ -21,11 +21,11 @@ class HttpDispatcher:
         )
 
     async def dispatch_sync(
-        self, service: Service, envelope: bytes, *, timeout: float
+        self, service: Service, envelope: Envelope, *, timeout: float
     ) -> ProviderAnswer:
         try:
             response = await self._client.post(
-                service.endpoint, content=envelope, headers=SOAP_HEADERS, timeout=timeout
+                service.endpoint, content=envelope.body, headers=SOAP_HEADERS, timeout=timeout
             )
         except httpx.TimeoutException as exc:
             raise GatewayError(
@@ -39,3 +39,7 @@ class HttpDispatcher:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+    @property
+    def description(self) -> str:
+        return "HTTP straight to each provider's endpoint"

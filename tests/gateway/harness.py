@@ -1,7 +1,7 @@
 """The whole gateway in-process: its ASGI app, the real GBDUL simulator behind the dispatch seam.
 
 Nothing is mocked: requests go through the HTTP app, the real admission checks, the message log
-on a real database, the HTTP dispatcher and the GBDUL provider's own signature checks.
+on a real database, the broker and provider connector, and GBDUL's own signature checks.
 """
 
 from __future__ import annotations
@@ -86,18 +86,24 @@ def lookup(bin_: str = ACTIVE_BIN) -> etree._Element:
 async def running_gateway(
     pki_dir: Path, var_dir: Path, **overrides: object
 ) -> AsyncIterator[Harness]:
-    """Start the gateway app (lifespan included) in-process; GBDUL answers behind it."""
+    """Start the gateway app (lifespan included) in-process; GBDUL answers behind it.
+
+    Exchanges cross the broker (embedded unless ``broker=`` says otherwise) to the provider
+    connector, whose HTTP leg reaches the GBDUL app in-process.
+    """
     clock = overrides.pop("clock", utc_now)
+    overrides.setdefault("broker", "embedded")
     settings = Settings(
         var_dir=var_dir,
         pki_dir_override=pki_dir,
         database_url_override=overrides.pop("database_url", None),
         **overrides,
     )
-    provider_http = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_provider(pki_dir).app())
+    provider_app = create_provider(pki_dir).app()
+    provider_http = HttpDispatcher(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=provider_app))
     )
-    app = create_app(settings, dispatcher=HttpDispatcher(provider_http), clock=clock)
+    app = create_app(settings, provider_http=provider_http, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:

@@ -60,9 +60,9 @@ async def _gateway_with_provider_transport(
 ):
     from gateway.http.app import create_app
 
-    settings = Settings(var_dir=tmp_path, pki_dir_override=shared_pki)
-    dispatcher = HttpDispatcher(httpx.AsyncClient(transport=transport))
-    return create_app(settings, dispatcher=dispatcher)
+    settings = Settings(var_dir=tmp_path, pki_dir_override=shared_pki, broker="embedded")
+    provider_http = HttpDispatcher(httpx.AsyncClient(transport=transport))
+    return create_app(settings, provider_http=provider_http)
 
 
 async def _call(app, gateway_client_factory) -> tuple[int, str, object]:

@@ -3,10 +3,12 @@ called by ``kzgate send`` and by a zeep client that signs with zeep's own WS-Sec
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,7 @@ from gateway.security.transport import verify_envelope
 from gateway.security.trust import TrustStore
 from tests.gateway.harness import ACTIVE_BIN, SERVICE
 from tests.ports import free_port_block
+from tests.ports import is_free as _free
 
 GBDUL_NS = "http://kzgate.kz/simulators/gbdul/v1"
 
@@ -54,6 +57,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
         "KZGATE_VAR_DIR": str(var),
         "KZGATE_PORT": str(gateway_port),
         "KZGATE_SIMULATOR_BASE_PORT": str(base),
+        # ./run's own choice (RabbitMQ when one answers), kept apart from other users of it
+        "KZGATE_BROKER_NAMESPACE": f"test-{uuid.uuid4().hex[:12]}.",
     }
     env.pop("KZGATE_DATABASE_URL", None)
     env.pop("KZGATE_PKI_DIR", None)
@@ -72,7 +77,20 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     finally:
         up.terminate()
         up.wait(timeout=20)
+        asyncio.run(_delete_broker_namespace(env["KZGATE_BROKER_NAMESPACE"], var / "pki"))
     assert up.returncode == 0, "kzgate up stops cleanly on SIGTERM"
+
+
+async def _delete_broker_namespace(namespace: str, pki: Path) -> None:
+    """Remove the queues and exchanges the test system declared on the shared RabbitMQ."""
+    from gateway.broker.rabbitmq import RabbitBroker
+    from gateway.registry import load_registry
+
+    if not _free(5672):  # a broker answers: kzgate up chose it
+        broker = RabbitBroker("amqp://guest:guest@127.0.0.1:5672/", namespace=namespace)
+        await broker.start(sorted(load_registry(pki).senders))
+        await broker.delete_topology()
+        await broker.close()
 
 
 def _wait_for_banner(up: subprocess.Popen) -> str:
@@ -142,7 +160,6 @@ def test_a_zeep_client_signed_by_zeep_is_served(system: RunningSystem) -> None:
     client = zeep.Client(f"{system.url}/services/{SERVICE}?wsdl", wsse=signer)
     request_type = client.get_type(f"{{{GBDUL_NS}}}OrganizationRequest")
     payload = zeep.xsd.AnyObject(request_type, request_type(bin=ACTIVE_BIN))
-    import uuid
     from datetime import UTC, datetime
 
     with client.settings(raw_response=True):

@@ -1,0 +1,175 @@
+"""What only the RabbitMQ adapter has: surviving a broker restart, and ``kzgate dlq`` on it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from gateway.broker import BrokerError, BrokerUnavailable, Delivery, Message, RetryPolicy
+from gateway.broker.rabbitmq import RabbitBroker
+from gateway.cli.main import main as kzgate
+from tests.broker.conftest import FAST_RETRY, SYSTEMS, Inbox, fresh_namespace, rabbit_broker
+from tests.broker.test_contract import ALPHA, message
+from tests.services import require_rabbitmq
+
+pytestmark = pytest.mark.rabbitmq
+
+RABBITMQCTL = "/usr/sbin/rabbitmqctl"
+OUTAGE_PUBLISH_TIMEOUT = 2.0
+
+
+@pytest.fixture
+async def rabbit() -> AsyncIterator[RabbitBroker]:
+    async for broker in rabbit_broker(require_rabbitmq(), confirm_timeout=3.0):
+        yield broker
+
+
+async def rabbitmqctl(*args: str) -> None:
+    process = await asyncio.create_subprocess_exec(
+        RABBITMQCTL,
+        *args,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, f"rabbitmqctl {' '.join(args)}: {stderr.decode()}"
+
+
+async def publish_until_confirmed(broker: RabbitBroker, sent: Message, *, within: float) -> None:
+    """Publish, retrying while the adapter is still reconnecting after the restart."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            await broker.publish(ALPHA, sent, timeout=2)
+            return
+        except BrokerUnavailable:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)
+
+
+async def test_confirmed_messages_survive_a_broker_restart(rabbit: RabbitBroker) -> None:
+    received: set[str] = set()
+    first_batch_seen = asyncio.Event()
+
+    async def slow_handler(delivery: Delivery) -> None:
+        received.add(delivery.message.message_id)
+        if len(received) >= 2:
+            first_batch_seen.set()
+        await asyncio.sleep(0.3)  # keeps deliveries unacked while the broker goes down
+        with contextlib.suppress(BrokerError):
+            await delivery.ack()
+
+    await rabbit.consume(ALPHA, slow_handler, prefetch=4)
+    before = [message(f"<before n='{n}'/>".encode()) for n in range(10)]
+    for sent in before:
+        await rabbit.publish(ALPHA, sent)
+    await asyncio.wait_for(first_batch_seen.wait(), 5)
+
+    await rabbitmqctl("stop_app")
+    try:
+        started = time.monotonic()
+        with pytest.raises(BrokerUnavailable):
+            await rabbit.publish(ALPHA, message(b"<during/>"), timeout=OUTAGE_PUBLISH_TIMEOUT)
+        assert time.monotonic() - started < OUTAGE_PUBLISH_TIMEOUT + 1, "publish hung"
+    finally:
+        await rabbitmqctl("start_app")
+
+    after = [message(f"<after n='{n}'/>".encode()) for n in range(5)]
+    for sent in after:
+        await publish_until_confirmed(rabbit, sent, within=15)
+    expected = {m.message_id for m in before + after}
+    deadline = time.monotonic() + 15
+    while not expected <= received and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+    # The same subscription got the post-restart messages: the consumer came back by itself.
+    assert expected - received == set()
+
+
+def _setup_dead_letter(url: str, namespace: str, parked: Message) -> None:
+    async def park() -> None:
+        broker = RabbitBroker(url, retry=FAST_RETRY, namespace=namespace)
+        await broker.start(SYSTEMS)
+        try:
+            inbox = Inbox()
+            subscription = await broker.consume(ALPHA, inbox)
+            await broker.publish(ALPHA, parked)
+            await (await inbox.next()).dead_letter("schema violation: <Iin> missing")
+            await subscription.cancel()
+        finally:
+            await broker.close()
+
+    asyncio.run(park())
+
+
+def _consume_one(url: str, namespace: str) -> Delivery:
+    async def consume() -> Delivery:
+        broker = RabbitBroker(url, retry=FAST_RETRY, namespace=namespace)
+        await broker.start(SYSTEMS)
+        try:
+            inbox = Inbox()
+            await broker.consume(ALPHA, inbox)
+            delivery = await inbox.next()
+            await delivery.ack()
+            return delivery
+        finally:
+            await broker.close()
+
+    return asyncio.run(consume())
+
+
+def _delete_namespace(url: str, namespace: str) -> None:
+    async def delete() -> None:
+        # The test's policy and the CLI's default one declare different delay levels.
+        for policy in (FAST_RETRY, RetryPolicy()):
+            broker = RabbitBroker(url, retry=policy, namespace=namespace)
+            await broker.start(SYSTEMS)
+            await broker.delete_topology()
+            await broker.close()
+
+    asyncio.run(delete())
+
+
+def test_dlq_cli_lists_shows_and_replays(
+    monkeypatch: pytest.MonkeyPatch, capfdbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    url = require_rabbitmq()
+    namespace = fresh_namespace()
+    for name, value in {
+        "KZGATE_BROKER": "rabbitmq",
+        "KZGATE_AMQP_URL": url,
+        "KZGATE_BROKER_NAMESPACE": namespace,
+    }.items():
+        monkeypatch.setenv(name, value)
+    body = "<Запрос><ИИН>900101300123</ИИН></Запрос>\r\n".encode()
+    parked = message(body, message_id=str(uuid.uuid4()))
+    try:
+        _setup_dead_letter(url, namespace, parked)
+
+        assert kzgate(["dlq", "list"]) == 0
+        [line] = capfdbinary.readouterr().out.decode().splitlines()
+        assert line.startswith(f"{parked.message_id}  {ALPHA}  attempts=1  ")
+        assert line.endswith("schema violation: <Iin> missing")
+
+        assert kzgate(["dlq", "show", parked.message_id]) == 0
+        shown = capfdbinary.readouterr().out
+        assert b"header         serviceId: LicenceCheck" in shown
+        assert b"reason         schema violation: <Iin> missing" in shown
+        assert shown.endswith(b"bytes:\n" + body + b"\n")
+
+        assert kzgate(["dlq", "replay", parked.message_id]) == 0
+        replayed = _consume_one(url, namespace)
+        assert replayed.message == parked and replayed.attempt == 1
+
+        capfdbinary.readouterr()
+        assert kzgate(["dlq", "replay", parked.message_id]) == 1
+        assert kzgate(["dlq", "show", parked.message_id]) == 1
+        assert kzgate(["dlq", "list"]) == 0
+        assert capfdbinary.readouterr().out == b""
+    finally:
+        _delete_namespace(url, namespace)
