@@ -17,7 +17,8 @@ from starlette.routing import Route
 from gateway import errors
 from gateway.assembly import assemble, disassemble, purge_expired_claims
 from gateway.channels.context import GatewayContext, utc_now
-from gateway.channels.sync import SoapReply, SyncChannel
+from gateway.channels.exchange import SoapReply
+from gateway.channels.sync import SyncChannel
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.routing import Dispatcher, HttpDispatcher

@@ -31,6 +31,7 @@ class Sender:
     description: str = ""
     certificate: x509.Certificate | None = None
     port_offset: int | None = None
+    push_endpoint: str | None = None  # where AsyncChannel pushes go; None: the system polls
 
     @property
     def fingerprint(self) -> bytes | None:
@@ -45,7 +46,7 @@ class Service:
 
     service_id: str
     provider: str
-    endpoint: str
+    endpoint: str | None  # async services of a polling system have none
     mode: Literal["sync", "async"]
     allowed_senders: frozenset[str]
     payload_schema: str | None = None
@@ -118,7 +119,8 @@ def load_registry(
     """Read the catalogue; each system's certificate comes from ``pki_dir`` when present."""
     data = tomllib.loads((catalogue or DEFAULT_CATALOGUE).read_text(encoding="utf-8"))
     senders = {
-        sid: _load_sender(sid, entry, pki_dir) for sid, entry in data.get("systems", {}).items()
+        sid: _load_sender(sid, entry, pki_dir, host, simulator_base_port)
+        for sid, entry in data.get("systems", {}).items()
     }
     services = {
         sid: _load_service(sid, entry, senders, host, simulator_base_port)
@@ -127,17 +129,24 @@ def load_registry(
     return Registry(senders=senders, services=services)
 
 
-def _load_sender(sender_id: str, entry: dict, pki_dir: Path) -> Sender:
+def _load_sender(
+    sender_id: str, entry: dict, pki_dir: Path, host: str, base_port: int
+) -> Sender:
     cert_path = pki_dir / entry.get("certificate", f"{sender_id}.pem")
     certificate = (
         x509.load_pem_x509_certificate(cert_path.read_bytes()) if cert_path.exists() else None
     )
+    port_offset = entry.get("port_offset")
+    push_endpoint = entry.get("push_endpoint")
+    if push_endpoint is None and "push_path" in entry and port_offset is not None:
+        push_endpoint = f"http://{host}:{base_port + port_offset}{entry['push_path']}"
     return Sender(
         sender_id=sender_id,
         password_hash=entry["password_hash"],
         description=entry.get("description", ""),
         certificate=certificate,
-        port_offset=entry.get("port_offset"),
+        port_offset=port_offset,
+        push_endpoint=push_endpoint,
     )
 
 
@@ -145,8 +154,13 @@ def _load_service(
     service_id: str, entry: dict, senders: dict[str, Sender], host: str, base_port: int
 ) -> Service:
     provider = entry["provider"]
-    endpoint = entry.get("endpoint") or _simulator_endpoint(
-        senders.get(provider), entry.get("path", DEFAULT_SERVICE_PATH), host, base_port
+    mode = entry.get("mode", "sync")
+    endpoint = entry.get("endpoint") or (
+        senders[provider].push_endpoint
+        if mode == "async"
+        else _simulator_endpoint(
+            senders.get(provider), entry.get("path", DEFAULT_SERVICE_PATH), host, base_port
+        )
     )
     unknown = set(entry.get("allowed_senders", [])) - senders.keys()
     if unknown:
@@ -155,7 +169,7 @@ def _load_service(
         service_id=service_id,
         provider=provider,
         endpoint=endpoint,
-        mode=entry.get("mode", "sync"),
+        mode=mode,
         allowed_senders=frozenset(entry.get("allowed_senders", [])),
         payload_schema=entry.get("payload_schema"),
         wsdl=entry.get("wsdl"),

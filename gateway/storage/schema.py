@@ -15,6 +15,7 @@ TABLE_MODULES = (
     "gateway.storage.seen_messages",
     "gateway.messagelog.schema",
     "gateway.storage.broker_queue",
+    "gateway.tracking.store",
 )
 
 # Any constant works; it only has to be the same in every gateway process.

@@ -1,0 +1,230 @@
+"""What every channel does around its own logic: read the request safely, sign what goes back,
+turn any failure into a signed SOAP fault, and record every hop in the message log."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from lxml import etree
+
+from gateway import errors
+from gateway.channels.admission import Admitted
+from gateway.channels.context import GatewayContext
+from gateway.errors import GatewayError
+from gateway.messagelog import Direction, HopRecord, MessageClaim, Outcome
+from gateway.security.transport import sign_envelope
+from gateway.soap.envelope import Envelope, split_envelope
+from gateway.soap.faults import build_fault_envelope
+from gateway.soap.parser import parse_document
+from gateway.soap.schema import validate_operation
+from gateway.soap.values import new_session_id
+
+log = logging.getLogger(__name__)
+
+GATEWAY_ID = "GATEWAY"
+GATEWAY_INFO_NS = "urn:kzgate:gateway:v1"
+
+
+@dataclass(frozen=True)
+class SoapReply:
+    """What goes back over HTTP: 200 with a response, 500 with a fault."""
+
+    status: int
+    body: bytes
+    security_policy: str
+
+
+@dataclass
+class Exchange:
+    """What is known about one exchange so far; the fields fill in as it progresses."""
+
+    raw: bytes
+    session_id: str
+    received: datetime
+    started: float
+    operation: str = ""
+    message_id: str | None = None
+    correlation_id: str | None = None
+    sender_id: str | None = None
+    service_id: str = ""
+    receiver_id: str | None = None
+    admitted: Admitted | None = None
+    accepted: bool = False  # the request's first records are committed
+
+    def identify(
+        self, *, message_id: str, sender_id: str, service_id: str, correlation_id: str | None
+    ) -> None:
+        self.message_id, self.sender_id, self.service_id = message_id, sender_id, service_id
+        # Hops are grouped by the chain id, or by the request's own id when it has none.
+        self.correlation_id = correlation_id or message_id
+
+
+class Channel:
+    """Base of the SOAP channels: subclasses implement ``_handle`` for their operations."""
+
+    schema: ClassVar[str]  # the channel schema name in gateway.soap.schema
+    fault_channel: ClassVar[Literal["sync", "async"]]
+
+    def __init__(self, context: GatewayContext) -> None:
+        self.ctx = context
+
+    async def handle(self, raw: bytes) -> SoapReply:
+        exchange = Exchange(raw, new_session_id(), self.ctx.clock(), time.perf_counter())
+        return await self.guarded(exchange, self._handle)
+
+    async def guarded(
+        self, exchange: Exchange, work: Callable[[Exchange], Awaitable[SoapReply]]
+    ) -> SoapReply:
+        try:
+            return await work(exchange)
+        except GatewayError as error:
+            return await self.refuse(exchange, error)
+        except Exception:  # the caller still gets a well-formed fault, never a stack trace
+            log.exception("exchange %s failed", exchange.session_id)
+            return await self.refuse(exchange, GatewayError(errors.INTERNAL))
+
+    async def _handle(self, exchange: Exchange) -> SoapReply:
+        raise NotImplementedError
+
+    def read(self, exchange: Exchange) -> Envelope:
+        """Parse the request hardened, find its operation, and check it against the schema."""
+        settings = self.ctx.settings
+        root = parse_document(
+            exchange.raw, max_bytes=settings.max_message_bytes, max_depth=settings.max_xml_depth
+        )
+        envelope = split_envelope(root)
+        exchange.operation = etree.QName(envelope.operation).localname
+        validate_operation(envelope.operation, self.schema)
+        return envelope
+
+    def sign(self, envelope: etree._Element, exchange: Exchange | None = None) -> bytes:
+        if exchange is not None:
+            _add_gateway_info(envelope, self.ctx.policy.value, exchange.admitted)
+        sign_envelope(envelope, self.ctx.key)
+        return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+    async def reply(self, exchange: Exchange, envelope: etree._Element) -> SoapReply:
+        body = self.sign(envelope, exchange)
+        await self.record(exchange, Direction.RESPONSE_OUT, Outcome.DELIVERED, body)
+        return SoapReply(200, body, self.ctx.policy.value)
+
+    async def refuse(self, exchange: Exchange, error: GatewayError) -> SoapReply:
+        fault = self._fault(error, exchange)
+        body = self.sign(etree.fromstring(fault), exchange)
+        code = error.fault.code
+        if exchange.accepted:
+            await self.record(exchange, Direction.FAULT_OUT, Outcome.FAILED, body, fault_code=code)
+        else:
+            await self.record(
+                exchange,
+                Direction.REQUEST_IN,
+                Outcome.REJECTED,
+                self._loggable(exchange.raw),
+                fault_code=code,
+                also=(Direction.FAULT_OUT, body),
+            )
+        log.info(
+            "refused %s: %s (%s) policy=%s",
+            exchange.session_id,
+            code,
+            error.detail,
+            self.ctx.policy.value,
+        )
+        return SoapReply(500, body, self.ctx.policy.value)
+
+    def _fault(self, error: GatewayError, exchange: Exchange) -> bytes:
+        # The fault element is named after the operation; an unknown one falls back to send.
+        for operation in (exchange.operation, "sendMessage"):
+            try:
+                return build_fault_envelope(
+                    error,
+                    channel=self.fault_channel,
+                    operation=operation,
+                    session_id=exchange.session_id,
+                    now=self.ctx.clock(),
+                )
+            except ValueError:
+                continue
+        raise AssertionError("sendMessage always has a fault element")
+
+    def _loggable(self, raw: bytes) -> bytes:
+        # An oversized body is refused unread; keeping it would let anyone fill the log's disk.
+        return raw if len(raw) <= self.ctx.settings.max_message_bytes else b""
+
+    async def record(
+        self,
+        exchange: Exchange,
+        direction: Direction,
+        outcome: Outcome,
+        body: bytes,
+        *,
+        fault_code: str | None = None,
+        sender: str | None = None,
+        also: tuple[Direction, bytes] | None = None,
+        claim: MessageClaim | None = None,
+    ) -> None:
+        records = [self._hop(exchange, direction, outcome, body, fault_code, sender)]
+        if also is not None:
+            follow = Outcome.DELIVERED if also[0] is Direction.REQUEST_OUT else outcome
+            records.append(self._hop(exchange, also[0], follow, also[1], fault_code, None))
+        await self.ctx.message_log.append_many(records, claim=claim)
+
+    def _hop(
+        self,
+        exchange: Exchange,
+        direction: Direction,
+        outcome: Outcome,
+        body: bytes,
+        fault_code: str | None,
+        sender: str | None,
+    ) -> HopRecord:
+        sender_id, receiver_id = _ends(
+            direction, exchange.sender_id or "unknown", exchange.receiver_id
+        )
+        return HopRecord(
+            message_id=exchange.message_id or exchange.session_id,
+            correlation_id=exchange.correlation_id,
+            service_id=exchange.service_id,
+            sender_id=sender or sender_id,
+            receiver_id=receiver_id,
+            direction=direction,
+            outcome=outcome,
+            security_policy=self.ctx.policy.value,
+            body=body,
+            fault_code=fault_code,
+            recorded_at=self.ctx.clock(),
+            elapsed_ms=int((time.perf_counter() - exchange.started) * 1000),
+        )
+
+
+def _ends(direction: Direction, caller: str, provider: str | None) -> tuple[str, str | None]:
+    """Who sent and who receives the bytes of a hop."""
+    if direction is Direction.REQUEST_IN:
+        return caller, GATEWAY_ID
+    if direction is Direction.REQUEST_OUT:
+        return GATEWAY_ID, provider
+    if direction is Direction.RESPONSE_IN:
+        return provider or "unknown", GATEWAY_ID
+    return GATEWAY_ID, caller
+
+
+def _add_gateway_info(envelope: etree._Element, policy: str, admitted: Admitted | None) -> None:
+    """An informational header: the security policy in force and how the caller's mail was signed.
+
+    Not mustUnderstand, so SOAP clients that don't know it ignore it.
+    """
+    soap_ns = etree.QName(envelope).namespace
+    header = envelope.find(f"{{{soap_ns}}}Header")
+    if header is None:
+        header = etree.Element(f"{{{soap_ns}}}Header")
+        envelope.insert(0, header)
+    info = etree.SubElement(
+        header, f"{{{GATEWAY_INFO_NS}}}GatewayInfo", nsmap={"kzg": GATEWAY_INFO_NS}
+    )
+    info.set("securityPolicy", policy)
+    info.set("senderSignature", admitted.signature_status if admitted else "unchecked")
