@@ -1,4 +1,4 @@
-"""The SyncChannel client SDK: what a state system needs to call a service through the gateway."""
+"""The client SDK: what a state system needs to call the gateway's SyncChannel and AsyncChannel."""
 
 from __future__ import annotations
 
@@ -12,6 +12,25 @@ from lxml import etree
 
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
+from gateway.soap.async_ import (
+    AsyncDeliveryNotificationRequest,
+    AsyncGetMessagesRequest,
+    AsyncGetMessageStatusRequest,
+    AsyncGetMessageStatusResponse,
+    AsyncMessageInfo,
+    AsyncSendMessageRequest,
+    AsyncSendMessageResponse,
+    MessageType,
+    ReceiveStatus,
+    ResendMessage,
+    build_delivery_notification_envelope,
+    build_get_message_status_envelope,
+    build_get_messages_envelope,
+    build_send_message_envelope,
+    parse_get_message_status_response,
+    parse_get_messages_response,
+    parse_send_message_response,
+)
 from gateway.soap.envelope import split_envelope
 from gateway.soap.faults import ErrorInfo, parse_fault
 from gateway.soap.parser import parse_document
@@ -57,7 +76,7 @@ def wrap_in_data(payload: etree._Element | None) -> etree._Element:
 
 @dataclass
 class ShepClient:
-    """Calls the gateway's SyncChannel as ``sender_id``, signing with that system's transport key.
+    """Calls the gateway's channels as ``sender_id``, signing with that system's transport key.
 
     The answer must carry the gateway's signature with a certificate the trust store accepts and
     whose subject is the gateway's (CN=GATEWAY); anything else raises ``AnswerNotTrusted``.
@@ -93,9 +112,7 @@ class ShepClient:
         )
 
     def signed_envelope(self, request: SyncRequest) -> bytes:
-        envelope = build_request_envelope(request)
-        sign_envelope(envelope, self.key)
-        return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+        return self.sign(build_request_envelope(request))
 
     async def send(self, service_id: str, payload: etree._Element | None, **kwargs) -> SyncResult:
         """Send ``payload`` (the content of ``data``) to ``service_id``; raise on any refusal."""
@@ -103,17 +120,101 @@ class ShepClient:
         return await self.post(body)
 
     async def post(self, body: bytes) -> SyncResult:
-        answer = await self._post(body)
+        root, answer = await self.call("/sync", body)
+        response = parse_sync_response(split_envelope(root).operation)
+        return SyncResult(response=response, envelope=answer, request_envelope=body)
+
+    async def call(self, path: str, body: bytes) -> tuple[etree._Element, bytes]:
+        """POST a signed envelope to ``path``; the gateway-signed answer, or GatewayFault."""
+        answer = await self._post(path, body)
         root = parse_document(answer, max_bytes=MAX_ANSWER_BYTES, max_depth=256)
         fault = parse_fault(root)
         if fault is not None:
             raise GatewayFault(fault, answer)
         self._check_signature(root)
-        response = parse_sync_response(split_envelope(root).operation)
-        return SyncResult(response=response, envelope=answer, request_envelope=body)
+        return root, answer
 
-    async def _post(self, body: bytes) -> bytes:
-        url = self.gateway_url.rstrip("/") + "/sync"
+    def sign(self, envelope: etree._Element) -> bytes:
+        sign_envelope(envelope, self.key)
+        return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+    # --- AsyncChannel ---------------------------------------------------------------------------
+
+    def async_request(
+        self,
+        service_id: str,
+        payload: etree._Element | None,
+        *,
+        message_type: MessageType = MessageType.REQUEST,
+        correlation_id: str | None = None,
+        message_id: str | None = None,
+    ) -> AsyncSendMessageRequest:
+        info = AsyncMessageInfo(
+            message_id=message_id,
+            correlation_id=correlation_id,
+            service_id=service_id,
+            message_type=message_type,
+            message_date=datetime.now(UTC),
+            sender_id=self.sender_id,
+            password=self.password,
+        )
+        return AsyncSendMessageRequest(info=info, data=wrap_in_data(payload))
+
+    async def send_async(self, request: AsyncSendMessageRequest) -> AsyncSendMessageResponse:
+        """sendMessage: the gateway's ack carries the messageId and correlationId it holds."""
+        root, _ = await self.call("/async", self.sign(build_send_message_envelope(request)))
+        return parse_send_message_response(split_envelope(root).operation)
+
+    async def message_status(self, message_id: str) -> AsyncGetMessageStatusResponse:
+        request = AsyncGetMessageStatusRequest(
+            message_id=message_id,
+            request_date=datetime.now(UTC),
+            sender_id=self.sender_id,
+            password=self.password,
+        )
+        root, _ = await self.call("/async", self.sign(build_get_message_status_envelope(request)))
+        return parse_get_message_status_response(split_envelope(root).operation)
+
+    async def get_messages(
+        self, service_id: str, *, amount: int | None = None
+    ) -> list[AsyncSendMessageRequest]:
+        request = AsyncGetMessagesRequest(
+            service_id=service_id,
+            request_date=datetime.now(UTC),
+            sender_id=self.sender_id,
+            password=self.password,
+            amount=amount,
+        )
+        root, _ = await self.call("/async", self.sign(build_get_messages_envelope(request)))
+        return parse_get_messages_response(split_envelope(root).operation).messages
+
+    async def acknowledge(
+        self,
+        message_id: str,
+        service_id: str,
+        *,
+        accepted: bool = True,
+        resend: bool = False,
+    ) -> None:
+        """sendDeliveryNotification: the receiver took the message (or could not)."""
+        now = datetime.now(UTC)
+        request = AsyncDeliveryNotificationRequest(
+            message_id=message_id,
+            service_id=service_id,
+            notification_date=now,
+            receive_status=ReceiveStatus.MESSAGE_ACCEPTED
+            if accepted
+            else ReceiveStatus.MESSAGE_NOT_ACCTEPTED,
+            status_date=now,
+            resend_message=ResendMessage.RESEND if resend else ResendMessage.NOT_RESEND,
+            request_date=now,
+            sender_id=self.sender_id,
+            password=self.password,
+        )
+        await self.call("/async", self.sign(build_delivery_notification_envelope(request)))
+
+    async def _post(self, path: str, body: bytes) -> bytes:
+        url = self.gateway_url.rstrip("/") + path
         if self.http is not None:
             reply = await self.http.post(
                 url, content=body, headers=SOAP_HEADERS, timeout=self.timeout

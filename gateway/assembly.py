@@ -27,9 +27,11 @@ from gateway.security.trust import TrustStore
 from gateway.soap.schema import PayloadSchemas
 from gateway.storage import create_engine, create_schema
 from gateway.storage.seen_messages import SeenMessages
+from gateway.tracking import MessageTracker
+from gateway.tracking.notify import StatusNotifier
 
 if TYPE_CHECKING:
-    from connectors.provider import ProviderConnector
+    from connectors.system import SystemConnector
 
 GATEWAY_ID = "GATEWAY"
 
@@ -78,7 +80,7 @@ class Runtime:
 
     context: GatewayContext
     engine: AsyncEngine
-    connectors: list[ProviderConnector] = field(default_factory=list)
+    connectors: list[SystemConnector] = field(default_factory=list)
     provider_http: HttpDispatcher | None = None
 
 
@@ -106,11 +108,17 @@ async def assemble(
     await create_schema(engine)
     message_log = MessageLog(engine)
     await message_log.start()
-    runtime = Runtime(context=None, engine=engine)  # type: ignore[arg-type]
-    if dispatcher is None:
-        dispatcher = await _broker_dispatch(settings, registry, engine, runtime, provider_http)
     trust = load_trust(settings, registry)
-    runtime.context = GatewayContext(
+    tracker = MessageTracker(engine)
+    broker, notifier = None, None
+    if dispatcher is None:
+        from gateway.broker.factory import open_broker
+
+        broker = await open_broker(settings, systems=sorted(registry.senders), engine=engine)
+        notifier = StatusNotifier(tracker, broker, registry, key, clock)
+        dispatcher = BrokerDispatcher(broker)
+        log.info("dispatch over %s", broker.description)
+    context = GatewayContext(
         settings=settings,
         registry=registry,
         trust=trust,
@@ -118,8 +126,14 @@ async def assemble(
         message_log=message_log,
         dispatcher=dispatcher,
         admission=_admission_rules(settings, registry, trust),
+        tracker=tracker,
+        broker=broker,
+        notifier=notifier,
         clock=clock,
     )
+    runtime = Runtime(context=context, engine=engine)
+    if broker is not None:
+        await _start_connectors(runtime, provider_http or HttpDispatcher())
     return runtime
 
 
@@ -134,32 +148,21 @@ def _admission_rules(settings: Settings, registry: Registry, trust: TrustStore) 
     )
 
 
-async def _broker_dispatch(
-    settings: Settings,
-    registry: Registry,
-    engine: AsyncEngine,
-    runtime: Runtime,
-    provider_http: HttpDispatcher | None,
-) -> Dispatcher:
+async def _start_connectors(runtime: Runtime, http: HttpDispatcher) -> None:
+    """A connector for every system something is delivered to: a provider or a push endpoint."""
     # This module is the composition root, so it may wire the connectors in.
-    from connectors.provider import ProviderConnector
-    from gateway.broker.factory import open_broker
+    from connectors.system import SystemConnector
 
-    broker = await open_broker(settings, systems=sorted(registry.senders), engine=engine)
-    runtime.provider_http = provider_http or HttpDispatcher()
-    providers = sorted({service.provider for service in registry.services.values()})
-    for system_id in providers:
-        connector = ProviderConnector(
-            system_id,
-            broker,
-            registry,
-            http=runtime.provider_http,
-            timeout=settings.provider_timeout_seconds,
-        )
+    registry = runtime.context.registry
+    providers = {
+        service.provider for service in registry.services.values() if service.mode == "sync"
+    }
+    pushed = {s.sender_id for s in registry.senders.values() if s.push_endpoint is not None}
+    runtime.provider_http = http
+    for system_id in sorted(providers | pushed):
+        connector = SystemConnector(system_id, runtime.context, http)
         await connector.start()
         runtime.connectors.append(connector)
-    log.info("dispatch over %s", broker.description)
-    return BrokerDispatcher(broker)
 
 
 async def purge_expired_claims(engine: AsyncEngine, every_seconds: float = 600.0) -> None:

@@ -292,6 +292,34 @@ WRONG_CHANNEL = _fault(
     "SCE004",
 )
 
+# --- The AsyncChannel ----------------------------------------------------------------------------
+ASYNC_MESSAGE_ID_REUSED = _fault(
+    "Client.Async.MessageIdReused",
+    "This messageId was already used for a different message",
+    "Resending the same message under its messageId is safe; a new message needs a new id "
+    "(or leave messageId empty and the gateway assigns one).",
+)
+ASYNC_CORRELATION_REQUIRED = _fault(
+    "Client.Async.CorrelationRequired",
+    "A NOTIFICATION, UPDATE or RESPONSE must carry the correlationId of its REQUEST",
+    "Copy correlationId from the sendMessage answer of the original REQUEST.",
+)
+ASYNC_UNKNOWN_MESSAGE = _fault(
+    "Client.Async.UnknownMessage",
+    "No message with this messageId was sent by or to this sender",
+    "Use the messageId returned by sendMessage; only its sender and receiver may ask after it.",
+)
+ASYNC_NOT_RECEIVER = _fault(
+    "Client.Async.NotReceiver",
+    "Only the receiving system may fetch or acknowledge these messages",
+    "getMessages and sendDeliveryNotification are for the system that provides the service.",
+)
+BROKER_UNAVAILABLE = _fault(
+    "Server.Broker.Unavailable",
+    "The message broker did not confirm the message; it was not accepted",
+    "Send the same message again (same messageId): it will be accepted once.",
+)
+
 # --- Providers and the gateway itself ----------------------------------------------------------
 PROVIDER_UNREACHABLE = _fault(
     "Server.Provider.Unreachable",

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from pathlib import Path
 
 from starlette.applications import Starlette
 
-# system id → "module:factory"; a factory takes the PKI directory and returns the system's app.
+from gateway.config import Settings
+
+# system id → "module:factory"; a factory takes the Settings and returns the system's app.
 SIMULATED_SYSTEMS: dict[str, str] = {
     "GBDUL": "simulators.legal_entities.service:create_app",
+    "MONITORING": "simulators.monitoring.service:app_from_settings",
+    "EGOV_PORTAL": "simulators.portal.service:app_from_settings",
 }
 
 
-def app_factory(system_id: str) -> Callable[[Path], Starlette]:
+def app_factory(system_id: str) -> Callable[[Settings], Starlette]:
     try:
         module_name, _, attribute = SIMULATED_SYSTEMS[system_id].partition(":")
     except KeyError:
@@ -22,3 +25,14 @@ def app_factory(system_id: str) -> Callable[[Path], Starlette]:
             f"no simulator for {system_id}; simulated: {', '.join(SIMULATED_SYSTEMS)}"
         ) from None
     return getattr(importlib.import_module(module_name), attribute)
+
+
+def simulator_database_url(settings: Settings) -> str:
+    """Where simulators keep their state: ``var/simulators.db``, or the configured database.
+
+    The simulated systems are not the gateway, so by default they do not write into its file;
+    an explicit ``KZGATE_DATABASE_URL`` (e.g. PostgreSQL) is shared, their tables being ``sim_*``.
+    """
+    if settings.database_url_override:
+        return settings.database_url_override
+    return f"sqlite+aiosqlite:///{settings.var_dir / 'simulators.db'}"

@@ -25,7 +25,7 @@ async def open_broker(
     ``auto`` picks RabbitMQ when ``amqp_url`` is set or a broker answers on 127.0.0.1:5672
     within a second, the embedded broker (in ``engine``'s database) otherwise.
     """
-    retry = RetryPolicy(max_attempts=settings.max_delivery_attempts)
+    retry = RetryPolicy(max_attempts=settings.max_delivery_attempts, delays=settings.retry_delays)
     if await broker_kind(settings) == "rabbitmq":
         broker = _rabbit(settings, retry)
     else:

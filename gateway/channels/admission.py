@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from lxml import etree
 
@@ -22,7 +23,17 @@ from gateway.security.policy import SecurityPolicy, check_freshness
 from gateway.security.transport import VerifiedSignature, find_transport_signature, verify_envelope
 from gateway.security.trust import TrustStore
 from gateway.soap.schema import PayloadSchemas
-from gateway.soap.sync import SyncRequest
+
+
+class ServiceRequest(Protocol):
+    """What admission reads from a request for a service (a SyncRequest, an async sendMessage)."""
+
+    message_id: str
+    sender_id: str
+    password: str | None
+    service_id: str
+    message_date: datetime | None
+    data: etree._Element | None
 
 
 @dataclass(frozen=True)
@@ -42,8 +53,8 @@ class Admitted:
     """A message that passed every check: who sent it, for which service, and how it was signed."""
 
     sender: Sender
-    service: Service
     signature: VerifiedSignature | None
+    service: Service | None = None  # None for operations that name no service (status queries)
 
     @property
     def signature_status(self) -> str:
@@ -52,32 +63,49 @@ class Admitted:
 
 async def admit(
     envelope: etree._Element,
-    request: SyncRequest,
+    request: ServiceRequest,
     rules: AdmissionRules,
     *,
     channel: str,
     now: datetime,
 ) -> Admitted:
-    signature = check_transport_signature(envelope, rules, now)
-    check_freshness(
-        signature.timestamp if signature else None,
-        request.message_date,
-        now,
-        rules.window_seconds,
-        rules.skew_seconds,
+    """Every check for a request to a service, short of the claim on its messageId."""
+    caller = admit_caller(
+        envelope, request.sender_id, request.password, request.message_date, rules, now=now
     )
-    sender = rules.registry.authenticate(request.sender_id, request.password)
-    if signature is not None:
-        rules.registry.check_certificate_of(sender.sender_id, signature.certificate)
     service = rules.registry.service(request.service_id)
     if service.mode != channel:
         raise GatewayError(
             errors.WRONG_CHANNEL, f"{service.service_id} is a {service.mode} service"
         )
-    rules.registry.authorise(sender, service)
+    rules.registry.authorise(caller.sender, service)
     if service.payload_schema and request.data is not None:
         rules.payload_schemas.validate(request.data, service.payload_schema)
-    return Admitted(sender=sender, service=service, signature=signature)
+    return Admitted(sender=caller.sender, signature=caller.signature, service=service)
+
+
+def admit_caller(
+    envelope: etree._Element,
+    sender_id: str | None,
+    password: str | None,
+    message_date: datetime | None,
+    rules: AdmissionRules,
+    *,
+    now: datetime,
+) -> Admitted:
+    """Who is calling, proven: signature per policy, freshness, password, certificate ownership."""
+    signature = check_transport_signature(envelope, rules, now)
+    check_freshness(
+        signature.timestamp if signature else None,
+        message_date,
+        now,
+        rules.window_seconds,
+        rules.skew_seconds,
+    )
+    sender = rules.registry.authenticate(sender_id or "", password)
+    if signature is not None:
+        rules.registry.check_certificate_of(sender.sender_id, signature.certificate)
+    return Admitted(sender=sender, signature=signature)
 
 
 def check_transport_signature(
@@ -94,11 +122,11 @@ def check_transport_signature(
     return signature
 
 
-def message_claim(request: SyncRequest, rules: AdmissionRules, now: datetime) -> MessageClaim:
+def message_claim(request: ServiceRequest, rules: AdmissionRules, now: datetime) -> MessageClaim:
     # A messageId is held for as long as a copy of the message could still pass freshness.
     expires_at = now + timedelta(seconds=rules.window_seconds + 2 * rules.skew_seconds)
     return MessageClaim(request.sender_id, request.message_id, expires_at, now)
 
 
-def replay_error(request: SyncRequest) -> GatewayError:
+def replay_error(request: ServiceRequest) -> GatewayError:
     return GatewayError(errors.REPLAY, f"messageId {request.message_id!r} from {request.sender_id}")

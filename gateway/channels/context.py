@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from gateway.broker import Broker
 from gateway.channels.admission import AdmissionRules
 from gateway.config import Settings
 from gateway.messagelog import MessageLog
@@ -14,6 +15,8 @@ from gateway.routing import Dispatcher
 from gateway.security.policy import SecurityPolicy
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
+from gateway.tracking import MessageTracker
+from gateway.tracking.notify import StatusNotifier
 
 
 def utc_now() -> datetime:
@@ -31,6 +34,9 @@ class GatewayContext:
     message_log: MessageLog
     dispatcher: Dispatcher
     admission: AdmissionRules
+    tracker: MessageTracker
+    broker: Broker | None = None  # None when a test wires a dispatcher without a broker
+    notifier: StatusNotifier | None = None
     clock: Callable[[], datetime] = utc_now
 
     @property

@@ -48,7 +48,7 @@ def _serve_gateway(args: argparse.Namespace) -> int:
 
 def _serve_simulator(args: argparse.Namespace) -> int:
     settings = Settings()
-    app = app_factory(args.system)(settings.pki_dir)
+    app = app_factory(args.system)(settings)
     port = simulator_port(settings, args.system)
     uvicorn.run(app, host=settings.host, port=port, log_level="warning")
     return 0
@@ -110,10 +110,11 @@ def _print_banner(settings: Settings) -> None:
         f"  messages travel as {health['dispatch']}",
         f"  gateway      {base}/sync   (WSDL: {base}/sync?wsdl, catalogue: {base}/services)",
     ]
+    registry = load_registry(settings.pki_dir, catalogue=settings.catalogue_path)
     for system_id in SIMULATED_SYSTEMS:
+        path = "/shep/async" if registry.senders[system_id].push_endpoint else "/shep/sync"
         lines.append(
-            f"  {system_id:<12} "
-            f"http://{settings.host}:{simulator_port(settings, system_id)}/shep/sync"
+            f"  {system_id:<12} http://{settings.host}:{simulator_port(settings, system_id)}{path}"
         )
     lines.append(
         "try: kzgate send --as EGOV_PORTAL --service GbdulInfoByBin_v1"

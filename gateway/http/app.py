@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from gateway import errors
 from gateway.assembly import assemble, disassemble, purge_expired_claims
+from gateway.channels.async_channel import AsyncChannel
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.channels.exchange import SoapReply
 from gateway.channels.sync import SyncChannel
@@ -27,6 +28,7 @@ from gateway.soap.faults import build_fault_envelope
 
 XML = "text/xml; charset=utf-8"
 SYNC_WSDL = "SyncChannel.wsdl"
+ASYNC_WSDL = "AsyncChannel.wsdl"
 
 
 def create_app(
@@ -47,6 +49,7 @@ def create_app(
         context, engine = runtime.context, runtime.engine
         app.state.context = context
         app.state.sync = SyncChannel(context)
+        app.state.async_ = AsyncChannel(context)
         housekeeping = asyncio.create_task(purge_expired_claims(engine))
         try:
             yield
@@ -60,6 +63,7 @@ def create_app(
 
     routes = [
         Route("/sync", sync_endpoint, methods=["GET", "POST"]),
+        Route("/async", async_endpoint, methods=["GET", "POST"]),
         Route("/services", services_endpoint, methods=["GET"]),
         Route("/services/{service_id}", service_wsdl_endpoint, methods=["GET"]),
         Route("/health", health_endpoint, methods=["GET"]),
@@ -74,6 +78,14 @@ async def sync_endpoint(request: Request) -> Response:
     raw = await _read_limited(request, context.settings.max_message_bytes)
     reply = await request.app.state.sync.handle(raw)
     return _soap(reply)
+
+
+async def async_endpoint(request: Request) -> Response:
+    context: GatewayContext = request.app.state.context
+    if request.method == "GET":
+        return _contract(request, ASYNC_WSDL, path="/async")
+    raw = await _read_limited(request, context.settings.max_message_bytes)
+    return _soap(await request.app.state.async_.handle(raw))
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -99,9 +111,9 @@ def _soap(reply: SoapReply) -> Response:
     )
 
 
-def _contract(request: Request, wsdl_file: str) -> Response:
-    """``?wsdl[=FILE]`` and ``?xsd=NAME`` of an endpoint whose address is the gateway's /sync."""
-    address = str(request.url.replace(query="", path="/sync"))
+def _contract(request: Request, wsdl_file: str, *, path: str = "/sync") -> Response:
+    """``?wsdl[=FILE]`` and ``?xsd=NAME`` of an endpoint whose address is the gateway's ``path``."""
+    address = str(request.url.replace(query="", path=path))
     query = request.query_params
     try:
         if "wsdl" in query:
@@ -126,7 +138,7 @@ async def services_endpoint(request: Request) -> Response:
             "provider": s.provider,
             "mode": s.mode,
             "description": s.description,
-            "wsdl": f"{base}/services/{s.service_id}?wsdl" if s.wsdl else f"{base}/sync?wsdl",
+            "wsdl": f"{base}/services/{s.service_id}?wsdl" if s.wsdl else f"{base}/{s.mode}?wsdl",
             "payloadSchema": f"{base}/sync?xsd={s.payload_schema}" if s.payload_schema else None,
         }
         for s in context.registry.services.values()

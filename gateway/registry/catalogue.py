@@ -129,9 +129,7 @@ def load_registry(
     return Registry(senders=senders, services=services)
 
 
-def _load_sender(
-    sender_id: str, entry: dict, pki_dir: Path, host: str, base_port: int
-) -> Sender:
+def _load_sender(sender_id: str, entry: dict, pki_dir: Path, host: str, base_port: int) -> Sender:
     cert_path = pki_dir / entry.get("certificate", f"{sender_id}.pem")
     certificate = (
         x509.load_pem_x509_certificate(cert_path.read_bytes()) if cert_path.exists() else None

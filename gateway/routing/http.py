@@ -23,17 +23,25 @@ class HttpDispatcher:
     async def dispatch_sync(
         self, service: Service, envelope: Envelope, *, timeout: float
     ) -> ProviderAnswer:
+        if service.endpoint is None:
+            raise GatewayError(errors.PROVIDER_UNREACHABLE, f"{service.provider} has no endpoint")
+        return await self.post(service.provider, service.endpoint, envelope.body, timeout=timeout)
+
+    async def post(
+        self, system_id: str, url: str, body: bytes, *, timeout: float
+    ) -> ProviderAnswer:
+        """POST a SOAP envelope to one system; no answer at all is a GatewayError."""
         try:
             response = await self._client.post(
-                service.endpoint, content=envelope.body, headers=SOAP_HEADERS, timeout=timeout
+                url, content=body, headers=SOAP_HEADERS, timeout=timeout
             )
         except httpx.TimeoutException as exc:
             raise GatewayError(
-                errors.PROVIDER_TIMEOUT, f"{service.provider} gave no answer in {timeout:g} s"
+                errors.PROVIDER_TIMEOUT, f"{system_id} gave no answer in {timeout:g} s"
             ) from exc
         except httpx.TransportError as exc:
             raise GatewayError(
-                errors.PROVIDER_UNREACHABLE, f"{service.provider} at {service.endpoint}: {exc!r}"
+                errors.PROVIDER_UNREACHABLE, f"{system_id} at {url}: {exc!r}"
             ) from exc
         return ProviderAnswer(body=response.content, http_status=response.status_code)
 

@@ -143,4 +143,3 @@ def _tracked(row: object) -> TrackedMessage:
     values = dict(row._mapping)  # type: ignore[attr-defined]
     values["state"] = MessageState(values["state"])
     return TrackedMessage(**values)
-

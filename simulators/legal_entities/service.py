@@ -7,6 +7,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from gateway import errors
+from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
@@ -47,5 +48,5 @@ def create_provider(
     )
 
 
-def create_app(pki_dir: Path) -> Starlette:
-    return create_provider(pki_dir).app()
+def create_app(settings: Settings) -> Starlette:
+    return create_provider(settings.pki_dir).app()

@@ -19,12 +19,17 @@ from connectors.client import ShepClient
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.config import Settings
 from gateway.http.app import create_app
+from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher
 from gateway.security.pki import init_pki
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
+from simulators.kit.participant import AsyncParticipant
 from simulators.legal_entities.payload import build_request
 from simulators.legal_entities.service import create_provider
+from simulators.monitoring import service as monitoring_service
+from simulators.portal import service as portal_service
+from simulators.systems import simulator_database_url
 
 GATEWAY_URL = "http://gateway.test"
 SERVICE = "GbdulInfoByBin_v1"
@@ -46,6 +51,8 @@ class Harness:
     settings: Settings
     context: GatewayContext
     http: httpx.AsyncClient
+    monitoring: AsyncParticipant | None = None
+    portal: AsyncParticipant | None = None
 
     @property
     def pki_dir(self) -> Path:
@@ -99,12 +106,40 @@ async def running_gateway(
         database_url_override=overrides.pop("database_url", None),
         **overrides,
     )
-    provider_app = create_provider(pki_dir).app()
-    provider_http = HttpDispatcher(
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=provider_app))
-    )
+    monitoring, portal = _participants(settings)
+    apps = {"GBDUL": create_provider(pki_dir).app(), "MONITORING": monitoring.app()}
+    apps["EGOV_PORTAL"] = portal.app()
+    provider_http = HttpDispatcher(httpx.AsyncClient(mounts=_mounts(settings, apps)))
     app = create_app(settings, provider_http=provider_http, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
-            yield Harness(settings=settings, context=app.state.context, http=http)
+            yield Harness(
+                settings=settings,
+                context=app.state.context,
+                http=http,
+                monitoring=monitoring,
+                portal=portal,
+            )
+    await monitoring.inbox.close()
+    await portal.inbox.close()
+
+
+def _participants(settings: Settings) -> tuple[AsyncParticipant, AsyncParticipant]:
+    url = simulator_database_url(settings)
+    return (
+        monitoring_service.create_participant(settings.pki_dir, url),
+        portal_service.create_participant(settings.pki_dir, url),
+    )
+
+
+def _mounts(settings: Settings, apps: dict[str, object]) -> dict[str, httpx.AsyncBaseTransport]:
+    """Each simulated system's URL (as the catalogue computes it) served by its app in-process."""
+    registry = load_registry(settings.pki_dir)
+    base = settings.simulator_base_port
+    return {
+        f"http://{settings.host}:{base + registry.senders[sid].port_offset}": httpx.ASGITransport(
+            app=app
+        )
+        for sid, app in apps.items()
+    }

@@ -1,0 +1,195 @@
+"""The connector of one state system: it consumes that system's queue and calls the system.
+
+Three kinds of message wait in a system's queue:
+- ``sync-request``: a SyncChannel request; the gateway-signed envelope is relayed byte for byte
+  (re-serialising it would break the signature) and the answer — or why there was none — goes
+  back to the waiting gateway as the RPC reply.
+- ``async-message``: an AsyncChannel message, pushed to the system's IAsyncChannelClient endpoint.
+  Its answer must be signed by the system. Then the message is DELIVERED, the sender is told,
+  and only then is the delivery acknowledged: a connector that dies halfway leaves it to be
+  redelivered, and a redelivery of a message already DELIVERED is acknowledged without pushing.
+- ``status-notification``: a changeMassageStatusNotification for a sender with an endpoint.
+
+Transport failures and 5xx are retried with growing delays; a refusal (a SOAP Client fault or a
+4xx) is permanent and goes to the dead-letter queue with the reason.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from gateway import errors
+from gateway.broker import Delivery, Message, Subscription, system_queue
+from gateway.channels.context import GatewayContext
+from gateway.errors import GatewayError
+from gateway.routing import Envelope, HttpDispatcher, ProviderAnswer
+from gateway.routing.broker import FAULT_CODE_HEADER, FAULT_DETAIL_HEADER, HTTP_STATUS_HEADER
+from gateway.security.transport import verify_envelope
+from gateway.soap.async_ import MessageState
+from gateway.soap.faults import parse_fault
+from gateway.soap.parser import parse_document
+from gateway.tracking.notify import ASYNC_MESSAGE, STATUS_NOTIFICATION
+
+log = logging.getLogger(__name__)
+
+SYNC_REQUEST = "sync-request"
+PREFETCH = 32
+
+
+class Permanent(Exception):
+    """The system refused the message for good: retrying cannot help."""
+
+
+class Transient(Exception):
+    """The system could not take the message now: try again later."""
+
+
+class SystemConnector:
+    """Consumes ``system_id``'s queue and calls that system's endpoints over HTTP."""
+
+    def __init__(self, system_id: str, context: GatewayContext, http: HttpDispatcher) -> None:
+        self.system_id = system_id
+        self.ctx = context
+        self._http = http
+        self._subscription: Subscription | None = None
+
+    async def start(self) -> None:
+        assert self.ctx.broker is not None, "connectors run only where there is a broker"
+        self._subscription = await self.ctx.broker.consume(
+            system_queue(self.system_id), self._handle, prefetch=PREFETCH
+        )
+
+    async def close(self) -> None:
+        """Stop consuming; the HTTP client belongs to whoever passed it in."""
+        if self._subscription is not None:
+            await self._subscription.cancel()
+
+    async def _handle(self, delivery: Delivery) -> None:
+        headers = delivery.message.headers
+        kind = headers.get("kind") or headers.get("type")
+        if kind == SYNC_REQUEST:
+            await self._relay_sync(delivery)
+        elif kind in (ASYNC_MESSAGE, STATUS_NOTIFICATION):
+            await self._push(delivery, kind)
+        else:
+            await delivery.dead_letter(f"{self.system_id}'s connector cannot handle {kind!r}")
+
+    # --- SyncChannel --------------------------------------------------------------------------
+
+    async def _relay_sync(self, delivery: Delivery) -> None:
+        request = delivery.message
+        service = self.ctx.registry.services.get(request.headers.get("serviceId", ""))
+        try:
+            if service is None or service.provider != self.system_id:
+                raise GatewayError(errors.PROVIDER_UNREACHABLE, f"not provided by {self.system_id}")
+            envelope = Envelope(
+                request.body,
+                request.message_id,
+                request.correlation_id,
+                request.headers.get("sender", ""),
+            )
+            answer = await self._http.dispatch_sync(
+                service, envelope, timeout=self.ctx.settings.provider_timeout_seconds
+            )
+        except GatewayError as error:
+            await self._reply(delivery, b"", _fault_headers(error))
+            return
+        await self._reply(delivery, answer.body, {HTTP_STATUS_HEADER: str(answer.http_status)})
+
+    async def _reply(self, delivery: Delivery, body: bytes, headers: dict[str, str]) -> None:
+        request = delivery.message
+        reply = Message(
+            body=body,
+            message_id=request.message_id,
+            correlation_id=request.correlation_id,
+            headers=headers,
+        )
+        await delivery.reply(reply)
+
+    # --- AsyncChannel pushes -------------------------------------------------------------------
+
+    async def _push(self, delivery: Delivery, kind: str) -> None:
+        message_id = delivery.message.message_id
+        if kind == ASYNC_MESSAGE and await self._already_delivered(message_id):
+            await delivery.ack()  # a redelivery after the effect: nothing to do twice
+            return
+        try:
+            await self._post_verified(delivery.message.body)
+        except Permanent as refusal:
+            await self._give_up(delivery, kind, str(refusal))
+            return
+        except Transient as failure:
+            await self._try_later(delivery, kind, str(failure))
+            return
+        if kind == ASYNC_MESSAGE:
+            assert self.ctx.notifier is not None
+            await self.ctx.notifier.settle(
+                message_id, MessageState.DELIVERED, "DELIVERED", f"Delivered to {self.system_id}"
+            )
+        await delivery.ack()
+
+    async def _already_delivered(self, message_id: str) -> bool:
+        tracked = await self.ctx.tracker.get(message_id)
+        return tracked is not None and tracked.state is MessageState.DELIVERED
+
+    async def _post_verified(self, body: bytes) -> None:
+        """POST to the system's push endpoint; only its own signed success counts."""
+        sender = self.ctx.registry.senders[self.system_id]
+        if sender.push_endpoint is None:
+            raise Permanent(f"{self.system_id} has no push endpoint")
+        try:
+            answer = await self._http.post(
+                self.system_id,
+                sender.push_endpoint,
+                body,
+                timeout=self.ctx.settings.provider_timeout_seconds,
+            )
+        except GatewayError as error:
+            raise Transient(error.message) from error
+        self._judge(answer)
+
+    def _judge(self, answer: ProviderAnswer) -> None:
+        try:
+            root = parse_document(
+                answer.body,
+                max_bytes=self.ctx.settings.max_message_bytes,
+                max_depth=self.ctx.settings.max_xml_depth,
+            )
+        except GatewayError as error:
+            raise Transient(f"HTTP {answer.http_status}, unreadable answer") from error
+        fault = parse_fault(root)
+        if fault is not None:
+            reason = f"{self.system_id} refused it: {fault.error_code} {fault.error_message}"
+            raise (Permanent if fault.error_code.startswith("Client") else Transient)(reason)
+        if answer.http_status != 200:
+            failure = Permanent if 400 <= answer.http_status < 500 else Transient
+            raise failure(f"{self.system_id} answered HTTP {answer.http_status}")
+        try:
+            signature = verify_envelope(root, self.ctx.trust, now=self.ctx.clock())
+            self.ctx.registry.check_certificate_of(self.system_id, signature.certificate)
+        except GatewayError as error:
+            raise Transient(f"{self.system_id}'s answer is not trusted: {error.message}") from error
+
+    async def _try_later(self, delivery: Delivery, kind: str, reason: str) -> None:
+        retry = self.ctx.settings.max_delivery_attempts
+        if delivery.attempt >= retry:  # the broker dead-letters this one
+            await self._give_up(delivery, kind, f"{reason} (after {delivery.attempt} attempts)")
+            return
+        log.info("%s: attempt %d failed, retrying: %s", self.system_id, delivery.attempt, reason)
+        await delivery.retry(reason)
+
+    async def _give_up(self, delivery: Delivery, kind: str, reason: str) -> None:
+        # Parked first, then reported: whoever sees NOT_DELIVERED finds it in the dead letters.
+        await delivery.dead_letter(reason)
+        if kind == ASYNC_MESSAGE:
+            assert self.ctx.notifier is not None
+            await self.ctx.notifier.settle(
+                delivery.message.message_id,
+                MessageState.NOT_DELIVERED,
+                "DEAD_LETTERED",
+                reason,
+                dead_lettered=True,
+            )
+
+def _fault_headers(error: GatewayError) -> dict[str, str]:
+    return {FAULT_CODE_HEADER: error.fault.code, FAULT_DETAIL_HEADER: error.detail}

@@ -1,0 +1,23 @@
+"""Fixtures of the simulator tests: one test PKI, the gateway's transport key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gateway.security.pki import init_pki
+from gateway.security.transport import TransportKey
+from tests.simulators.pushing import key_of
+
+
+@pytest.fixture(scope="session")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("pki")
+    init_pki(directory)
+    return directory
+
+
+@pytest.fixture(scope="session")
+def gateway_key(pki: Path) -> TransportKey:
+    return key_of(pki, "GATEWAY")
