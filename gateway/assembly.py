@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -89,10 +89,14 @@ async def assemble(
     *,
     dispatcher: Dispatcher | None = None,
     provider_http: HttpDispatcher | None = None,
+    connectors: Iterable[str] | None = None,
     clock: Callable[[], datetime] = utc_now,
 ) -> Runtime:
-    """Build the gateway. Without an explicit ``dispatcher`` every exchange crosses the broker,
-    and a provider connector per providing system runs in this process."""
+    """Build the gateway. Without an explicit ``dispatcher`` every exchange crosses the broker.
+
+    ``connectors`` names the systems whose connectors run in this process; by default all of
+    them, or none when ``settings.connectors`` is "external".
+    """
     registry = load_registry(
         settings.pki_dir,
         catalogue=settings.catalogue_path,
@@ -133,7 +137,10 @@ async def assemble(
     )
     runtime = Runtime(context=context, engine=engine)
     if broker is not None:
-        await _start_connectors(runtime, provider_http or HttpDispatcher())
+        systems = connected_systems(registry) if connectors is None else set(connectors)
+        if connectors is None and settings.connectors == "external":
+            systems = set()
+        await _start_connectors(runtime, provider_http or HttpDispatcher(), systems)
     return runtime
 
 
@@ -148,18 +155,18 @@ def _admission_rules(settings: Settings, registry: Registry, trust: TrustStore) 
     )
 
 
-async def _start_connectors(runtime: Runtime, http: HttpDispatcher) -> None:
-    """A connector for every system something is delivered to: a provider or a push endpoint."""
+def connected_systems(registry: Registry) -> set[str]:
+    """The systems something is delivered to: providers of sync services, push endpoints."""
+    providers = {s.provider for s in registry.services.values() if s.mode == "sync"}
+    return providers | {s.sender_id for s in registry.senders.values() if s.push_endpoint}
+
+
+async def _start_connectors(runtime: Runtime, http: HttpDispatcher, systems: set[str]) -> None:
     # This module is the composition root, so it may wire the connectors in.
     from connectors.system import SystemConnector
 
-    registry = runtime.context.registry
-    providers = {
-        service.provider for service in registry.services.values() if service.mode == "sync"
-    }
-    pushed = {s.sender_id for s in registry.senders.values() if s.push_endpoint is not None}
     runtime.provider_http = http
-    for system_id in sorted(providers | pushed):
+    for system_id in sorted(systems):
         connector = SystemConnector(system_id, runtime.context, http)
         await connector.start()
         runtime.connectors.append(connector)

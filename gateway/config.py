@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     amqp_url: str | None = None
     broker_namespace: str = ""  # prefix of every queue/exchange name (tests share one broker)
     max_delivery_attempts: int = 5
+    # "in-process": the gateway runs every system's connector; "external": `kzgate serve
+    # connectors` runs them in processes of their own (which may then crash on their own).
+    connectors: Literal["in-process", "external"] = "in-process"
     # seconds before attempt 2, 3, …; the last repeats (KZGATE_RETRY_DELAYS='[1, 5, 30, 120]')
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
 

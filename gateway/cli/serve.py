@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import signal
 import subprocess
@@ -27,6 +28,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     sim = serve_sub.add_parser("simulator", help="one simulated state system")
     sim.add_argument("system", choices=sorted(SIMULATED_SYSTEMS))
     sim.set_defaults(func=_serve_simulator)
+    conn = serve_sub.add_parser(
+        "connectors", help="the connectors of some systems (with KZGATE_CONNECTORS=external)"
+    )
+    conn.add_argument("systems", nargs="*", help="system ids (default: every connected system)")
+    conn.set_defaults(func=_serve_connectors)
     up = sub.add_parser("up", help="start the gateway and every simulated system (./run)")
     up.set_defaults(func=_up)
 
@@ -54,6 +60,29 @@ def _serve_simulator(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_connectors(args: argparse.Namespace) -> int:
+    """Connectors outside the gateway process: they consume the broker until SIGTERM/SIGINT."""
+    from gateway.assembly import assemble, connected_systems, disassemble
+
+    async def run() -> None:
+        settings = Settings()
+        registry = load_registry(settings.pki_dir, catalogue=settings.catalogue_path)
+        systems = args.systems or sorted(connected_systems(registry))
+        runtime = await assemble(settings, connectors=systems)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        print(f"connectors running for {', '.join(systems)}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await disassemble(runtime)
+
+    asyncio.run(run())
+    return 0
+
+
 def _up(args: argparse.Namespace) -> int:
     settings = Settings()
     created = init_pki(settings.pki_dir)
@@ -62,6 +91,8 @@ def _up(args: argparse.Namespace) -> int:
     children = {"gateway": _spawn(["serve", "gateway"])}
     for system_id in SIMULATED_SYSTEMS:
         children[system_id] = _spawn(["serve", "simulator", system_id])
+    if settings.connectors == "external":
+        children["connectors"] = _spawn(["serve", "connectors"])
     try:
         _wait_ready(settings, children)
         _print_banner(settings)
