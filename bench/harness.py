@@ -1,0 +1,176 @@
+"""What both benchmarks share: starting the gateway and simulators as processes, and stopping them.
+
+The processes run from a temporary var dir on a block of free ports. Every run gets its own broker
+namespace ``bench.<run>.``, so a crashed earlier run cannot leave messages in this run's queues;
+on RabbitMQ that namespace's durable queues and exchanges are deleted when the run ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from gateway.broker.factory import DEFAULT_AMQP_URL  # noqa: E402
+from gateway.broker.port import RetryPolicy  # noqa: E402
+from gateway.config import Settings  # noqa: E402
+from gateway.registry import load_registry  # noqa: E402
+from tests.ports import free_port_block  # noqa: E402
+
+BROKER_CHOICES = ["auto", "embedded", "rabbitmq"]
+STARTUP_SECONDS = 60.0
+
+
+@dataclass
+class System:
+    """The running gateway and simulators of one benchmark run."""
+
+    url: str
+    var: Path
+    namespace: str
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    simulator_urls: dict[str, str] = field(default_factory=dict)
+
+    def health(self) -> dict:
+        return httpx.get(f"{self.url}/health", timeout=5).json()
+
+    def uses_rabbitmq(self) -> bool:
+        return "RabbitMQ" in self.health()["dispatch"]
+
+    def broker_line(self, asked: str) -> str:
+        """Which broker the gateway picked, from its /health (``--broker auto`` resolved)."""
+        dispatch = self.health()["dispatch"]
+        kind = "rabbitmq" if "RabbitMQ" in dispatch else "embedded"
+        return f"broker: {kind} (--broker {asked}); dispatch: {dispatch}"
+
+
+def start_system(
+    var: Path, simulators: list[str], *, broker: str, database_url: str | None = None
+) -> System:
+    """Start the gateway and ``simulators`` on free ports; return once every /health answers."""
+    base = free_port_block(12)
+    system = System(url=f"http://127.0.0.1:{base}", var=var, namespace=_run_namespace())
+    env = _environment(var, base, broker, system.namespace, database_url)
+    command = [sys.executable, "-m", "gateway.cli.main", "serve"]
+    system.processes["gateway"] = subprocess.Popen([*command, "gateway"], env=env, cwd=ROOT)
+    offsets = load_registry(var / "pki").senders
+    for system_id in simulators:
+        system.processes[system_id] = subprocess.Popen(
+            [*command, "simulator", system_id], env=env, cwd=ROOT
+        )
+        system.simulator_urls[system_id] = f"http://127.0.0.1:{base + offsets[system_id].port_offset}"
+    try:
+        _wait(system.url, system.processes["gateway"])
+        for system_id, url in system.simulator_urls.items():
+            _wait(url, system.processes[system_id])
+    except BaseException:
+        stop_system(system)
+        raise
+    return system
+
+
+def _run_namespace() -> str:
+    return f"bench.{uuid.uuid4().hex[:8]}."
+
+
+def _environment(
+    var: Path, base: int, broker: str, namespace: str, database_url: str | None
+) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "KZGATE_VAR_DIR": str(var),
+        "KZGATE_PORT": str(base),
+        "KZGATE_SIMULATOR_BASE_PORT": str(base),
+        "KZGATE_BROKER": broker,
+        "KZGATE_BROKER_NAMESPACE": namespace,
+    }
+    if database_url:
+        env["KZGATE_DATABASE_URL"] = database_url
+    return env
+
+
+def _wait(url: str, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode} during start-up")
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def stop_system(system: System) -> None:
+    """Stop the processes, then delete the run's RabbitMQ namespace if the gateway used one."""
+    on_rabbitmq = _safely_uses_rabbitmq(system)
+    for process in system.processes.values():
+        if process.poll() is None:
+            process.terminate()
+    for process in system.processes.values():
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    if on_rabbitmq:
+        try:
+            asyncio.run(delete_namespace(system.var, system.namespace))
+        except Exception as exc:
+            print(f"could not delete RabbitMQ namespace {system.namespace!r}: {exc!r}")
+
+
+def _safely_uses_rabbitmq(system: System) -> bool:
+    try:
+        return system.uses_rabbitmq()
+    except (httpx.HTTPError, KeyError, ValueError):
+        return True  # cannot ask: delete the namespace anyway (a no-op if it was never made)
+
+
+async def delete_namespace(var: Path, namespace: str) -> None:
+    """Delete the durable queues and exchanges the gateway declared under ``namespace``."""
+    from gateway.broker.rabbitmq import RabbitBroker
+
+    settings = Settings(var_dir=var, broker_namespace=namespace)
+    retry = RetryPolicy(max_attempts=settings.max_delivery_attempts, delays=settings.retry_delays)
+    broker = RabbitBroker(
+        settings.amqp_url or DEFAULT_AMQP_URL, retry=retry, namespace=namespace
+    )
+    await broker.start(sorted(load_registry(var / "pki").senders))
+    try:
+        await broker.delete_topology()
+    finally:
+        await broker.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot(system: System) -> dict[str, float]:
+    return {name: cpu_seconds(p.pid) for name, p in system.processes.items()}
+
+
+def cpu_ms_per_message(before: dict[str, float], after: dict[str, float], n: int) -> list[float]:
+    return [(after[name] - before[name]) * 1000 / n for name in before]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of latencies given in seconds, in milliseconds."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
