@@ -111,7 +111,11 @@ class SystemConnector:
     async def _push(self, delivery: Delivery, kind: str) -> None:
         message_id = delivery.message.message_id
         if kind == ASYNC_MESSAGE and await self._already_delivered(message_id):
-            await delivery.ack()  # a redelivery after the effect: nothing to do twice
+            # A redelivery after the effect: not pushed twice, but the notification the crash
+            # may have cut short is repeated (it is recognised by its id).
+            assert self.ctx.notifier is not None
+            await self.ctx.notifier.repeat(message_id)
+            await delivery.ack()
             return
         try:
             await self._post_verified(delivery.message.body)

@@ -65,6 +65,13 @@ class StatusNotifier:
         await self._notify_sender(tracked, now)
         await self.announce(tracked, DEAD_LETTERED_EVENT if dead_lettered else EVENT_KEYS[state])
 
+    async def repeat(self, message_id: str) -> None:
+        """Tell again what a crash may have cut short; receivers know the notification by its id."""
+        tracked = await self.tracker.get(message_id)
+        if tracked is not None:
+            await self._notify_sender(tracked, self._clock())
+            await self.announce(tracked, EVENT_KEYS[tracked.state])
+
     async def announce(self, tracked: TrackedMessage, routing_key: str) -> None:
         """An event for AMQP consumers: the signed message and its identity in the headers."""
         event = Message(

@@ -155,3 +155,16 @@ async def test_health_services_and_contracts(gateway: Harness) -> None:
     assert b"OrganizationRequest" in payload_xsd.content
     assert (await gateway.http.get("/sync?xsd=../../etc/passwd")).status_code == 404
     assert (await gateway.http.get("/sync")).status_code == 400
+
+
+async def test_no_connector_answering_becomes_a_provider_timeout(
+    shared_pki: Path, tmp_path: Path
+) -> None:
+    """The RPC over the broker waits for the provider's connector; none runs here."""
+    async with running_gateway(
+        shared_pki, tmp_path, connectors="external", provider_timeout_seconds=0.5
+    ) as gateway:
+        client = gateway.client()
+        response = await gateway.post(client.signed_envelope(client.request(SERVICE, lookup())))
+        fault = parse_fault(etree.fromstring(response.content))
+        assert (response.status_code, fault.error_code) == (500, "Server.Provider.Timeout")
