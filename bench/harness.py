@@ -50,9 +50,8 @@ class System:
 
     def broker_line(self, asked: str) -> str:
         """Which broker the gateway picked, from its /health (``--broker auto`` resolved)."""
-        dispatch = self.health()["dispatch"]
-        kind = "rabbitmq" if "RabbitMQ" in dispatch else "embedded"
-        return f"broker: {kind} (--broker {asked}); dispatch: {dispatch}"
+        kind = "rabbitmq" if self.uses_rabbitmq() else "embedded"
+        return f"broker: {kind} (asked: --broker {asked}, namespace {self.namespace})"
 
 
 def start_system(
@@ -69,7 +68,9 @@ def start_system(
         system.processes[system_id] = subprocess.Popen(
             [*command, "simulator", system_id], env=env, cwd=ROOT
         )
-        system.simulator_urls[system_id] = f"http://127.0.0.1:{base + offsets[system_id].port_offset}"
+        system.simulator_urls[system_id] = (
+            f"http://127.0.0.1:{base + offsets[system_id].port_offset}"
+        )
     try:
         _wait(system.url, system.processes["gateway"])
         for system_id, url in system.simulator_urls.items():
@@ -94,6 +95,7 @@ def _environment(
         "KZGATE_SIMULATOR_BASE_PORT": str(base),
         "KZGATE_BROKER": broker,
         "KZGATE_BROKER_NAMESPACE": namespace,
+        "KZGATE_CONNECTORS": "in-process",  # the gateway process does the pushing it reports
     }
     if database_url:
         env["KZGATE_DATABASE_URL"] = database_url
@@ -146,9 +148,7 @@ async def delete_namespace(var: Path, namespace: str) -> None:
 
     settings = Settings(var_dir=var, broker_namespace=namespace)
     retry = RetryPolicy(max_attempts=settings.max_delivery_attempts, delays=settings.retry_delays)
-    broker = RabbitBroker(
-        settings.amqp_url or DEFAULT_AMQP_URL, retry=retry, namespace=namespace
-    )
+    broker = RabbitBroker(settings.amqp_url or DEFAULT_AMQP_URL, retry=retry, namespace=namespace)
     await broker.start(sorted(load_registry(var / "pki").senders))
     try:
         await broker.delete_topology()

@@ -1,22 +1,32 @@
-"""SyncChannel throughput and latency, beside the crypto floor measured in the same run.
+"""SyncChannel throughput and latency, beside two floors measured in the same run.
 
 Starts the gateway and the GBDUL simulator as separate processes on free ports (embedded
-defaults: SQLite message log), then sends signed SendMessage round trips at 1, 8 and 32
+defaults: SQLite message log; the broker per ``--broker``, and the output's ``broker:`` line says
+which one the gateway picked), then sends signed SendMessage round trips at 1, 8 and 32
 concurrent clients. Requests are signed before the clock starts, so the figures are the system's,
-not the load generator's signing. The crypto floor is sign + verify of the same envelope with no
-gateway at all, in this process; one gateway round trip costs at least four of those pairs (caller
-→ gateway → provider → gateway → caller), which the last column accounts for.
+not the load generator's signing.
 
-    .venv/bin/python bench/sync_throughput.py [--requests 400] [--levels 1,8,32]
+Two floors, both measured before the gateway starts:
+
+- crypto floor: sign + verify of the same envelope with no gateway at all, in this process; one
+  gateway round trip costs at least four of those pairs (caller → gateway → provider → gateway →
+  caller), which the ``vs crypto/4`` column accounts for.
+- aio-pika floor (bench/floors.py): persistent, publisher-confirmed messages of the request's size
+  through a throwaway RabbitMQ quorum queue, consumed and acked, at the same concurrency. A round
+  trip crosses the broker twice (the request to the provider's queue, the reply back), which the
+  ``vs amqp/2`` column accounts for; ``p50 ×amqp`` is the round trip's p50 over one bare message's.
+  On the embedded broker the floor is still RabbitMQ's. Without RabbitMQ the columns show "-".
+
+A ratio of 1.0 means as fast as the floor alone; the gap is everything else the gateway does.
+
+    .venv/bin/python bench/sync_throughput.py [--requests 400] [--levels 1,8,32] [--broker auto]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,50 +39,27 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.floors import FloorLevel, floor_or_reason  # noqa: E402
+from bench.harness import (  # noqa: E402
+    BROKER_CHOICES,
+    System,
+    cpu_ms_per_message,
+    cpu_snapshot,
+    percentile,
+    start_system,
+    stop_system,
+)
 from connectors.client import ShepClient  # noqa: E402
 from gateway.security.pki import init_pki  # noqa: E402
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope  # noqa: E402
 from gateway.security.trust import TrustStore  # noqa: E402
 from gateway.soap.sync import build_request_envelope  # noqa: E402
 from simulators.legal_entities.payload import build_request  # noqa: E402
-from tests.ports import free_port_block  # noqa: E402
 
 SERVICE = "GbdulInfoByBin_v1"
 BIN = "170640582744"
 HOPS_WITH_CRYPTO = 4  # each a sign + verify pair
-
-
-def start_system(
-    var: Path, base: int, database_url: str | None
-) -> tuple[str, list[subprocess.Popen]]:
-    env = {
-        **os.environ,
-        "KZGATE_VAR_DIR": str(var),
-        "KZGATE_PORT": str(base),
-        "KZGATE_SIMULATOR_BASE_PORT": str(base),
-    }
-    if database_url:
-        env["KZGATE_DATABASE_URL"] = database_url
-    command = [sys.executable, "-m", "gateway.cli.main", "serve"]
-    processes = [
-        subprocess.Popen([*command, "gateway"], env=env, cwd=ROOT),
-        subprocess.Popen([*command, "simulator", "GBDUL"], env=env, cwd=ROOT),
-    ]
-    url = f"http://127.0.0.1:{base}"
-    for health in (f"{url}/health", f"http://127.0.0.1:{base + 4}/health"):
-        _wait(health)
-    return url, processes
-
-
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up")
+BROKER_CROSSINGS = 2  # the request to the provider's queue, the reply back
 
 
 def crypto_floor(client: ShepClient, trust: TrustStore, seconds: float = 3.0) -> list[float]:
@@ -113,24 +100,15 @@ async def run_level(url: str, bodies: list[bytes], concurrency: int) -> tuple[fl
     return len(bodies) / elapsed, latencies
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=400, help="round trips per level")
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--database-url", help="message log URL (default: SQLite in a temp dir)")
-    parser.add_argument("--broker", default="auto", choices=["auto", "embedded", "rabbitmq"])
+    parser.add_argument("--broker", default="auto", choices=BROKER_CHOICES)
+    parser.add_argument("--floor-messages", type=int, default=1000, help="per aio-pika level")
     args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
         init_pki(var / "pki")
@@ -143,45 +121,63 @@ def main() -> None:
             trust=TrustStore.from_dir(pki),
         )
         floor = crypto_floor(client, client.trust)
-        floor_rate = 1 / statistics.mean(floor)
-        url, processes = start_system(var, free_port_block(12), args.database_url, args.broker)
+        size = len(client.signed_envelope(client.request(SERVICE, build_request(BIN))))
+        amqp = floor_or_reason(size, levels, args.floor_messages)
+        system = start_system(var, ["GBDUL"], broker=args.broker, database_url=args.database_url)
         try:
-            levels = [int(x) for x in args.levels.split(",")]
-            report(url, client, floor, floor_rate, levels, args, processes)
+            report(system, client, floor, amqp, levels, args)
         finally:
-            for process in processes:
-                process.terminate()
-                process.wait(timeout=10)
+            stop_system(system)
 
 
-def report(url, client, floor, floor_rate, levels, args, processes) -> None:
-    print(f"dispatch: {httpx.get(f'{url}/health').json()['dispatch']}")
+def report(
+    system: System,
+    client: ShepClient,
+    floor: list[float],
+    amqp: dict[int, FloorLevel] | None,
+    levels: list[int],
+    args: argparse.Namespace,
+) -> None:
+    floor_rate = 1 / statistics.mean(floor)
+    print(system.broker_line(args.broker))
+    print(f"dispatch: {system.health()['dispatch']}")
     print(
         f"crypto floor: sign+verify of one envelope, no gateway: {floor_rate:,.0f}/s "
         f"(p50 {percentile(floor, 0.5):.2f} ms) — a round trip needs {HOPS_WITH_CRYPTO} such pairs"
     )
     print(
         f"{'clients':>7} {'round trips/s':>14} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'vs floor':>9} {'vs floor/4':>11} {'gw CPU ms':>10} {'GBDUL CPU ms':>13}"
+        f"{'vs crypto':>9} {'vs crypto/4':>11} {'vs amqp':>8} {'vs amqp/2':>9} "
+        f"{'p50 ×amqp':>9} {'gw CPU ms':>10} {'GBDUL CPU ms':>13}"
     )
     warm = [client.signed_envelope(client.request(SERVICE, build_request(BIN))) for _ in range(20)]
-    asyncio.run(run_level(url, warm, 4))
+    asyncio.run(run_level(system.url, warm, 4))
     for level in levels:
         bodies = [
             client.signed_envelope(client.request(SERVICE, build_request(BIN)))
             for _ in range(args.requests)
         ]
-        cpu_before = [cpu_seconds(p.pid) for p in processes]
-        rate, latencies = asyncio.run(run_level(url, bodies, level))
-        cpu = [
-            (cpu_seconds(p.pid) - before) * 1000 / len(bodies)
-            for p, before in zip(processes, cpu_before, strict=True)
-        ]
+        cpu_before = cpu_snapshot(system)
+        rate, latencies = asyncio.run(run_level(system.url, bodies, level))
+        cpu = cpu_ms_per_message(cpu_before, cpu_snapshot(system), len(bodies))
         print(
             f"{level:>7} {rate:>14,.0f} {percentile(latencies, 0.5):>8.2f} "
             f"{percentile(latencies, 0.99):>8.2f} {rate / floor_rate:>9.3f} "
-            f"{rate * HOPS_WITH_CRYPTO / floor_rate:>11.3f} {cpu[0]:>10.2f} {cpu[1]:>13.2f}"
+            f"{rate * HOPS_WITH_CRYPTO / floor_rate:>11.3f} "
+            f"{amqp_ratios(rate, latencies, (amqp or {}).get(level))} "
+            f"{cpu[0]:>10.2f} {cpu[1]:>13.2f}"
         )
+
+
+def amqp_ratios(rate: float, latencies: list[float], bare: FloorLevel | None) -> str:
+    """The three aio-pika columns: rate vs one bare message, vs two, and the p50 multiple."""
+    if bare is None:
+        return f"{'-':>8} {'-':>9} {'-':>9}"
+    times = percentile(latencies, 0.5) / percentile(bare.delivery_latencies, 0.5)
+    return (
+        f"{rate / bare.delivered_per_s:>8.3f} "
+        f"{rate * BROKER_CROSSINGS / bare.delivered_per_s:>9.3f} {times:>8.1f}×"
+    )
 
 
 if __name__ == "__main__":
