@@ -28,12 +28,23 @@ from gateway.soap.schema import PayloadSchemas
 class ServiceRequest(Protocol):
     """What admission reads from a request for a service (a SyncRequest, an async sendMessage)."""
 
-    message_id: str
-    sender_id: str
-    password: str | None
-    service_id: str
-    message_date: datetime | None
-    data: etree._Element | None
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def sender_id(self) -> str: ...
+
+    @property
+    def password(self) -> str | None: ...
+
+    @property
+    def service_id(self) -> str: ...
+
+    @property
+    def message_date(self) -> datetime | None: ...
+
+    @property
+    def data(self) -> etree._Element | None: ...
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,13 @@ async def admit(
     if service.payload_schema and request.data is not None:
         rules.payload_schemas.validate(request.data, service.payload_schema)
     return Admitted(sender=caller.sender, signature=caller.signature, service=service)
+
+
+def service_of(admitted: Admitted | None) -> Service:
+    """The service of a request admitted by ``admit`` (which always sets one)."""
+    if admitted is None or admitted.service is None:
+        raise AssertionError("the request was not admitted for a service")
+    return admitted.service
 
 
 def admit_caller(

@@ -18,8 +18,8 @@ from datetime import datetime
 from lxml import etree
 
 from gateway import errors
-from gateway.broker import BrokerError, Message, system_queue
-from gateway.channels.admission import admit, admit_caller
+from gateway.broker import Broker, BrokerError, Message, system_queue
+from gateway.channels.admission import admit, admit_caller, service_of
 from gateway.channels.exchange import Channel, Exchange, SoapReply
 from gateway.errors import GatewayError
 from gateway.messagelog import Direction, Outcome
@@ -27,7 +27,7 @@ from gateway.soap import async_ as soap
 from gateway.soap.async_ import MessageState, MessageType, ReceiveStatus, ResendMessage
 from gateway.soap.envelope import Envelope, split_envelope
 from gateway.soap.parser import parse_document
-from gateway.tracking.notify import ASYNC_MESSAGE, EVENT_KEYS, event_headers
+from gateway.tracking.notify import ASYNC_MESSAGE, EVENT_KEYS, StatusNotifier, event_headers
 from gateway.tracking.store import TrackedMessage
 
 DEFAULT_BATCH = 10
@@ -91,8 +91,7 @@ class AsyncChannel(Channel):
         exchange.admitted = await admit(
             envelope.root, view, self.ctx.admission, channel="async", now=exchange.received
         )
-        service = exchange.admitted.service
-        assert service is not None
+        service = service_of(exchange.admitted)
         exchange.receiver_id = service.provider
         tracked = await self._accept(exchange, request, correlation_id)
         if not tracked.published:
@@ -165,7 +164,7 @@ class AsyncChannel(Channel):
 
     async def _publish(self, tracked: TrackedMessage) -> None:
         """Queue a push receiver's message; only a confirmed publish makes the send accepted."""
-        broker = self.ctx.broker
+        broker, notifier = self._delivery()
         if tracked.push:
             message = Message(
                 body=tracked.delivered_envelope,
@@ -178,7 +177,13 @@ class AsyncChannel(Channel):
             except BrokerError as exc:
                 raise GatewayError(errors.BROKER_UNAVAILABLE, str(exc)) from exc
         await self.ctx.tracker.mark_published(tracked.message_id)
-        await self.ctx.notifier.announce(tracked, EVENT_KEYS[MessageState.ON_DELIVERY])
+        await notifier.announce(tracked, EVENT_KEYS[MessageState.ON_DELIVERY])
+
+    def _delivery(self) -> tuple[Broker, StatusNotifier]:
+        """The broker and notifier; a gateway wired without a broker has no AsyncChannel."""
+        if self.ctx.broker is None or self.ctx.notifier is None:
+            raise GatewayError(errors.BROKER_UNAVAILABLE, "this gateway runs without a broker")
+        return self.ctx.broker, self.ctx.notifier
 
     # --- getMessageStatus --------------------------------------------------------------------
 
@@ -290,7 +295,7 @@ class AsyncChannel(Channel):
             text = "The receiver refused it"
         if request.error is not None:
             text = f"{text}: {request.error.error_code} {request.error.error_message}"
-        await self.ctx.notifier.settle(tracked.message_id, state, code, text)
+        await self._delivery()[1].settle(tracked.message_id, state, code, text)
 
 
 def _chain_id(message_type: MessageType, given: str | None, message_id: str) -> str:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from lxml import etree
 
 from gateway import errors
-from gateway.channels.admission import admit, message_claim, replay_error
+from gateway.channels.admission import admit, message_claim, replay_error, service_of
 from gateway.channels.exchange import Channel, Exchange, SoapReply
 from gateway.errors import GatewayError
 from gateway.messagelog import AlreadyClaimed, Direction, Outcome
@@ -51,14 +51,13 @@ class SyncChannel(Channel):
         exchange.admitted = await admit(
             envelope.root, request, self.ctx.admission, channel="sync", now=exchange.received
         )
-        exchange.receiver_id = exchange.admitted.service.provider
+        exchange.receiver_id = service_of(exchange.admitted).provider
         answer = await self._relay(exchange, request)
         return await self._answer(exchange, answer)
 
     async def _relay(self, exchange: Exchange, request: SyncRequest) -> etree._Element:
         """Forward the request signed by the gateway; return the provider's verified answer."""
-        admitted = exchange.admitted
-        assert admitted is not None
+        service = service_of(exchange.admitted)
         outbound = self.sign(build_request_envelope(self._forwarded(exchange, request)))
         claim = message_claim(request, self.ctx.admission, exchange.received)
         try:
@@ -74,12 +73,12 @@ class SyncChannel(Channel):
             raise replay_error(request) from None
         exchange.accepted = True
         answer = await self.ctx.dispatcher.dispatch_sync(
-            admitted.service,
+            service,
             Envelope(outbound, request.message_id, exchange.correlation_id, request.sender_id),
             timeout=self.ctx.settings.provider_timeout_seconds,
         )
         try:
-            root = self._read_answer(answer.body, admitted.service)
+            root = self._read_answer(answer.body, service)
         except GatewayError as error:
             await self.record(
                 exchange,
@@ -87,7 +86,7 @@ class SyncChannel(Channel):
                 Outcome.FAILED,
                 answer.body,
                 fault_code=error.fault.code,
-                sender=admitted.service.provider,
+                sender=service.provider,
             )
             raise
         await self.record(
@@ -95,7 +94,7 @@ class SyncChannel(Channel):
             Direction.RESPONSE_IN,
             Outcome.ACCEPTED,
             answer.body,
-            sender=admitted.service.provider,
+            sender=service.provider,
         )
         return root
 
