@@ -1,1 +1,2 @@
-"""Shared toolkit of the simulators: state identifiers (IIN/BIN) and other cross-system helpers."""
+"""Shared toolkit of the simulators: the SOAP endpoints (provider, participant, inbox), state
+identifiers (IIN/BIN), business time (clock, working calendar), fault injection and fixtures."""

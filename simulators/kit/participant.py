@@ -7,26 +7,24 @@ and signs every answer with its own key.
 
 Every message is applied exactly once by its messageId: it lands in a durable ``Inbox`` and the
 optional ``handler`` runs only on the first delivery; a redelivery gets the same success answer.
-Testers rehearse failures through ``failures`` (or ``POST /ops/faults``): the next requests can
-get HTTP 503, a permanent ``Client.*`` SOAP fault, or a slow answer.
+Testers rehearse failures through ``faults`` (``simulators.kit.faults``: one-shot ``failures``,
+latency, error rate, down windows; also ``POST /ops/faults`` and ``KZGATE_FAULTS_<SYSTEM>``), and
+move business time through ``/ops/clock`` when the process runs on a virtual clock.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections import deque
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, get_args
 
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from gateway import errors
@@ -47,6 +45,18 @@ from gateway.soap.envelope import split_envelope
 from gateway.soap.faults import build_fault_envelope
 from gateway.soap.parser import parse_document
 from gateway.soap.schema import validate_operation
+from simulators.kit.clock import Clock, ClockControl
+from simulators.kit.faults import (
+    DEFAULT_SLOW_SECONDS,
+    FAILURE_KINDS,
+    INJECTED_FAULTS,
+    INJECTED_REFUSAL,
+    Failure,
+    FailureKind,
+    Failures,
+    FaultInjector,
+    unavailable,
+)
 from simulators.kit.inbox import Inbox, InboxMessage, OnFirstDelivery, StatusNotice
 
 log = logging.getLogger(__name__)
@@ -63,52 +73,16 @@ _CHANNEL_OF = {
     CHANGE_STATUS_NOTIFICATION: "async-client",
 }
 
-FailureKind = Literal["http-503", "soap-client-fault", "slow"]
-FAILURE_KINDS: tuple[str, ...] = get_args(FailureKind)
-DEFAULT_SLOW_SECONDS = 5.0
-
-# Not registered in gateway.errors: it is the simulator's refusal, never the gateway's. The
-# "Client." prefix is what makes the gateway treat it as permanent (dead-letter, no retry).
-INJECTED_REFUSAL = FaultCode(
-    "Client.Simulator.Refused",
-    "The participant refuses this message (failure injected by a tester)",
-    "A permanent refusal: do not redeliver; the message belongs in the dead-letter queue.",
-)
-
-
-@dataclass(frozen=True)
-class Failure:
-    """One injected failure: what happens to one incoming SOAP request."""
-
-    kind: FailureKind
-    seconds: float = 0.0
-
-
-class Failures:
-    """The failures the next SOAP requests meet, in order (fault injection for tests)."""
-
-    def __init__(self) -> None:
-        self._pending: deque[Failure] = deque()
-
-    def fail_next(
-        self, n: int, kind: FailureKind, *, seconds: float = DEFAULT_SLOW_SECONDS
-    ) -> None:
-        """Queue ``n`` failures of ``kind`` after those already queued; ``seconds`` is for slow."""
-        if kind not in FAILURE_KINDS:
-            raise ValueError(f"unknown failure kind {kind!r}; known: {', '.join(FAILURE_KINDS)}")
-        if n < 0 or seconds < 0:
-            raise ValueError("count and seconds must not be negative")
-        self._pending.extend([Failure(kind, seconds if kind == "slow" else 0.0)] * n)
-
-    def take(self) -> Failure | None:
-        """The failure for the request now arriving, or None to behave normally."""
-        return self._pending.popleft() if self._pending else None
-
-    def clear(self) -> None:
-        self._pending.clear()
-
-    def pending(self) -> list[Failure]:
-        return list(self._pending)
+# The fault-injection names used to live here; they are re-exported for existing importers.
+__all__ = [
+    "DEFAULT_SLOW_SECONDS",
+    "FAILURE_KINDS",
+    "INJECTED_REFUSAL",
+    "AsyncParticipant",
+    "Failure",
+    "FailureKind",
+    "Failures",
+]
 
 
 @dataclass
@@ -124,17 +98,26 @@ class AsyncParticipant:
     failures: Failures = field(default_factory=Failures)
     max_bytes: int = 10 * 1024 * 1024
     max_depth: int = 64
+    clock: Clock | None = None  # business time (down windows); None: the process's clock
+    faults: FaultInjector = field(init=False)
 
-    async def handle(self, raw: bytes, *, refuse: bool = False) -> tuple[int, bytes]:
-        """Answer one SOAP request: (HTTP status, signed envelope). ``refuse``: injected fault."""
+    def __post_init__(self) -> None:
+        # One injector owns ``failures``: the attribute stays for callers that queue on it.
+        self.faults = FaultInjector.from_env(
+            self.system_id, clock=self.clock, failures=self.failures
+        )
+
+    async def handle(self, raw: bytes, *, inject: FaultCode | None = None) -> tuple[int, bytes]:
+        """Answer one SOAP request: (HTTP status, signed envelope). ``inject``: a fault to answer
+        instead of applying the message (once the request is known to be the gateway's)."""
         now = datetime.now(UTC)
         operation = "sendMessage"
         try:
             root, op = self._read(raw)
             operation = etree.QName(op).localname  # known now: faults use its detail element
             self._admit(root, op, now)
-            if refuse:
-                raise GatewayError(INJECTED_REFUSAL, f"{self.system_id} was told to refuse")
+            if inject is not None:
+                raise GatewayError(inject, f"{self.system_id} was told to fail ({inject.code})")
             if op.tag == CHANGE_STATUS_NOTIFICATION:
                 return 200, await self._on_notice(op, now)
             return 200, await self._on_message(op, now)
@@ -234,7 +217,7 @@ class AsyncParticipant:
 
         async def endpoint(request: Request) -> Response:
             if request.method == "GET":
-                return self._contract(request)
+                return unavailable() if self.faults.is_down() else self._contract(request)
             return await self._receive(await request.body())
 
         async def health(request: Request) -> Response:
@@ -254,32 +237,13 @@ class AsyncParticipant:
         return Starlette(routes=routes, lifespan=lifespan)
 
     async def _receive(self, raw: bytes) -> Response:
-        failure = self.failures.take()
-        if failure is not None and failure.kind == "http-503":
-            log.info("%s answers 503 (injected)", self.system_id)
-            return PlainTextResponse("injected failure: service unavailable", status_code=503)
-        if failure is not None and failure.kind == "slow":
-            await asyncio.sleep(failure.seconds)
-        refuse = failure is not None and failure.kind == "soap-client-fault"
-        status, body = await self.handle(raw, refuse=refuse)
+        outcome = await self.faults.admit()
+        if outcome == "http-503":
+            return unavailable()
+        status, body = await self.handle(raw, inject=INJECTED_FAULTS.get(outcome))
         return Response(body, status_code=status, media_type=XML)
 
     def _ops_routes(self) -> list[BaseRoute]:
-        async def set_faults(request: Request) -> Response:
-            try:
-                body = await request.json()
-                count = int(body.get("count", 1))
-                seconds = float(body.get("seconds", DEFAULT_SLOW_SECONDS))
-                self.failures.fail_next(count, body["kind"], seconds=seconds)
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                return JSONResponse({"error": f"bad fault request: {exc}"}, status_code=400)
-            return _pending_json(self.failures)
-
-        async def faults(request: Request) -> Response:
-            if request.method == "DELETE":
-                self.failures.clear()
-            return _pending_json(self.failures)
-
         async def inbox(request: Request) -> Response:
             return JSONResponse([m.to_json() for m in await self.inbox.messages()])
 
@@ -287,8 +251,8 @@ class AsyncParticipant:
             return JSONResponse([n.to_json() for n in await self.inbox.notices()])
 
         return [
-            Route("/ops/faults", set_faults, methods=["POST"]),
-            Route("/ops/faults", faults, methods=["GET", "DELETE"]),
+            *self.faults.routes(),
+            *ClockControl(self.clock).routes(),
             Route("/ops/inbox", inbox, methods=["GET"]),
             Route("/ops/notifications", notifications, methods=["GET"]),
         ]
@@ -304,9 +268,3 @@ class AsyncParticipant:
             )
         except ContractNotFound:
             return Response("no such contract", status_code=404)
-
-
-def _pending_json(failures: Failures) -> JSONResponse:
-    return JSONResponse(
-        {"pending": [{"kind": f.kind, "seconds": f.seconds} for f in failures.pending()]}
-    )

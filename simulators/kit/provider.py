@@ -2,7 +2,9 @@
 
 Like a real provider it accepts mail only from the gateway — the request must carry a transport
 signature made with the gateway's certificate — and signs every answer with its own key. The
-system's business logic is a plain ``handler`` from request to result.
+system's business logic is a plain ``handler`` from request to result. Fault injection
+(``simulators.kit.faults``) sits in front of the handler, and ``/ops/faults`` and ``/ops/clock``
+let testers steer it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import inspect
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography.x509.oid import NameOID
@@ -22,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway import errors
-from gateway.errors import GatewayError
+from gateway.errors import FaultCode, GatewayError
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
 from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
@@ -36,6 +38,8 @@ from gateway.soap.sync import (
     build_response_envelope,
     parse_sync_request,
 )
+from simulators.kit.clock import Clock, ClockControl
+from simulators.kit.faults import INJECTED_FAULTS, FaultInjector, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -67,11 +71,20 @@ class SyncProvider:
     wsdl_file: str
     max_bytes: int = 10 * 1024 * 1024
     max_depth: int = 64
+    clock: Clock | None = None  # business time (down windows); None: the process's clock
+    faults: FaultInjector = field(init=False)
 
-    async def handle(self, raw: bytes) -> tuple[int, bytes]:
+    def __post_init__(self) -> None:
+        self.faults = FaultInjector.from_env(self.system_id, clock=self.clock)
+
+    async def handle(self, raw: bytes, *, inject: FaultCode | None = None) -> tuple[int, bytes]:
+        """Answer one request: (HTTP status, signed envelope). ``inject``: a fault to answer
+        instead of calling the handler (once the request is known to be the gateway's)."""
         now = datetime.now(UTC)
         try:
             request = self._admit(raw, now)
+            if inject is not None:
+                raise GatewayError(inject, f"{self.system_id} was told to fail ({inject.code})")
             result = self.handler(request)
             if inspect.isawaitable(result):
                 result = await result
@@ -119,8 +132,12 @@ class SyncProvider:
     def app(self, path: str = "/shep/sync") -> Starlette:
         async def endpoint(request: Request) -> Response:
             if request.method == "GET":
-                return self._contract(request)
-            status, body = await self.handle(await request.body())
+                return unavailable() if self.faults.is_down() else self._contract(request)
+            raw = await request.body()
+            outcome = await self.faults.admit()
+            if outcome == "http-503":
+                return unavailable()
+            status, body = await self.handle(raw, inject=INJECTED_FAULTS.get(outcome))
             return Response(body, status_code=status, media_type=XML)
 
         async def health(request: Request) -> Response:
@@ -130,6 +147,8 @@ class SyncProvider:
             routes=[
                 Route(path, endpoint, methods=["GET", "POST"]),
                 Route("/health", health, methods=["GET"]),
+                *self.faults.routes(),
+                *ClockControl(self.clock).routes(),
             ]
         )
 

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from pydantic import TypeAdapter
 
+from simulators.kit.fixtures import load_json
 from simulators.legal_entities.models import Organization
 
 FIXTURES = Path(__file__).parent / "fixtures" / "organizations.json"
@@ -47,4 +48,4 @@ class OrganizationStore:
 @cache
 def default_store() -> OrganizationStore:
     """The store over the shipped fixtures, loaded once (it is immutable, so sharing is safe)."""
-    return OrganizationStore.from_json(FIXTURES)
+    return OrganizationStore(load_json(f"{__package__}.fixtures", FIXTURES.name, _ORGANIZATIONS))

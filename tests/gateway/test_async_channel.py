@@ -20,7 +20,7 @@ from simulators.monitoring.payload import build_stage_event
 from tests.gateway.harness import Harness, running_gateway
 
 STAGES = "MonitoringStage_v1"
-POLLED = "KedenPollTest_v1"
+POLLED = "KgdPollTest_v1"  # KGD has no push endpoint: it polls
 
 
 def stage_event(number: str = "KZ-2026-0001") -> object:
@@ -40,7 +40,7 @@ async def gateway(shared_pki: Path, tmp_path: Path) -> AsyncIterator[Harness]:
     catalogue = tmp_path / "catalogue.toml"
     catalogue.write_text(
         DEFAULT_CATALOGUE.read_text(encoding="utf-8")
-        + f'\n[services.{POLLED}]\nprovider = "KEDEN"\nmode = "async"\n'
+        + f'\n[services.{POLLED}]\nprovider = "KGD"\nmode = "async"\n'
         'allowed_senders = ["ELICENSE"]\n',
         encoding="utf-8",
     )
@@ -173,16 +173,16 @@ async def test_a_refusal_is_dead_lettered_at_once_and_the_queue_keeps_flowing(
 
 
 async def test_a_polling_receiver_fetches_and_acknowledges(gateway: Harness) -> None:
-    elicense, keden = gateway.client("ELICENSE"), gateway.client("KEDEN")
+    elicense, kgd = gateway.client("ELICENSE"), gateway.client("KGD")
     ack = await elicense.send_async(elicense.async_request(POLLED, stage_event()))
-    fetched = await keden.get_messages(POLLED)
+    fetched = await kgd.get_messages(POLLED)
     assert [m.info.message_id for m in fetched] == [ack.message_id]
     assert fetched[0].info.password is None
     assert await _state(elicense, ack.message_id) is MessageState.ON_DELIVERY
 
-    await keden.acknowledge(ack.message_id, POLLED)
+    await kgd.acknowledge(ack.message_id, POLLED)
     assert await _state(elicense, ack.message_id) is MessageState.DELIVERED
-    assert await keden.get_messages(POLLED) == []
+    assert await kgd.get_messages(POLLED) == []
 
 
 async def test_only_the_receiver_polls_and_only_the_parties_ask(gateway: Harness) -> None:

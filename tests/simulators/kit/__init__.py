@@ -1,0 +1,1 @@
+"""Tests of the shared simulator kit: clock, calendar, faults, fixtures."""
