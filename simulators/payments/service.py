@@ -1,0 +1,125 @@
+"""PEP's SyncChannel endpoint: create, confirm and list payments, as a SHEP provider."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from datetime import datetime
+from pathlib import Path
+
+from lxml import etree
+from starlette.applications import Starlette
+
+from gateway import errors
+from gateway.config import Settings
+from gateway.errors import GatewayError
+from gateway.security.transport import TransportKey
+from gateway.security.trust import TrustStore
+from gateway.soap.sync import SyncRequest
+from simulators.kit.clock import Clock, process_clock
+from simulators.kit.provider import Handler, ProviderResult, SyncProvider
+from simulators.payments.models import PaymentOrder
+from simulators.payments.payload import (
+    ConfirmQuery,
+    PayerQuery,
+    PayloadError,
+    Request,
+    build_confirm_response,
+    build_create_response,
+    build_lookup_response,
+    parse_request,
+)
+from simulators.payments.rules import confirm_payment, create_payment, payments_by_payer
+from simulators.payments.store import PaymentStore
+from simulators.systems import simulator_database_url
+
+SYSTEM_ID = "PEP"
+WSDL_FILE = "PEP.wsdl"
+CREATE_SERVICE = "PepCreatePayment_v1"
+CONFIRM_SERVICE = "PepConfirmPayment_v1"
+LOOKUP_SERVICE = "PepPaymentsByPayer_v1"
+# Which request each catalogued service carries. A known serviceId with another operation's
+# request is a misrouted message: refused, since answering it could create or confirm a payment
+# under a service the sender may not be allowed to call.
+_REQUEST_OF_SERVICE: dict[str, type] = {
+    CREATE_SERVICE: PaymentOrder,
+    CONFIRM_SERVICE: ConfirmQuery,
+    LOOKUP_SERVICE: PayerQuery,
+}
+
+
+def payments_handler(store: PaymentStore, clock: Clock) -> Handler:
+    """The business function: the request in ``data`` → PEP's answer in ``data``.
+
+    Payments are dated by business time (``clock``), so under a virtual clock a fee paid
+    "today" counts for the virtual year, as the licence flow that reads it expects.
+    """
+
+    async def handle(request: SyncRequest) -> ProviderResult:
+        return ProviderResult(payload=await answer(_request_of(request), store, clock.now()))
+
+    return handle
+
+
+async def answer(request: Request, store: PaymentStore, now: datetime) -> etree._Element:
+    """The response element for one request."""
+    if isinstance(request, PaymentOrder):
+        return build_create_response(await create_payment(request, store, now))
+    if isinstance(request, ConfirmQuery):
+        return build_confirm_response(await confirm_payment(request.payment_id, store, now))
+    result = await payments_by_payer(request.payer_id, request.purpose_code, request.year, store)
+    return build_lookup_response(result)
+
+
+def _request_of(request: SyncRequest) -> Request:
+    if request.data is None:
+        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
+    try:
+        parsed = parse_request(request.data)
+    except PayloadError as exc:
+        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
+    expected = _REQUEST_OF_SERVICE.get(request.service_id)
+    if expected is not None and not isinstance(parsed, expected):
+        raise GatewayError(
+            errors.SCHEMA_PAYLOAD_INVALID,
+            f"{request.service_id} does not take a {type(parsed).__name__}",
+        )
+    return parsed
+
+
+def create_provider(
+    pki_dir: Path,
+    store: PaymentStore,
+    *,
+    trust: TrustStore | None = None,
+    clock: Clock | None = None,
+) -> SyncProvider:
+    """PEP's provider; ``clock`` (default: the process's business clock) dates payments."""
+    clock = clock or process_clock()
+    return SyncProvider(
+        system_id=SYSTEM_ID,
+        key=TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key"),
+        trust=trust or TrustStore.from_dir(pki_dir),
+        handler=payments_handler(store, clock),
+        wsdl_file=WSDL_FILE,
+        clock=clock,
+    )
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The factory ``simulators.systems`` registers (``kzgate serve simulator PEP``).
+
+    Payments go to the simulators' database; the app closes it when it shuts down.
+    """
+    store = PaymentStore(simulator_database_url(settings))
+    return app_of(create_provider(settings.pki_dir, store), store)
+
+
+def app_of(provider: SyncProvider, store: PaymentStore) -> Starlette:
+    """The provider's app with a lifespan that closes ``store``'s database on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette):
+        yield
+        await store.close()
+
+    return Starlette(routes=provider.app().routes, lifespan=lifespan)

@@ -1,0 +1,92 @@
+"""KGD's SyncChannel endpoint: the MRP of a year and tax-debt information, as a SHEP provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lxml import etree
+from starlette.applications import Starlette
+
+from gateway import errors
+from gateway.config import Settings
+from gateway.errors import GatewayError
+from gateway.security.transport import TransportKey
+from gateway.security.trust import TrustStore
+from gateway.soap.sync import SyncRequest
+from simulators.kit.provider import Handler, ProviderResult, SyncProvider
+from simulators.tax.payload import (
+    MrpQuery,
+    PayloadError,
+    Query,
+    TaxDebtQuery,
+    build_mrp_response,
+    build_tax_debt_response,
+    parse_request,
+)
+from simulators.tax.rules import mrp_of, tax_debt_of
+from simulators.tax.store import MrpTable, TaxDebtStore, default_debt_store, default_mrp_table
+
+SYSTEM_ID = "KGD"
+WSDL_FILE = "KGD.wsdl"
+MRP_SERVICE = "KgdMrpByYear_v1"
+TAX_DEBT_SERVICE = "KgdTaxDebt_v1"
+# Which query each catalogued service carries. A known serviceId with the other operation's
+# request is a misrouted message, refused rather than silently answered as something else.
+_QUERY_OF_SERVICE: dict[str, type[MrpQuery] | type[TaxDebtQuery]] = {
+    MRP_SERVICE: MrpQuery,
+    TAX_DEBT_SERVICE: TaxDebtQuery,
+}
+
+
+def kgd_handler(mrp: MrpTable, debts: TaxDebtStore) -> Handler:
+    """The business function: the query in ``data`` → KGD's answer in ``data``."""
+
+    def handle(request: SyncRequest) -> ProviderResult:
+        query = _query_of(request)
+        return ProviderResult(payload=answer(query, mrp, debts))
+
+    return handle
+
+
+def answer(query: Query, mrp: MrpTable, debts: TaxDebtStore) -> etree._Element:
+    """The response element for one query."""
+    if isinstance(query, MrpQuery):
+        return build_mrp_response(mrp_of(query.year, mrp))
+    return build_tax_debt_response(tax_debt_of(query.taxpayer_id, debts))
+
+
+def _query_of(request: SyncRequest) -> Query:
+    if request.data is None:
+        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
+    try:
+        query = parse_request(request.data)
+    except PayloadError as exc:
+        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
+    expected = _QUERY_OF_SERVICE.get(request.service_id)
+    if expected is not None and not isinstance(query, expected):
+        raise GatewayError(
+            errors.SCHEMA_PAYLOAD_INVALID,
+            f"{request.service_id} takes a {expected.__name__}, got a {type(query).__name__}",
+        )
+    return query
+
+
+def create_provider(
+    pki_dir: Path,
+    *,
+    mrp: MrpTable | None = None,
+    debts: TaxDebtStore | None = None,
+    trust: TrustStore | None = None,
+) -> SyncProvider:
+    return SyncProvider(
+        system_id=SYSTEM_ID,
+        key=TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key"),
+        trust=trust or TrustStore.from_dir(pki_dir),
+        handler=kgd_handler(mrp or default_mrp_table(), debts or default_debt_store()),
+        wsdl_file=WSDL_FILE,
+    )
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The factory ``simulators.systems`` registers (``kzgate serve simulator KGD``)."""
+    return create_provider(settings.pki_dir).app()

@@ -1,0 +1,75 @@
+"""GBDFL, KGD and PEP behind an in-process gateway, modelled on ``tests/gateway/harness.py``.
+
+``registry_apps`` builds the three simulators from the Settings exactly as ``kzgate up`` does, so
+the shared harness can take them later with a three-line edit (import, ``apps.update``, close).
+``running_gateway_with_registries`` is this package's own harness until then: the real gateway
+app (lifespan, admission, message log, embedded broker, provider connector) whose provider HTTP
+leg reaches the simulator apps in-process. Nothing is mocked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from starlette.applications import Starlette
+
+from gateway.channels.context import utc_now
+from gateway.config import Settings
+from gateway.http.app import create_app
+from gateway.registry import load_registry
+from gateway.routing import HttpDispatcher
+from simulators.individuals import service as individuals
+from simulators.payments import service as payments
+from simulators.payments.store import PaymentStore
+from simulators.systems import simulator_database_url
+from simulators.tax import service as tax
+from tests.gateway.harness import GATEWAY_URL, Harness
+
+
+@asynccontextmanager
+async def registry_apps(settings: Settings) -> AsyncIterator[dict[str, Starlette]]:
+    """The GBDFL, KGD and PEP apps by system id; PEP's database is closed on exit."""
+    store = PaymentStore(simulator_database_url(settings))
+    try:
+        yield {
+            "GBDFL": individuals.create_app(settings),
+            "KGD": tax.create_app(settings),
+            "PEP": payments.app_of(payments.create_provider(settings.pki_dir, store), store),
+        }
+    finally:
+        await store.close()
+
+
+@asynccontextmanager
+async def running_gateway_with_registries(
+    pki_dir: Path, var_dir: Path, database_url: str | None = None
+) -> AsyncIterator[Harness]:
+    """The gateway in-process with GBDFL, KGD and PEP answering behind it."""
+    settings = Settings(
+        var_dir=var_dir,
+        pki_dir_override=pki_dir,
+        database_url_override=database_url,
+        broker="embedded",
+    )
+    async with registry_apps(settings) as apps:
+        provider_http = HttpDispatcher(httpx.AsyncClient(mounts=_mounts(settings, apps)))
+        app = create_app(settings, provider_http=provider_http, clock=utc_now)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
+                yield Harness(settings=settings, context=app.state.context, http=http)
+
+
+def _mounts(settings: Settings, apps: dict[str, Starlette]) -> dict[str, httpx.AsyncBaseTransport]:
+    """Each system's URL (as the catalogue computes it) served by its app in-process."""
+    registry = load_registry(settings.pki_dir)
+    base = settings.simulator_base_port
+    return {
+        f"http://{settings.host}:{base + registry.senders[sid].port_offset}": httpx.ASGITransport(
+            app=app
+        )
+        for sid, app in apps.items()
+    }

@@ -1,0 +1,65 @@
+"""Calling a simulated SyncChannel provider in-process, as the gateway would: signed as GATEWAY."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+from lxml import etree
+from starlette.applications import Starlette
+
+from connectors.client import wrap_in_data
+from gateway.security.transport import TransportKey, sign_envelope
+from gateway.soap.envelope import split_envelope
+from gateway.soap.faults import parse_fault
+from gateway.soap.parser import parse_document
+from gateway.soap.sync import SyncRequest, build_request_envelope, parse_sync_response
+
+PATH = "/shep/sync"
+
+
+def sync_envelope(service_id: str, payload: etree._Element, key: TransportKey) -> bytes:
+    """A SendMessage from the gateway to a provider, transport-signed with ``key``."""
+    request = SyncRequest(
+        message_id=str(uuid.uuid4()),
+        service_id=service_id,
+        message_date=datetime.now(UTC),
+        sender_id="ELICENSE",
+        data=wrap_in_data(payload),
+    )
+    envelope = build_request_envelope(request)
+    sign_envelope(envelope, key)
+    return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+
+
+async def call(
+    http: httpx.AsyncClient, service_id: str, payload: etree._Element, key: TransportKey
+) -> etree._Element:
+    """The payload element of the provider's answer; AssertionError on a fault."""
+    response = await http.post(
+        PATH, content=sync_envelope(service_id, payload, key), headers={"Content-Type": "text/xml"}
+    )
+    root = parse_document(response.content, max_bytes=10_000_000, max_depth=64)
+    assert response.status_code == 200, parse_fault(root)
+    data = parse_sync_response(split_envelope(root).operation).data
+    assert data is not None and len(data) == 1
+    return data[0]
+
+
+async def fault_of(
+    http: httpx.AsyncClient, service_id: str, payload: etree._Element, key: TransportKey
+) -> str:
+    """The error code of the fault the provider answers with (HTTP 500)."""
+    response = await http.post(
+        PATH, content=sync_envelope(service_id, payload, key), headers={"Content-Type": "text/xml"}
+    )
+    assert response.status_code == 500
+    info = parse_fault(parse_document(response.content, max_bytes=10_000_000, max_depth=64))
+    assert info is not None
+    return info.error_code
+
+
+def client_app(app: Starlette) -> httpx.AsyncClient:
+    """An HTTP client on ``app`` (no lifespan: the caller closes what the app opened)."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim.test")
