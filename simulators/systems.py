@@ -14,6 +14,11 @@ SIMULATED_SYSTEMS: dict[str, str] = {
     "GBDUL": "simulators.legal_entities.service:create_app",
     "MONITORING": "simulators.monitoring.service:app_from_settings",
     "EGOV_PORTAL": "simulators.portal.service:app_from_settings",
+    "KEDEN": "simulators.customs.service:create_app",
+    "GBDFL": "simulators.individuals.service:create_app",
+    "KGD": "simulators.tax.service:create_app",
+    "PEP": "simulators.payments.service:create_app",
+    "ELICENSE": "simulators.elicensing.service:create_app",
 }
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy import MetaData, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.storage.engine import write_transaction
 
 metadata = MetaData()
 
@@ -26,8 +29,24 @@ async def create_schema(engine: AsyncEngine) -> None:
     """Create every missing table; existing tables and their rows are left untouched."""
     for name in TABLE_MODULES:
         importlib.import_module(name)
-    async with engine.begin() as conn:
+    await create_tables(engine, metadata)
+
+
+async def create_tables(
+    engine: AsyncEngine,
+    tables: MetaData,
+    *,
+    then: Callable[[AsyncConnection], Awaitable[None]] | None = None,
+) -> None:
+    """``create_all`` that several processes may run at once on one database.
+
+    PostgreSQL: an advisory lock serialises the CREATE TABLEs. SQLite: the write lock is taken at
+    BEGIN, so a second process waits its busy timeout instead of failing with "database is
+    locked". ``then`` runs in the same transaction (e.g. seeding rows).
+    """
+    async with write_transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
-            # Two processes starting at once would otherwise race on CREATE TABLE.
             await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
-        await conn.run_sync(metadata.create_all, checkfirst=True)
+        await conn.run_sync(tables.create_all, checkfirst=True)
+        if then is not None:
+            await then(conn)

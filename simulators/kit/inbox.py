@@ -15,12 +15,13 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from lxml import etree
-from sqlalchemy import Column, Index, MetaData, String, Table, Text, select, text
+from sqlalchemy import Column, Index, MetaData, String, Table, Text, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.soap.values import format_datetime
 from gateway.storage.engine import create_engine, write_transaction
+from gateway.storage.schema import create_tables
 from gateway.storage.types import UtcDateTime
 
 metadata = MetaData()
@@ -60,7 +61,6 @@ status_notifications = Table(
 )
 
 # Any constant: it only has to be the same in every simulator process.
-_SCHEMA_LOCK_KEY = 0x6B7A_7369_6D73
 
 
 @dataclass(frozen=True)
@@ -202,11 +202,7 @@ class Inbox:
 
 
 async def _create_tables(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Simulators started together would otherwise race on CREATE TABLE.
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK_KEY})
-        await conn.run_sync(metadata.create_all, checkfirst=True)
+    await create_tables(engine, metadata)
 
 
 def _message_row(inbox: Inbox, message: InboxMessage) -> dict:

@@ -24,6 +24,8 @@ from gateway.routing import HttpDispatcher
 from gateway.security.pki import init_pki
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
+from simulators.customs import service as customs_service
+from simulators.elicensing.service import Elicense, create_elicense
 from simulators.kit.participant import AsyncParticipant
 from simulators.legal_entities.payload import build_request
 from simulators.legal_entities.service import create_provider
@@ -53,6 +55,8 @@ class Harness:
     http: httpx.AsyncClient
     monitoring: AsyncParticipant | None = None
     portal: AsyncParticipant | None = None
+    elicense: Elicense | None = None  # its worker starts with ``elicense.flow.start()``
+    apps: dict[str, object] | None = None  # each simulated system's app, by system id
 
     @property
     def pki_dir(self) -> Path:
@@ -109,20 +113,38 @@ async def running_gateway(
     monitoring, portal = _participants(settings)
     apps = {"GBDUL": create_provider(pki_dir).app(), "MONITORING": monitoring.app()}
     apps["EGOV_PORTAL"] = portal.app()
-    provider_http = HttpDispatcher(httpx.AsyncClient(mounts=_mounts(settings, apps)))
-    app = create_app(settings, provider_http=provider_http, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
-            yield Harness(
-                settings=settings,
-                context=app.state.context,
-                http=http,
-                monitoring=monitoring,
-                portal=portal,
-            )
+    keden = customs_service.create_keden(pki_dir, simulator_database_url(settings), clock=clock)
+    apps["KEDEN"] = keden.app()
+    from tests.simulators.registries import registry_apps  # it imports this module
+
+    elicense = create_elicense(
+        pki_dir, simulator_database_url(settings), gateway_url=GATEWAY_URL, retry_delays=(0.05,)
+    )
+    apps["ELICENSE"] = elicense.app()
+    async with registry_apps(settings) as registries:
+        apps.update(registries)
+        provider_http = HttpDispatcher(httpx.AsyncClient(mounts=_mounts(settings, apps)))
+        app = create_app(settings, provider_http=provider_http, clock=clock)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
+                elicense.flow.client.http = http  # ELICENSE reaches the gateway in-process
+                try:
+                    yield Harness(
+                        settings=settings,
+                        context=app.state.context,
+                        http=http,
+                        monitoring=monitoring,
+                        portal=portal,
+                        elicense=elicense,
+                        apps=apps,
+                    )
+                finally:
+                    await elicense.flow.stop()
+    await elicense.store.close()
     await monitoring.inbox.close()
     await portal.inbox.close()
+    await keden.close()
 
 
 def _participants(settings: Settings) -> tuple[AsyncParticipant, AsyncParticipant]:

@@ -1,0 +1,165 @@
+"""The facts of one decision, gathered through the gateway (ШЭП) as ELICENSE.
+
+Nothing is asked of the applicant that a state IS already holds [seed 002 §4]: the applicant's
+registration comes from GBDUL (legal entity, by BIN) or GBDFL (entrepreneur, by IIN), the MRP of
+the registration year from KGD, the fee payments from PEP. E-licensing's own records (activity
+licences, quotas, obligations, EAEU-rule parameters) complete ``rules.Facts``.
+
+Each answer is read by local element names (SHEP payload children are unqualified). An answer
+that cannot be read raises ``FactsUnavailable``: the flow retries later rather than decide on a
+guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from lxml import etree
+
+from connectors.client import ShepClient
+from simulators.elicensing.forms import ApplicantKind, LicenceApplication
+from simulators.elicensing.records import Records
+from simulators.elicensing.rules import (
+    LICENCE_FEE_PURPOSE,
+    Facts,
+    Payment,
+    PaymentStatus,
+    Registry,
+    RegistryAnswer,
+)
+from simulators.individuals.payload import build_request as gbdfl_request
+from simulators.legal_entities.payload import build_request as gbdul_request
+from simulators.payments.payload import build_lookup_request
+from simulators.tax.payload import build_mrp_request
+
+GBDUL_SERVICE = "GbdulInfoByBin_v1"
+GBDFL_SERVICE = "GbdflInfoByIin_v1"
+KGD_MRP_SERVICE = "KgdMrpByYear_v1"
+PEP_PAYMENTS_SERVICE = "PepPaymentsByPayer_v1"
+# PEP's purpose code of the licence fee; the rules speak of the purpose LICENCE_FEE.
+PEP_FEE_PURPOSE = "LICENCE_FEE_IMPORT_EXPORT"
+# A GBDFL person is "active" for an entrepreneur while alive and resident: the registry holds
+# no IE registration of its own (DESIGN.md, R1), so the civil status is what can be checked.
+_ACTIVE_PERSON = {"ALIVE"}
+_PEP_STATUS = {"CONFIRMED": PaymentStatus.CONFIRMED, "CREATED": PaymentStatus.PENDING}
+
+
+class FactsUnavailable(Exception):
+    """A registry's answer could not be used; the decision waits for a retry."""
+
+
+async def gather(
+    client: ShepClient, application: LicenceApplication, registered_on: dt.date, records: Records
+) -> Facts:
+    """Every fact ``rules.decide`` reads, for ``application`` registered on ``registered_on``."""
+    year = registered_on.year
+    return Facts(
+        registered_on=registered_on,
+        registry=await registry_answer(client, application),
+        mrp=await mrp_of(client, year),
+        payments=await fee_payments(client, application.applicant.identifier),
+        activity_licence=records.check_activity_licence(application),
+        quota=records.check_quota(application, year),
+        eaeu_rules=records.eaeu_rules,
+        obligations=records.obligations,
+    )
+
+
+async def registry_answer(client: ShepClient, application: LicenceApplication) -> RegistryAnswer:
+    identifier = application.applicant.identifier
+    if application.applicant.kind is ApplicantKind.INDIVIDUAL_ENTREPRENEUR:
+        answer = await _answer(client, GBDFL_SERVICE, gbdfl_request(identifier))
+        return _person(answer)
+    return _organization(await _answer(client, GBDUL_SERVICE, gbdul_request(identifier)))
+
+
+def _organization(answer: etree._Element) -> RegistryAnswer:
+    org = _child(answer, "organization")
+    if _text(answer, "resultCode") != "FOUND" or org is None:
+        return RegistryAnswer(Registry.GBDUL, found=False)
+    status = _text(org, "status")
+    return RegistryAnswer(
+        Registry.GBDUL,
+        found=True,
+        active=status == "ACTIVE",
+        names=(_text(org, "name"), _text(org, "shortName")),
+        status=status,
+    )
+
+
+def _person(answer: etree._Element) -> RegistryAnswer:
+    person = _child(answer, "person")
+    if _text(answer, "resultCode") != "FOUND" or person is None:
+        return RegistryAnswer(Registry.GBDFL, found=False)
+    status, name = _text(person, "status"), _text(person, "fullName")
+    # An entrepreneur trades as «ИП <full name>» (жеке кәсіпкер); both spellings are the person.
+    return RegistryAnswer(
+        Registry.GBDFL,
+        found=True,
+        active=status in _ACTIVE_PERSON,
+        names=(name, f"ИП {name}"),
+        status=status,
+    )
+
+
+async def mrp_of(client: ShepClient, year: int) -> Decimal:
+    answer = await _answer(client, KGD_MRP_SERVICE, build_mrp_request(year))
+    mrp = _child(answer, "mrp")
+    if _text(answer, "resultCode") != "FOUND" or mrp is None:
+        raise FactsUnavailable(f"KGD has no MRP of {year}: {_text(answer, 'resultMessage')}")
+    return _decimal(_text(mrp, "amount"))
+
+
+async def fee_payments(client: ShepClient, payer: str) -> tuple[Payment, ...]:
+    """The payer's licence-fee payments of every year (R6 picks the registration year's)."""
+    answer = await _answer(
+        client, PEP_PAYMENTS_SERVICE, build_lookup_request(payer, PEP_FEE_PURPOSE)
+    )
+    return tuple(
+        _payment(p) for p in answer.iterchildren(tag=etree.Element) if _local(p) == "payment"
+    )
+
+
+def _payment(element: etree._Element) -> Payment:
+    day = dt.date.fromisoformat(_text(element, "paymentDate")[:10])
+    return Payment(
+        payer=_text(element, "payerId"),
+        amount=_decimal(_text(element, "amount")),
+        status=_PEP_STATUS.get(_text(element, "status"), PaymentStatus.PENDING),
+        year=day.year,
+        purpose=LICENCE_FEE_PURPOSE,
+        reference=_text(element, "reference"),
+    )
+
+
+async def _answer(client: ShepClient, service: str, payload: etree._Element) -> etree._Element:
+    """The payload element of the provider's answer (the single child of ``data``)."""
+    result = await client.send(service, payload)
+    data = result.response.data
+    children = [] if data is None else list(data.iterchildren(tag=etree.Element))
+    if not children:
+        raise FactsUnavailable(f"{service} answered without a payload")
+    return children[0]
+
+
+def _child(parent: etree._Element, name: str) -> etree._Element | None:
+    return next((c for c in parent.iterchildren(tag=etree.Element) if _local(c) == name), None)
+
+
+def _text(parent: etree._Element, name: str) -> str:
+    element = _child(parent, name)
+    if element is None:
+        raise FactsUnavailable(f"{_local(parent)} has no {name}")
+    return (element.text or "").strip()
+
+
+def _local(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def _decimal(value: str) -> Decimal:
+    try:
+        return Decimal(value)
+    except InvalidOperation as exc:
+        raise FactsUnavailable(f"not an amount: {value!r}") from exc

@@ -1,0 +1,352 @@
+"""ELICENSE's app: the SyncChannel services it provides, its worker and its ops endpoints.
+
+- ``ElicenseSubmitApplication_v1`` (sync, from EGOV_PORTAL): a ``LicenceApplication`` or
+  ``PermitDraft`` in ``data`` is registered at once — off-hours at the next working day's opening
+  (``WorkingCalendar``, Trade Committee hours) — and answered with the registration number, the
+  registration moment and the SLA deadline (1 working day). The same application filed again is
+  the same registration. A draft permit that is structurally incomplete is rejected as an
+  invalid message (the permit rules have no refusal).
+- ``ElicenseApplicationStatus_v1`` (sync): state, outcome, grounds, document number, deadline and
+  whether it was missed, by registration number.
+- ``GET /ops/sla`` and ``GET /ops/applications`` for testers and ``kzgate status``.
+
+The worker (``flow.LicensingFlow``) runs with the app's lifespan. Intake only wakes it: the
+REGISTERED stage is reported to MONITORING by the worker once the registration moment has come,
+so a filing is accepted even while MONITORING or the broker is down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+from lxml import etree
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from connectors.client import ShepClient
+from gateway import errors
+from gateway.config import Settings
+from gateway.errors import GatewayError
+from gateway.security.dsig import DS
+from gateway.security.transport import TransportKey
+from gateway.security.trust import TrustStore
+from gateway.soap.sync import SyncRequest
+from gateway.soap.values import format_datetime
+from simulators.customs.payload import standalone
+from simulators.elicensing import documents
+from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
+from simulators.elicensing.rules import check_permit_draft
+from simulators.elicensing.store import (
+    Application,
+    ApplicationStore,
+    Kind,
+    NewApplication,
+    Outcome,
+    State,
+)
+from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, WorkingCalendar
+from simulators.kit.clock import Clock, process_clock
+from simulators.kit.provider import ProviderResult, SyncProvider
+from simulators.systems import simulator_database_url
+
+SUBMIT_SERVICE = "ElicenseSubmitApplication_v1"
+STATUS_SERVICE = "ElicenseApplicationStatus_v1"
+WSDL_FILE = "SyncChannel.wsdl"
+NAMESPACE = documents.NAMESPACE
+SLA_WORKING_DAYS = 1  # licence rules para 6 / permit rules: 1 working day [seed 002]
+_NSMAP = {"el": NAMESPACE}
+_APPLICATION = etree.QName(NAMESPACE, "LicenceApplication").text
+_DRAFT = etree.QName(NAMESPACE, "PermitDraft").text
+_STATUS_REQUEST = etree.QName(NAMESPACE, "ApplicationStatusRequest").text
+
+
+@dataclass
+class Elicense:
+    """ELICENSE: the register, the worker and the provider endpoint on one business clock."""
+
+    store: ApplicationStore
+    flow: LicensingFlow
+    provider: SyncProvider
+    calendar: WorkingCalendar
+    clock: Clock
+
+    # --- intake -------------------------------------------------------------------------------
+
+    async def handle(self, request: SyncRequest) -> ProviderResult:
+        if request.data is None:
+            raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
+        payload = _payload(request.data)
+        if request.service_id == STATUS_SERVICE or payload.tag == _STATUS_REQUEST:
+            return ProviderResult(await self._status(payload))
+        return ProviderResult(await self.submit(payload))
+
+    async def submit(self, element: etree._Element) -> etree._Element:
+        """Register the application or draft permit in ``element``; the registration answer."""
+        kind, applicant = _read_form(element)
+        filed_at = self.clock.now()
+        registered_at = self.calendar.registration_moment(filed_at)
+        new = NewApplication(
+            kind=kind,
+            digest=content_digest(element),
+            application_xml=standalone(element),
+            applicant_id=applicant,
+            filed_at=filed_at,
+            registered_at=registered_at,
+            deadline=self.calendar.add_working_days(registered_at, SLA_WORKING_DAYS),
+        )
+        registered = await self.store.register(new)
+        self.flow.wake()
+        return submit_response(registered.application, duplicate=not registered.created)
+
+    async def _status(self, element: etree._Element) -> etree._Element:
+        number = _child_text(element, "registrationNumber")
+        app = await self.store.get(number)
+        return status_response(number, app, self.clock.now())
+
+    # --- ops ----------------------------------------------------------------------------------
+
+    async def sla(self) -> dict[str, object]:
+        return sla_report(await self.store.all(), self.clock.now())
+
+    def app(self) -> Starlette:
+        """One app on ELICENSE's port: ``/shep/sync``, ``/health``, ``/ops/*``."""
+
+        async def sla(request: Request) -> Response:
+            return JSONResponse(await self.sla())
+
+        async def listing(request: Request) -> Response:
+            now = self.clock.now()
+            return JSONResponse([application_json(a, now) for a in await self.store.all()])
+
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            self.flow.start()
+            try:
+                yield
+            finally:
+                await self.flow.stop()
+                await self.store.close()
+
+        base = self.provider.app()
+        routes = [*base.routes, Route("/ops/sla", sla), Route("/ops/applications", listing)]
+        return Starlette(routes=routes, lifespan=lifespan)
+
+
+# --- reading requests ----------------------------------------------------------------------------
+
+
+def _payload(data: etree._Element) -> etree._Element:
+    children = list(data.iterchildren(tag=etree.Element))
+    if len(children) != 1:
+        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data must carry one element")
+    return children[0]
+
+
+def _read_form(element: etree._Element) -> tuple[Kind, str]:
+    """The kind and applicant id of a valid filing; a broken one is an invalid message."""
+    try:
+        if element.tag == _APPLICATION:
+            return Kind.LICENCE, documents.parse_application(element).applicant.identifier
+        if element.tag == _DRAFT:
+            draft = documents.parse_permit_draft(element)
+            problems = check_permit_draft(draft)
+            if problems:  # the permit rules have no refusal: an incomplete draft is a bad message
+                raise documents.DocumentError("; ".join(problems))
+            return Kind.PERMIT, draft.applicant.identifier
+    except documents.DocumentError as exc:
+        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
+    raise GatewayError(
+        errors.SCHEMA_PAYLOAD_INVALID, "data must carry a LicenceApplication or a PermitDraft"
+    )
+
+
+def content_digest(element: etree._Element) -> str:
+    """What makes two filings the same application: the canonical form, signatures aside.
+
+    The applicant's own signature may differ between two sends of one application.
+    """
+    copy = etree.fromstring(etree.tostring(element))
+    for signature in copy.findall(f"{{{DS}}}Signature"):
+        copy.remove(signature)
+    return hashlib.sha256(etree.tostring(copy, method="c14n", exclusive=True)).hexdigest()
+
+
+def _child_text(element: etree._Element, name: str) -> str:
+    for child in element.iterchildren(tag=etree.Element):
+        if etree.QName(child).localname == name and (child.text or "").strip():
+            return child.text.strip()
+    raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, f"no {name}")
+
+
+# --- answers -------------------------------------------------------------------------------------
+
+
+def submit_response(app: Application, *, duplicate: bool) -> etree._Element:
+    element = etree.Element(etree.QName(NAMESPACE, "SubmitApplicationResponse"), nsmap=_NSMAP)
+    _add(element, "registrationNumber", app.number)
+    _add(element, "kind", app.kind.value)
+    _add(element, "registeredAt", format_datetime(app.registered_at))
+    _add(element, "deadline", format_datetime(app.deadline))
+    _add(element, "duplicate", "true" if duplicate else "false")
+    return element
+
+
+def status_response(number: str, app: Application | None, now: datetime) -> etree._Element:
+    element = etree.Element(etree.QName(NAMESPACE, "ApplicationStatusResponse"), nsmap=_NSMAP)
+    _add(element, "resultCode", "NOT_FOUND" if app is None else "FOUND")
+    _add(element, "registrationNumber", number)
+    if app is None:
+        return element
+    _add(element, "kind", app.kind.value)
+    _add(element, "state", app.state.value)
+    if app.outcome is not None:
+        _add(element, "outcome", app.outcome.value)
+    for code in app.ground_codes:
+        _add(element, "ground", code)
+    if app.document_number:
+        _add(element, "documentNumber", app.document_number)
+    _add(element, "registeredAt", format_datetime(app.registered_at))
+    _add(element, "deadline", format_datetime(app.deadline))
+    if app.completed_at is not None:
+        _add(element, "completedAt", format_datetime(app.completed_at))
+    _add(element, "deadlineMissed", "true" if is_missed(app, now) else "false")
+    return element
+
+
+def _add(parent: etree._Element, name: str, text: str) -> None:
+    etree.SubElement(parent, name).text = text  # unqualified children, as in SHEP
+
+
+# --- SLA -----------------------------------------------------------------------------------------
+
+
+def is_missed(app: Application, now: datetime) -> bool:
+    """Completed after the deadline, or still open past it (whether or not the worker saw it)."""
+    if app.completed_at is not None:
+        return app.missed or app.completed_at > app.deadline
+    return app.missed or now > app.deadline
+
+
+def application_json(app: Application, now: datetime) -> dict[str, object]:
+    latency = _latency(app)
+    return {
+        "registrationNumber": app.number,
+        "kind": app.kind.value,
+        "applicantId": app.applicant_id,
+        "state": app.state.value,
+        "outcome": app.outcome.value if app.outcome else None,
+        "grounds": list(app.ground_codes),
+        "documentNumber": app.document_number,
+        "filedAt": format_datetime(app.filed_at),
+        "registeredAt": format_datetime(app.registered_at),
+        "deadline": format_datetime(app.deadline),
+        "completedAt": format_datetime(app.completed_at) if app.completed_at else None,
+        "latencySeconds": latency,
+        "missed": is_missed(app, now),
+        "delivered": {
+            "portal": app.sent_portal,
+            "keden": app.sent_keden,
+            "stages": {
+                "REGISTERED": app.stage_registered,
+                "IN_WORK": app.stage_in_work,
+                "DECIDED": app.stage_decided,
+                "DELIVERED": app.stage_delivered,
+            },
+        },
+        "attempts": app.attempts,
+        "lastError": app.last_error,
+    }
+
+
+def sla_report(apps: Sequence[Application], now: datetime) -> dict[str, object]:
+    """Counts, latency percentiles (registration → completion, business seconds), per-app list."""
+    done = [a for a in apps if a.completed_at is not None]
+    latencies = sorted(x for a in done if (x := _latency(a)) is not None)
+    return {
+        "now": format_datetime(now),
+        "total": len(apps),
+        "issued": sum(1 for a in done if a.outcome is Outcome.ISSUED),
+        "refused": sum(1 for a in done if a.outcome is Outcome.REFUSED),
+        "inProgress": sum(1 for a in apps if a.completed_at is None),
+        "missed": sum(1 for a in apps if is_missed(a, now)),
+        "latencySeconds": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
+        "applications": [application_json(a, now) for a in apps],
+    }
+
+
+def _latency(app: Application) -> float | None:
+    if app.completed_at is None:
+        return None
+    return max(0.0, (app.completed_at - app.registered_at).total_seconds())
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """Nearest-rank percentile of sorted ``values`` (None when there are none)."""
+    if not values:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(values)))
+    return values[rank - 1]
+
+
+# --- assembly ------------------------------------------------------------------------------------
+
+
+def create_elicense(
+    pki_dir: Path,
+    database_url: str,
+    *,
+    gateway_url: str,
+    http: httpx.AsyncClient | None = None,
+    clock: Clock | None = None,
+    trust: TrustStore | None = None,
+    retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+    password: str | None = None,
+) -> Elicense:
+    """ELICENSE on ``database_url``, calling the gateway at ``gateway_url`` (through ``http``
+    when given: tests route it to the in-process gateway app). Set ``elicense.flow.client.http``
+    later when the gateway app is built after this one."""
+    key = TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key")
+    trust = trust or TrustStore.from_dir(pki_dir)
+    clock = clock or process_clock()
+    store = ApplicationStore(database_url)
+    client = ShepClient(
+        gateway_url=gateway_url,
+        sender_id=SYSTEM_ID,
+        password=password if password is not None else f"dev-{SYSTEM_ID}",
+        key=key,
+        trust=trust,
+        http=http,
+    )
+    flow = LicensingFlow(store, client, key, clock, retry_delays=tuple(retry_delays))
+    elicense = Elicense(
+        store=store,
+        flow=flow,
+        provider=SyncProvider(SYSTEM_ID, key, trust, handler=_no_handler, wsdl_file=WSDL_FILE),
+        calendar=WorkingCalendar(TRADE_COMMITTEE_HOURS),
+        clock=clock,
+    )
+    elicense.provider.handler = elicense.handle
+    return elicense
+
+
+async def _no_handler(request: SyncRequest) -> ProviderResult:  # replaced at assembly
+    raise GatewayError(errors.INTERNAL, "ELICENSE is not assembled")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The factory ``simulators.systems`` registers (``kzgate serve simulator ELICENSE``)."""
+    return create_elicense(
+        settings.pki_dir, simulator_database_url(settings), gateway_url=settings.gateway_url
+    ).app()
+
+
+__all__ = ["Elicense", "State", "create_app", "create_elicense"]
