@@ -107,6 +107,17 @@ async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> i
     answer = _fields((await client.send(SUBMIT, element)).response.data[0])
     number = answer["registrationNumber"]
     print(f"registered {number} at {answer['registeredAt']}, deadline {answer['deadline']}")
+    registered_at = dt.datetime.fromisoformat(answer["registeredAt"])
+    if registered_at - now > dt.timedelta(minutes=1):
+        # Off-hours: the law registers the filing at the next working day's opening, and the
+        # processing waits for it. The demo says so instead of waiting in silence.
+        print(
+            f"filed outside the Trade Committee's working hours ({now:%a %H:%M} KZ time): "
+            "processing starts at the registration moment. To rehearse now, run the system "
+            "on a virtual clock, e.g. KZGATE_CLOCK='{\"start\": \"2026-11-23T10:00:00+05:00\", "
+            "\"speed\": 1, \"file\": \"var/clock.json\"}' ./run"
+        )
+        return 0
     status = await _wait_delivered(client, number, timeout)
     if status is None:
         print(f"no result within {timeout:g} s; see `kzgate status`", file=sys.stderr)
