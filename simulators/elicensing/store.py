@@ -32,6 +32,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.storage.engine import create_engine, write_transaction
@@ -186,16 +187,25 @@ class ApplicationStore:
     async def register(self, new: NewApplication) -> Registered:
         """Register ``new`` under the next ``ELA-YYYY-NNNNNN``, or find it by its digest."""
         await self._ensure_schema()
-        async with write_transaction(self._engine) as conn:
-            existing = await _by_digest(conn, new.digest)
-            if existing is not None:
-                return Registered(existing, created=False)
-            year = new.registered_at.year
-            sequence = await next_value(conn, f"application-{year}")
-            row = {**new.__dict__, "number": f"ELA-{year}-{sequence:06d}"}
-            row.update(state=State.REGISTERED.value, kind=new.kind.value)
-            await conn.execute(applications.insert().values(**row))
-            return Registered(await _by_number(conn, row["number"]), created=True)
+        try:
+            async with write_transaction(self._engine) as conn:
+                existing = await _by_digest(conn, new.digest)
+                if existing is not None:
+                    return Registered(existing, created=False)
+                year = new.registered_at.year
+                sequence = await next_value(conn, f"application-{year}")
+                row = {**new.__dict__, "number": f"ELA-{year}-{sequence:06d}"}
+                row.update(state=State.REGISTERED.value, kind=new.kind.value)
+                await conn.execute(applications.insert().values(**row))
+                return Registered(await _by_number(conn, row["number"]), created=True)
+        except IntegrityError:
+            # The same application registered by another process between our read and insert
+            # (PostgreSQL; SQLite's write lock at BEGIN rules it out): the unique digest decided.
+            async with self._engine.connect() as conn:
+                existing = await _by_digest(conn, new.digest)
+            if existing is None:
+                raise
+            return Registered(existing, created=False)
 
     async def get(self, number: str) -> Application | None:
         await self._ensure_schema()
@@ -225,7 +235,7 @@ class ApplicationStore:
         """
         await self._ensure_schema()
         async with write_transaction(self._engine) as conn:
-            current = await _by_number(conn, number)
+            current = await _by_number(conn, number, lock=True)
             if current is None or current.state is not State.REGISTERED:
                 raise StaleState(number)
             values = build(await next_value(conn, counter))
@@ -268,8 +278,13 @@ async def next_value(conn: AsyncConnection, name: str) -> int:
     return int((await conn.execute(statement)).scalar_one())
 
 
-async def _by_number(conn: AsyncConnection, number: str) -> Application | None:
-    return _one(await conn.execute(select(applications).where(applications.c.number == number)))
+async def _by_number(
+    conn: AsyncConnection, number: str, *, lock: bool = False
+) -> Application | None:
+    query = select(applications).where(applications.c.number == number)
+    if lock:  # PostgreSQL: a second worker waits here and then sees the state moved on
+        query = query.with_for_update()
+    return _one(await conn.execute(query))
 
 
 async def _by_digest(conn: AsyncConnection, digest: str) -> Application | None:
