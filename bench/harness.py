@@ -55,12 +55,19 @@ class System:
 
 
 def start_system(
-    var: Path, simulators: list[str], *, broker: str, database_url: str | None = None
+    var: Path,
+    simulators: list[str],
+    *,
+    broker: str,
+    database_url: str | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> System:
-    """Start the gateway and ``simulators`` on free ports; return once every /health answers."""
+    """Start the gateway and ``simulators`` on free ports; return once every /health answers.
+
+    ``extra_env`` is added to every process's environment (e.g. ``KZGATE_CLOCK``)."""
     base = free_port_block(12)
     system = System(url=f"http://127.0.0.1:{base}", var=var, namespace=_run_namespace())
-    env = _environment(var, base, broker, system.namespace, database_url)
+    env = {**_environment(var, base, broker, system.namespace, database_url), **(extra_env or {})}
     command = [sys.executable, "-m", "gateway.cli.main", "serve"]
     system.processes["gateway"] = subprocess.Popen([*command, "gateway"], env=env, cwd=ROOT)
     offsets = load_registry(var / "pki").senders
