@@ -55,4 +55,3 @@ async def test_only_one_worker_decides(db_url: str) -> None:
     finally:
         for store in stores:
             await store.close()
-
