@@ -8,6 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from connectors.client import GatewayFault
 from gateway.soap.async_ import MessageState
 from simulators.monitoring.payload import build_stage_event
 from tests.broker.test_rabbitmq import rabbitmqctl
@@ -50,11 +51,27 @@ async def test_accepted_messages_survive_a_broker_restart(shared_pki: Path, tmp_
         inbox = [m.message_id for m in await gateway.monitoring.inbox.messages()]
         assert sorted(inbox) == sorted(a.message_id for a in acks), "each delivered once"
 
+        # The publisher reconnects by itself: a sender that meets Server.Broker.Unavailable while
+        # it does resends the same message (same messageId), as the fault's hint says.
         after = build_stage_event("KZ-AFTER", "ISSUED", "ELICENSE", datetime.now(UTC))
-        late = await portal.send_async(portal.async_request(STAGES, after))  # publisher is back
+        late_id = str(uuid.uuid4())
+        late = await _send_until_accepted(portal, after, late_id)
 
         async def late_delivered() -> bool:
             return (await portal.message_status(late.message_id)).state is MessageState.DELIVERED
 
         await eventually(late_delivered, seconds=30)
         await gateway.context.broker.delete_topology()
+
+
+async def _send_until_accepted(portal, event, message_id: str, *, seconds: float = 30.0):
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        try:
+            return await portal.send_async(
+                portal.async_request(STAGES, event, message_id=message_id)
+            )
+        except GatewayFault as fault:
+            assert fault.info.error_code == "Server.Broker.Unavailable", fault.info.error_code
+            assert asyncio.get_running_loop().time() < deadline, "the publisher never came back"
+            await asyncio.sleep(0.5)
