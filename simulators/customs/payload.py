@@ -7,7 +7,7 @@ a schema cannot state (the holder's check digit, validFrom ≤ validTo) are chec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import date
@@ -19,6 +19,8 @@ from lxml import etree
 from gateway.errors import GatewayError
 from gateway.soap.namespaces import XSI
 from gateway.soap.schema import PayloadSchemas
+from gateway.soap.values import child as _child
+from gateway.soap.values import children as _children
 from gateway.soap.values import format_datetime, parse_datetime
 from simulators.customs.models import (
     Contract,
@@ -33,6 +35,7 @@ from simulators.customs.models import (
     TradeType,
 )
 from simulators.kit.identifiers import explain_invalid
+from simulators.kit.xml import add_field as _add
 
 NAMESPACE = "http://kzgate.kz/simulators/keden/v1"
 REGISTRATION = etree.QName(NAMESPACE, "CustomsRecordRegistration")
@@ -316,26 +319,7 @@ def _group(parent: etree._Element, tag: str, /, **values: str) -> None:
         _add(group, child_name, value)
 
 
-def _add(parent: etree._Element, name: str, text: str | None) -> None:
-    if text is not None:  # an absent optional field is left out, never written empty
-        etree.SubElement(parent, name).text = text  # unqualified, as in SHEP
-
-
 # --- small readers -----------------------------------------------------------------------------
-
-
-def _child(parent: etree._Element, local_name: str) -> etree._Element | None:
-    # Matched on local name: qualification of payload children varies between clients.
-    for child in parent.iterchildren(tag=etree.Element):
-        if etree.QName(child).localname == local_name:
-            return child
-    return None
-
-
-def _children(parent: etree._Element, local_name: str) -> Iterable[etree._Element]:
-    return [
-        c for c in parent.iterchildren(tag=etree.Element) if etree.QName(c).localname == local_name
-    ]
 
 
 def _text(parent: etree._Element, local_name: str) -> str:

@@ -5,14 +5,15 @@ Only the global elements are namespace-qualified; their children are unqualified
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
+from gateway.soap.values import child as _child
 from simulators.individuals.models import Person
 from simulators.individuals.rules import LookupResult
+from simulators.kit.xml import add_field as _add
 
 NAMESPACE = "http://kzgate.kz/simulators/gbdfl/v1"
 REQUEST = etree.QName(NAMESPACE, "PersonRequest")
@@ -71,20 +72,6 @@ def _find_request(data_element: etree._Element) -> etree._Element:
     if _child(data_element, "iin") is not None:
         return data_element
     raise PayloadError("data carries no PersonRequest")
-
-
-def _child(parent: etree._Element, local_name: str) -> etree._Element | None:
-    # Matched on local name: qualification of payload children varies between clients.
-    for child in parent.iterchildren(tag=etree.Element):
-        if etree.QName(child).localname == local_name:
-            return child
-    return None
-
-
-def _add(parent: etree._Element, name: str, text: str | date) -> etree._Element:
-    element = etree.SubElement(parent, name)  # no namespace: children are unqualified
-    element.text = text.isoformat() if isinstance(text, date) else text
-    return element
 
 
 def _add_person(parent: etree._Element, person: Person) -> None:

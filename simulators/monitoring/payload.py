@@ -14,7 +14,9 @@ from lxml import etree
 
 from gateway.errors import GatewayError
 from gateway.soap.schema import PayloadSchemas
+from gateway.soap.values import child as _child
 from gateway.soap.values import format_datetime, parse_datetime
+from simulators.kit.xml import add_field as _add
 
 NAMESPACE = "http://kzgate.kz/simulators/monitoring/v1"
 STAGE_EVENT = etree.QName(NAMESPACE, "StageEvent")
@@ -98,19 +100,8 @@ def _find_event(data: etree._Element) -> etree._Element:
     raise PayloadError("data carries no StageEvent element")
 
 
-def _child(parent: etree._Element, local_name: str) -> etree._Element | None:
-    for child in parent.iterchildren(tag=etree.Element):
-        if etree.QName(child).localname == local_name:
-            return child
-    return None
-
-
 def _text(parent: etree._Element, local_name: str) -> str:
     element = _child(parent, local_name)
     if element is None or not (element.text or "").strip():
         raise PayloadError(f"StageEvent has no {local_name}")
     return element.text.strip()
-
-
-def _add(parent: etree._Element, name: str, text: str) -> None:
-    etree.SubElement(parent, name).text = text  # no namespace: children are unqualified

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
+from gateway.soap.values import child as _child
 from gateway.soap.values import format_datetime
+from simulators.kit.xml import add_field as _add
 from simulators.payments.models import CURRENCY, Payment, PaymentOrder
 from simulators.payments.rules import PaymentResult, PaymentsResult
 
@@ -174,14 +175,6 @@ def _optional(parent: etree._Element, name: str) -> str | None:
     return None if element is None else (element.text or "").strip()
 
 
-def _child(parent: etree._Element, local_name: str) -> etree._Element | None:
-    # Matched on local name: qualification of payload children varies between clients.
-    for child in parent.iterchildren(tag=etree.Element):
-        if etree.QName(child).localname == local_name:
-            return child
-    return None
-
-
 def _payment_response(tag: etree.QName, result: PaymentResult) -> etree._Element:
     response = _result_element(tag, result.code.value, result.message)
     if result.payment is not None:
@@ -212,9 +205,3 @@ def _add_payment(parent: etree._Element, payment: Payment) -> None:
     if payment.confirmed_at is not None:
         _add(element, "confirmedAt", format_datetime(payment.confirmed_at))
     _add(element, "paymentDate", payment.payment_date)
-
-
-def _add(parent: etree._Element, name: str, text: str | date) -> etree._Element:
-    element = etree.SubElement(parent, name)  # no namespace: children are unqualified
-    element.text = text.isoformat() if isinstance(text, date) else text
-    return element

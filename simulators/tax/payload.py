@@ -7,12 +7,13 @@ global elements are namespace-qualified; their children are unqualified, as in S
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from pathlib import Path
 
 from lxml import etree
 
+from gateway.soap.values import child as _child
+from simulators.kit.xml import add_field as _add
 from simulators.tax.rules import MrpResult, TaxDebtResult
 
 NAMESPACE = "http://kzgate.kz/simulators/kgd/v1"
@@ -122,22 +123,8 @@ def _find_request(data_element: etree._Element) -> tuple[str, etree._Element]:
     raise PayloadError("data carries neither an MrpRequest nor a TaxDebtRequest")
 
 
-def _child(parent: etree._Element, local_name: str) -> etree._Element | None:
-    # Matched on local name: qualification of payload children varies between clients.
-    for child in parent.iterchildren(tag=etree.Element):
-        if etree.QName(child).localname == local_name:
-            return child
-    return None
-
-
 def _result_element(tag: etree.QName, code: str, message: str) -> etree._Element:
     response = etree.Element(tag, nsmap=_NSMAP)
     _add(response, "resultCode", code)
     _add(response, "resultMessage", message)
     return response
-
-
-def _add(parent: etree._Element, name: str, text: str | date) -> etree._Element:
-    element = etree.SubElement(parent, name)  # no namespace: children are unqualified
-    element.text = text.isoformat() if isinstance(text, date) else text
-    return element
