@@ -7,6 +7,7 @@ never gets HTTP 200 with an error inside.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from lxml import etree
@@ -21,6 +22,7 @@ from gateway.routing import Envelope
 from gateway.security.transport import find_transport_signature, verify_envelope
 from gateway.soap.envelope import split_envelope
 from gateway.soap.faults import parse_fault
+from gateway.soap.namespaces import SEND_MESSAGE
 from gateway.soap.parser import parse_document
 from gateway.soap.schema import validate_operation
 from gateway.soap.sync import (
@@ -38,9 +40,10 @@ class SyncChannel(Channel):
 
     schema = "sync"
     fault_channel = "sync"
+    operations = frozenset({SEND_MESSAGE})
 
     async def _handle(self, exchange: Exchange) -> SoapReply:
-        envelope = self.read(exchange)
+        envelope = await self.read(exchange)
         request = parse_sync_request(envelope.operation)
         exchange.identify(
             message_id=request.message_id,
@@ -48,8 +51,14 @@ class SyncChannel(Channel):
             service_id=request.service_id,
             correlation_id=request.correlation_id,
         )
-        exchange.admitted = await admit(
-            envelope.root, request, self.ctx.admission, channel="sync", now=exchange.received
+        exchange.admitted = await self.off_loop(
+            exchange,
+            admit,
+            envelope.root,
+            request,
+            self.ctx.admission,
+            channel="sync",
+            now=exchange.received,
         )
         exchange.receiver_id = service_of(exchange.admitted).provider
         answer = await self._relay(exchange, request)
@@ -78,7 +87,9 @@ class SyncChannel(Channel):
             timeout=self.ctx.settings.provider_timeout_seconds,
         )
         try:
-            root = self._read_answer(answer.body, service)
+            # A fresh deadline: the provider's own time is bounded by the provider timeout.
+            answered = replace(exchange, started=time.perf_counter())
+            root = await self.off_loop(answered, self._read_answer, answer.body, service)
         except GatewayError as error:
             await self.record(
                 exchange,
@@ -117,6 +128,7 @@ class SyncChannel(Channel):
                 body,
                 max_bytes=self.ctx.settings.max_message_bytes,
                 max_depth=self.ctx.settings.max_xml_depth,
+                limits=self.ctx.settings.xml_limits,
             )
             envelope = split_envelope(root)
         except GatewayError as error:
