@@ -102,6 +102,10 @@ class Attack:
     gateway_fault: str | None
     targets: frozenset[str] = ALL_TARGETS
     channels: frozenset[str] = frozenset({"sync", "async"})
+    needs: str | None = None  # the AttackKit key this attack cannot be built without
+
+    def available(self, kit: AttackKit) -> bool:
+        return self.needs is None or getattr(kit, self.needs) is not None
 
 
 # --- helpers -------------------------------------------------------------------------------------
@@ -634,6 +638,7 @@ def _attacks() -> list[Attack]:
             "signed with a certificate from a CA the receiver must not trust",
             _with_key("foreign_key"),
             "Client.Security.CertificateUntrusted",
+            needs="foreign_key",
         ),
         a(
             "key-expired-certificate",
@@ -641,6 +646,7 @@ def _attacks() -> list[Attack]:
             "signed with a lapsed certificate of the right identity",
             _with_key("expired_key"),
             "Client.Security.CertificateExpired",
+            needs="expired_key",
         ),
         a(
             "key-another-systems-certificate",
@@ -648,6 +654,7 @@ def _attacks() -> list[Attack]:
             "signed with a valid certificate of another registered system",
             _with_key("other_key"),
             "Client.Security.CertificateNotSender",
+            needs="other_key",
         ),
         a(
             "key-certificate-swapped",
@@ -655,6 +662,7 @@ def _attacks() -> list[Attack]:
             "signed with another key, KeyInfo names the expected certificate",
             _swapped_certificate,
             "Client.Security.SignatureInvalid",
+            needs="other_key",
         ),
         a(
             "key-retrieval-method",

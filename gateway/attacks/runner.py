@@ -99,6 +99,8 @@ def report(outcomes: list[Outcome]) -> str:
             verdict = outcome.note
         elif outcome.fell:
             verdict = f"ACCEPTED (HTTP {outcome.status}) — fell for it"
+        elif outcome.status == 200:
+            verdict = "held: HTTP 200, answered with the signed value"
         else:
             verdict = f"refused: HTTP {outcome.status} {outcome.fault_code or ''}".rstrip()
         lines.append(f"{outcome.attack.name:<38} {outcome.attack.family:<10} {verdict}")

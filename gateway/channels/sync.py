@@ -19,6 +19,7 @@ from gateway.errors import GatewayError
 from gateway.messagelog import AlreadyClaimed, Direction, Outcome
 from gateway.registry import Service
 from gateway.routing import Envelope
+from gateway.security.policy import check_freshness
 from gateway.security.transport import find_transport_signature, verify_envelope
 from gateway.soap.envelope import split_envelope
 from gateway.soap.faults import parse_fault
@@ -148,11 +149,22 @@ class SyncChannel(Channel):
         return root
 
     def _verify_provider(self, root: etree._Element, service: Service) -> None:
-        if find_transport_signature(root) is None and self.ctx.policy.value == "emulator":
-            return
+        # Inside the try: two signatures in an answer are the provider's defect, not the caller's.
         try:
-            signature = verify_envelope(root, self.ctx.trust, now=self.ctx.clock())
+            if find_transport_signature(root) is None and self.ctx.policy.value == "emulator":
+                return
+            now = self.ctx.clock()
+            signature = verify_envelope(root, self.ctx.trust, now=now)
             self.ctx.registry.check_certificate_of(service.provider, signature.certificate)
+            # A provider's signed Timestamp is its proven clock: an expired one is a stale answer.
+            settings = self.ctx.settings
+            check_freshness(
+                signature.timestamp,
+                None,
+                now,
+                settings.freshness_window_seconds,
+                settings.clock_skew_seconds,
+            )
         except GatewayError as error:
             raise GatewayError(
                 errors.PROVIDER_BAD_SIGNATURE, f"{service.provider}: {error.message}"

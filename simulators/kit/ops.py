@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from gateway import errors
+from gateway.errors import GatewayError
+
 READ_ONLY = frozenset({"GET", "HEAD"})
 
 
@@ -89,3 +92,12 @@ class OpsAccess:
 def ops_refusal(request: Request) -> Response | None:
     """The refusal of a state-changing ``/ops/*`` request under the current environment, if any."""
     return OpsAccess.from_environment().refusal(request)
+
+
+def refuse_non_soap(content_type: str | None) -> None:
+    """``Client.Http.BadRequest`` unless the request is text/xml, as the gateway requires too."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "text/xml":
+        raise GatewayError(
+            errors.HTTP_METHOD, f"Content-Type {content_type or '(none)'!r} is not text/xml"
+        )
