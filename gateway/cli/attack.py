@@ -137,4 +137,3 @@ def _run(args: argparse.Namespace) -> int:
         return 3
     print(report(outcomes))
     return 1 if any(o.fell for o in outcomes) else 0
-

@@ -65,4 +65,3 @@ class HostileMode:
             return JSONResponse({"attack": self.attack, "attacks": self.attacks})
 
         return [Route(path, endpoint, methods=["GET", "POST"])]
-
