@@ -21,6 +21,7 @@ from lxml import etree
 from gateway import errors
 from gateway.channels.admission import Admitted
 from gateway.channels.context import GatewayContext
+from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.messagelog import Direction, HopRecord, MessageClaim, Outcome
 from gateway.security.transport import sign_envelope
@@ -138,21 +139,8 @@ class Channel:
         return await self.off_loop(exchange, self._read, exchange)
 
     def _read(self, exchange: Exchange) -> Envelope:
-        settings = self.ctx.settings
-        root = parse_document(
-            exchange.raw,
-            max_bytes=settings.max_message_bytes,
-            max_depth=settings.max_xml_depth,
-            limits=settings.xml_limits,
-        )
-        envelope = split_envelope(root)
+        envelope = split_request(exchange.raw, self.ctx.settings, self.operations)
         exchange.operation = etree.QName(envelope.operation).localname
-        # Before the schema: an element that is no operation of this channel deserves that answer,
-        # not a schema error about an element the caller never meant to send here.
-        if envelope.operation.tag not in self.operations:
-            raise GatewayError(
-                errors.SOAP_UNKNOWN_OPERATION, f"the Body holds {envelope.operation.tag}"
-            )
         validate_operation(envelope.operation, self.schema)
         return envelope
 
@@ -254,6 +242,25 @@ class Channel:
             recorded_at=self.ctx.clock(),
             elapsed_ms=int((time.perf_counter() - exchange.started) * 1000),
         )
+
+
+def split_request(raw: bytes, settings: Settings, operations: frozenset[str]) -> Envelope:
+    """A request's envelope, parsed hardened, with an operation of the channel (not yet checked
+    against the channel schema: the caller names the operation first, for its fault element)."""
+    root = parse_document(
+        raw,
+        max_bytes=settings.max_message_bytes,
+        max_depth=settings.max_xml_depth,
+        limits=settings.xml_limits,
+    )
+    envelope = split_envelope(root)
+    # Before the schema: an element that is no operation of this channel deserves that answer,
+    # not a schema error about an element the caller never meant to send here.
+    if envelope.operation.tag not in operations:
+        raise GatewayError(
+            errors.SOAP_UNKNOWN_OPERATION, f"the Body holds {envelope.operation.tag}"
+        )
+    return envelope
 
 
 def _ends(direction: Direction, caller: str, provider: str | None) -> tuple[str, str | None]:

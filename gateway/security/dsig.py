@@ -18,6 +18,7 @@ from functools import lru_cache
 import lxml.etree as etree
 import xmlsec
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from gateway import errors
@@ -295,6 +296,10 @@ def resolve_id(document: etree._Element, ident: str, reference: ReferenceParts) 
 def _certificate_from_der(der: bytes) -> tuple[x509.Certificate, xmlsec.Key]:
     # Hot path: every sender re-sends the same certificate, so parse and load its key once.
     cert = x509.load_der_x509_certificate(der)
+    # cryptography parses names and extensions lazily: a certificate whose subject, issuer or
+    # extensions are malformed would raise ValueError deep in the trust check (found by fuzzing).
+    # Parse them here, so an unusable certificate is refused as such.
+    _ = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), list(cert.extensions)
     return cert, public_key(cert)
 
 
@@ -311,7 +316,8 @@ def load_certificate(der: bytes) -> tuple[x509.Certificate, xmlsec.Key]:
     """Certificate and xmlsec verification key for DER bytes (cached); ValueError if unusable."""
     try:
         return _certificate_from_der(der)
-    except (ValueError, xmlsec.Error) as exc:
+    # UnsupportedAlgorithm: a key type cryptography does not know (found by fuzzing).
+    except (ValueError, UnsupportedAlgorithm, xmlsec.Error) as exc:
         raise ValueError(f"unusable certificate: {exc}") from exc
 
 
