@@ -19,7 +19,7 @@ from gateway.security.transport import sign_envelope
 from gateway.soap.faults import parse_fault
 from gateway.soap.sync import build_request_envelope
 from simulators.monitoring.payload import build_stage_event
-from tests.gateway.harness import ACTIVE_BIN, SERVICE, Harness, lookup
+from tests.gateway.harness import ACTIVE_BIN, SERVICE, Harness, lookup, running_gateway
 from tests.gateway.test_refusals import _refusal, _signed, _unsigned
 
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -273,3 +273,13 @@ async def test_a_body_child_that_is_not_the_operation_is_an_unknown_operation(
         "/async", content=body, headers={"Content-Type": "text/xml; charset=utf-8"}
     )
     assert await _fault_code(response) == "Client.Soap.UnknownOperation"
+
+
+async def test_a_request_past_its_deadline_is_refused_and_health_still_answers(
+    shared_pki, tmp_path
+) -> None:
+    """The deadline bounds how long a caller waits for the gateway's own checks."""
+    async with running_gateway(shared_pki, tmp_path, request_deadline_seconds=0.0) as gateway:
+        response = await gateway.post(_signed(gateway.client()))
+        assert await _fault_code(response) == "Server.Gateway.Deadline"
+        assert (await gateway.http.get("/health")).status_code == 200
