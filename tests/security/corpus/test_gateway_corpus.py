@@ -97,7 +97,7 @@ async def test_each_attack_gets_its_exact_fault_and_the_gateway_still_serves(
     assert await control(gateway.http, path, kit) is None, "the gateway still serves"
 
 
-def test_the_corpus_covers_every_family_on_both_channels() -> None:
+async def test_the_corpus_covers_every_family_on_both_channels() -> None:
     for channel in CHANNELS:
         families = {a.family for a in attacks_for("gateway", channel)}
         assert families == {
