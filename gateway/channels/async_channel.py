@@ -283,7 +283,12 @@ class AsyncChannel(Channel):
 
     def _stored_request(self, tracked: TrackedMessage) -> soap.AsyncSendMessageRequest:
         # Our own signed bytes, stored at acceptance: no limit can be exceeded that was not before.
-        root = parse_document(tracked.delivered_envelope, max_bytes=1 << 30, max_depth=1 << 10)
+        root = parse_document(
+            tracked.delivered_envelope,
+            max_bytes=1 << 30,
+            max_depth=1 << 10,
+            limits=self.ctx.settings.xml_limits,  # the limits it passed when it was accepted
+        )
         return soap.parse_send_message(split_envelope(root).operation)
 
     async def _delivery_notification(self, exchange: Exchange, envelope: Envelope) -> SoapReply:
