@@ -18,6 +18,7 @@ from gateway.channels.admission import AdmissionRules
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.config import Settings
 from gateway.messagelog import MessageLog
+from gateway.observability.metrics import GatewayMetrics
 from gateway.registry import Registry, load_registry
 from gateway.routing import BrokerDispatcher, Dispatcher, HttpDispatcher
 from gateway.security.pki import is_dev_certificate
@@ -134,6 +135,7 @@ async def assemble(
         broker=broker,
         notifier=notifier,
         clock=clock,
+        metrics=GatewayMetrics(registry),
     )
     runtime = Runtime(context=context, engine=engine)
     if broker is not None:

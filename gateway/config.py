@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     connectors: Literal["in-process", "external"] = "in-process"
     # seconds before attempt 2, 3, …; the last repeats (KZGATE_RETRY_DELAYS='[1, 5, 30, 120]')
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    # how often the message log's head is signed (evidence bundles also sign one on export)
+    checkpoint_interval_seconds: float = 300.0
 
     @cached_property
     def pki_dir(self) -> Path:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -55,6 +55,7 @@ class Exchange:
     receiver_id: str | None = None
     admitted: Admitted | None = None
     accepted: bool = False  # the request's first records are committed
+    marks: dict[str, float] = field(default_factory=dict)  # when each hop was logged (metrics)
 
     def identify(
         self, *, message_id: str, sender_id: str, service_id: str, correlation_id: str | None
@@ -173,6 +174,16 @@ class Channel:
             follow = Outcome.DELIVERED if also[0] is Direction.REQUEST_OUT else outcome
             records.append(self._hop(exchange, also[0], follow, also[1], fault_code, None))
         await self.ctx.message_log.append_many(records, claim=claim)
+        self.ctx.metrics.hops_recorded(
+            channel=self.fault_channel,
+            operation=exchange.operation,
+            accepted=exchange.accepted,
+            started=exchange.started,
+            marks=exchange.marks,
+            hops=records,
+            caller=exchange.sender_id,
+            receiver=exchange.receiver_id,
+        )
 
     def _hop(
         self,

@@ -22,6 +22,8 @@ from gateway.channels.exchange import SoapReply
 from gateway.channels.sync import SyncChannel
 from gateway.config import Settings
 from gateway.errors import GatewayError
+from gateway.messagelog.checkpoint import checkpoint_forever
+from gateway.observability.scrape import gateway_metrics
 from gateway.routing import Dispatcher, HttpDispatcher
 from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
 from gateway.soap.faults import build_fault_envelope
@@ -48,12 +50,19 @@ def create_app(
         )
         context, engine = runtime.context, runtime.engine
         app.state.context = context
+        app.state.engine = engine
         app.state.sync = SyncChannel(context)
         app.state.async_ = AsyncChannel(context)
         housekeeping = asyncio.create_task(purge_expired_claims(engine))
+        checkpoints = asyncio.create_task(
+            checkpoint_forever(
+                engine, context.key, clock, settings.checkpoint_interval_seconds
+            )
+        )
         try:
             yield
         finally:
+            checkpoints.cancel()
             # Wait for the purge to unwind before the engine goes: a purge cancelled mid-query
             # still needs its connection to roll back.
             housekeeping.cancel()
@@ -67,6 +76,7 @@ def create_app(
         Route("/services", services_endpoint, methods=["GET"]),
         Route("/services/{service_id}", service_wsdl_endpoint, methods=["GET"]),
         Route("/health", health_endpoint, methods=["GET"]),
+        Route("/metrics", gateway_metrics, methods=["GET"]),
     ]
     return Starlette(routes=routes, lifespan=lifespan)
 

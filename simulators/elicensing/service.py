@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 from lxml import etree
+from prometheus_client.core import Metric
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -44,6 +45,7 @@ from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
+from simulators.elicensing.metrics import application_families
 from simulators.elicensing.rules import check_permit_draft
 from simulators.elicensing.store import (
     Application,
@@ -117,6 +119,9 @@ class Elicense:
     async def sla(self) -> dict[str, object]:
         return sla_report(await self.store.all(), self.clock.now())
 
+    async def _metric_families(self) -> list[Metric]:
+        return application_families(await self.store.all(), self.clock)
+
     def app(self) -> Starlette:
         """One app on ELICENSE's port: ``/shep/sync``, ``/health``, ``/ops/*``."""
 
@@ -136,6 +141,7 @@ class Elicense:
                 await self.flow.stop()
                 await self.store.close()
 
+        self.provider.metrics.extra = self._metric_families
         base = self.provider.app()
         routes = [*base.routes, Route("/ops/sla", sla), Route("/ops/applications", listing)]
         return Starlette(routes=routes, lifespan=lifespan)

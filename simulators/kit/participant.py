@@ -58,6 +58,7 @@ from simulators.kit.faults import (
     unavailable,
 )
 from simulators.kit.inbox import Inbox, InboxMessage, OnFirstDelivery, StatusNotice
+from simulators.kit.metrics import SimulatorMetrics
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,10 @@ class AsyncParticipant:
     max_depth: int = 64
     clock: Clock | None = None  # business time (down windows); None: the process's clock
     faults: FaultInjector = field(init=False)
+    metrics: SimulatorMetrics = field(init=False)
 
     def __post_init__(self) -> None:
+        self.metrics = SimulatorMetrics(self.system_id)
         # One injector owns ``failures``: the attribute stays for callers that queue on it.
         self.faults = FaultInjector.from_env(
             self.system_id, clock=self.clock, failures=self.failures
@@ -239,8 +242,10 @@ class AsyncParticipant:
     async def _receive(self, raw: bytes) -> Response:
         outcome = await self.faults.admit()
         if outcome == "http-503":
+            self.metrics.answered("async", 503, outcome)
             return unavailable()
         status, body = await self.handle(raw, inject=INJECTED_FAULTS.get(outcome))
+        self.metrics.answered("async", status, outcome)
         return Response(body, status_code=status, media_type=XML)
 
     def _ops_routes(self) -> list[BaseRoute]:
@@ -253,6 +258,7 @@ class AsyncParticipant:
         return [
             *self.faults.routes(),
             *ClockControl(self.clock).routes(),
+            *self.metrics.routes(),
             Route("/ops/inbox", inbox, methods=["GET"]),
             Route("/ops/notifications", notifications, methods=["GET"]),
         ]

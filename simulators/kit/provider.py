@@ -40,6 +40,7 @@ from gateway.soap.sync import (
 )
 from simulators.kit.clock import Clock, ClockControl
 from simulators.kit.faults import INJECTED_FAULTS, FaultInjector, unavailable
+from simulators.kit.metrics import SimulatorMetrics
 
 log = logging.getLogger(__name__)
 
@@ -73,9 +74,11 @@ class SyncProvider:
     max_depth: int = 64
     clock: Clock | None = None  # business time (down windows); None: the process's clock
     faults: FaultInjector = field(init=False)
+    metrics: SimulatorMetrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.faults = FaultInjector.from_env(self.system_id, clock=self.clock)
+        self.metrics = SimulatorMetrics(self.system_id)
 
     async def handle(self, raw: bytes, *, inject: FaultCode | None = None) -> tuple[int, bytes]:
         """Answer one request: (HTTP status, signed envelope). ``inject``: a fault to answer
@@ -136,8 +139,10 @@ class SyncProvider:
             raw = await request.body()
             outcome = await self.faults.admit()
             if outcome == "http-503":
+                self.metrics.answered("sync", 503, outcome)
                 return unavailable()
             status, body = await self.handle(raw, inject=INJECTED_FAULTS.get(outcome))
+            self.metrics.answered("sync", status, outcome)
             return Response(body, status_code=status, media_type=XML)
 
         async def health(request: Request) -> Response:
@@ -149,6 +154,7 @@ class SyncProvider:
                 Route("/health", health, methods=["GET"]),
                 *self.faults.routes(),
                 *ClockControl(self.clock).routes(),
+                *self.metrics.routes(),
             ]
         )
 
