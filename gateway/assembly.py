@@ -19,6 +19,7 @@ from gateway.channels.context import GatewayContext, utc_now
 from gateway.config import Settings
 from gateway.messagelog import MessageLog
 from gateway.observability.metrics import GatewayMetrics
+from gateway.observability.tracing import TracedBroker, setup_tracing
 from gateway.registry import Registry, load_registry
 from gateway.routing import BrokerDispatcher, Dispatcher, HttpDispatcher
 from gateway.security.pki import is_dev_certificate
@@ -105,6 +106,7 @@ async def assemble(
         simulator_base_port=settings.simulator_base_port,
     )
     key = load_gateway_key(settings)
+    setup_tracing("kzgate-gateway")
     if settings.env == "production":
         problems = production_problems(settings, registry, key)
         if problems:
@@ -119,7 +121,9 @@ async def assemble(
     if dispatcher is None:
         from gateway.broker.factory import open_broker
 
-        broker = await open_broker(settings, systems=sorted(registry.senders), engine=engine)
+        broker = TracedBroker(
+            await open_broker(settings, systems=sorted(registry.senders), engine=engine)
+        )
         notifier = StatusNotifier(tracker, broker, registry, key, clock)
         dispatcher = BrokerDispatcher(broker)
         log.info("dispatch over %s", broker.description)

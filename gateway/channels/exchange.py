@@ -17,6 +17,7 @@ from gateway.channels.admission import Admitted
 from gateway.channels.context import GatewayContext
 from gateway.errors import GatewayError
 from gateway.messagelog import Direction, HopRecord, MessageClaim, Outcome
+from gateway.observability.tracing import current_trace_id
 from gateway.security.transport import sign_envelope
 from gateway.soap.envelope import Envelope, split_envelope
 from gateway.soap.faults import build_fault_envelope
@@ -210,6 +211,7 @@ class Channel:
             fault_code=fault_code,
             recorded_at=self.ctx.clock(),
             elapsed_ms=int((time.perf_counter() - exchange.started) * 1000),
+            trace_id=current_trace_id(),
         )
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -24,6 +25,7 @@ from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.messagelog.checkpoint import checkpoint_forever
 from gateway.observability.scrape import gateway_metrics
+from gateway.observability.tracing import TraceMiddleware
 from gateway.routing import Dispatcher, HttpDispatcher
 from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
 from gateway.soap.faults import build_fault_envelope
@@ -78,7 +80,9 @@ def create_app(
         Route("/health", health_endpoint, methods=["GET"]),
         Route("/metrics", gateway_metrics, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes, lifespan=lifespan, middleware=[Middleware(TraceMiddleware, system="GATEWAY")]
+    )
 
 
 async def sync_endpoint(request: Request) -> Response:

@@ -88,6 +88,15 @@ def from_row(row: Any) -> StoredRecord:
     return StoredRecord(**{name: getattr(row, name) for name in COLUMN_NAMES})
 
 
+# Which trace each hop belongs to (see HopRecord.trace_id): the flow browser's index.
+traces = Table(
+    "messagelog_traces",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("trace_id", String(32), nullable=False),
+    Index("ix_messagelog_traces_trace_id", "trace_id"),
+)
+
 # Signed checkpoints of the head: each pins (seq, hash) under the gateway's signature, so that an
 # evidence bundle can prove its hops to someone who trusts the gateway's certificate, not its
 # database. ``envelope`` is the signed SOAP document, byte for byte.

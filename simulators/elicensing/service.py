@@ -37,6 +37,7 @@ from connectors.client import ShepClient
 from gateway import errors
 from gateway.config import Settings
 from gateway.errors import GatewayError
+from gateway.observability.tracing import traced_middleware
 from gateway.security.dsig import DS
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
@@ -106,6 +107,7 @@ class Elicense:
             deadline=self.calendar.add_working_days(registered_at, SLA_WORKING_DAYS),
         )
         registered = await self.store.register(new)
+        self.flow.traces.remember(registered.application.number)  # the worker continues it
         self.flow.wake()
         return submit_response(registered.application, duplicate=not registered.created)
 
@@ -144,7 +146,7 @@ class Elicense:
         self.provider.metrics.extra = self._metric_families
         base = self.provider.app()
         routes = [*base.routes, Route("/ops/sla", sla), Route("/ops/applications", listing)]
-        return Starlette(routes=routes, lifespan=lifespan)
+        return Starlette(routes=routes, lifespan=lifespan, middleware=traced_middleware(SYSTEM_ID))
 
 
 # --- reading requests ----------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import errors
 from gateway.errors import FaultCode, GatewayError
+from gateway.observability.tracing import traced_middleware
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
 from gateway.soap.async_ import (
@@ -237,7 +238,8 @@ class AsyncParticipant:
             *self._ops_routes(),
             *extra_routes,
         ]
-        return Starlette(routes=routes, lifespan=lifespan)
+        middleware = traced_middleware(self.system_id)
+        return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
     async def _receive(self, raw: bytes) -> Response:
         outcome = await self.faults.admit()

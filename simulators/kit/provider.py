@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from gateway import errors
 from gateway.errors import FaultCode, GatewayError
+from gateway.observability.tracing import traced_middleware
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
 from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
@@ -149,6 +150,7 @@ class SyncProvider:
             return JSONResponse({"status": "ok", "system": self.system_id})
 
         return Starlette(
+            middleware=traced_middleware(self.system_id),
             routes=[
                 Route(path, endpoint, methods=["GET", "POST"]),
                 Route("/health", health, methods=["GET"]),
