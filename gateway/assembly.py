@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.config import Settings
+from gateway.console.auth import default_credential_problems
 from gateway.messagelog import MessageLog
 from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.tracing import TracedBroker, setup_tracing
@@ -73,6 +74,7 @@ def production_problems(settings: Settings, registry: Registry, key: TransportKe
     ]
     if settings.security_policy == SecurityPolicy.EMULATOR.value:
         problems.append("security policy 'emulator' accepts unsigned messages")
+    problems += default_credential_problems(settings)
     return problems
 
 

@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
     # how often the message log's head is signed (evidence bundles also sign one on export)
     checkpoint_interval_seconds: float = 300.0
+    # the web console's operator (/console); production refuses the dev password
+    console_user: str = "operator"
+    console_password: str = Field(default="dev-console", repr=False)
 
     @cached_property
     def pki_dir(self) -> Path:

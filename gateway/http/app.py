@@ -8,12 +8,13 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+import httpx
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
 
 from gateway import errors
 from gateway.assembly import assemble, disassemble, purge_expired_claims
@@ -22,6 +23,8 @@ from gateway.channels.context import GatewayContext, utc_now
 from gateway.channels.exchange import SoapReply
 from gateway.channels.sync import SyncChannel
 from gateway.config import Settings
+from gateway.console.backend import ConsoleBackend
+from gateway.console.routes import console_routes
 from gateway.errors import GatewayError
 from gateway.messagelog.checkpoint import checkpoint_forever
 from gateway.observability.scrape import gateway_metrics
@@ -53,6 +56,10 @@ def create_app(
         context, engine = runtime.context, runtime.engine
         app.state.context = context
         app.state.engine = engine
+        ops_http = httpx.AsyncClient() if runtime.provider_http is None else None
+        app.state.console = ConsoleBackend(
+            context, engine, ops_http or runtime.provider_http.client  # type: ignore[union-attr]
+        )
         app.state.sync = SyncChannel(context)
         app.state.async_ = AsyncChannel(context)
         housekeeping = asyncio.create_task(purge_expired_claims(engine))
@@ -65,6 +72,8 @@ def create_app(
             yield
         finally:
             checkpoints.cancel()
+            if ops_http is not None:
+                await ops_http.aclose()
             # Wait for the purge to unwind before the engine goes: a purge cancelled mid-query
             # still needs its connection to roll back.
             housekeeping.cancel()
@@ -79,6 +88,8 @@ def create_app(
         Route("/services/{service_id}", service_wsdl_endpoint, methods=["GET"]),
         Route("/health", health_endpoint, methods=["GET"]),
         Route("/metrics", gateway_metrics, methods=["GET"]),
+        Mount("/console", routes=console_routes()),
+        Route("/console", lambda request: RedirectResponse("/console/"), methods=["GET"]),
     ]
     return Starlette(
         routes=routes, lifespan=lifespan, middleware=[Middleware(TraceMiddleware, system="GATEWAY")]

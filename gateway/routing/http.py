@@ -45,6 +45,11 @@ class HttpDispatcher:
             ) from exc
         return ProviderAnswer(body=response.content, http_status=response.status_code)
 
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The pooled client, for other calls to the same systems (the console's ops calls)."""
+        return self._client
+
     async def close(self) -> None:
         await self._client.aclose()
 
