@@ -235,6 +235,14 @@ async def testers_faults(request: Request) -> Response:
 async def _for_systems(request: Request, system: str, body: dict[str, Any], *, clock: bool) -> None:
     console = backend(request)
     systems = console.simulated_systems() if system == "ALL" else [system]
+    if clock and len(systems) > 1 and "advance_seconds" in body:
+        # Advance once, then set the others to the same moment: systems that share one clock
+        # (as in one process) must not be advanced once per system.
+        moved = await console.set_clock(systems[0], body)
+        if "now" not in moved:
+            return
+        body = {"set": moved["now"]}
+        systems = systems[1:]
     for sid in systems:
         if clock:
             await console.set_clock(sid, body)

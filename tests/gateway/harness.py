@@ -57,6 +57,7 @@ class Harness:
     portal: AsyncParticipant | None = None
     elicense: Elicense | None = None  # its worker starts with ``elicense.flow.start()``
     apps: dict[str, object] | None = None  # each simulated system's app, by system id
+    app: object | None = None  # the gateway's own ASGI app (to serve it over real HTTP)
 
     @property
     def pki_dir(self) -> Path:
@@ -138,6 +139,7 @@ async def running_gateway(
                         portal=portal,
                         elicense=elicense,
                         apps=apps,
+                        app=app,
                     )
                 finally:
                     await elicense.flow.stop()
