@@ -1,14 +1,10 @@
 """What the console shows and does, as plain data: the pages, the JSON API and the CLI twins
 all call these, so the three can never disagree.
-
-Simulated systems are reached at their ops endpoints (``/ops/sla``, ``/ops/clock``,
-``/ops/faults``) at the addresses the catalogue gives them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
@@ -17,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.channels.context import GatewayContext
 from gateway.console.diagram import FlowView, flow_view
+from gateway.console.systems import NotFound, SystemsView
 from gateway.messagelog.bundle import export_bundle, hop_signature
 from gateway.messagelog.chain import body_digest, compute_record_hash, format_time
 from gateway.messagelog.checkpoint import latest_checkpoint, make_checkpoint
@@ -24,13 +21,9 @@ from gateway.messagelog.flows import find_flow
 from gateway.messagelog.records import Direction, StoredRecord
 from gateway.messagelog.schema import from_row, records, traces
 from gateway.messagelog.verify import verify_log
+from gateway.security.trust import TrustStore
 
-OPS_TIMEOUT = 10.0
 _FINAL = (Direction.RESPONSE_OUT.value, Direction.FAULT_OUT.value)
-
-
-class NotFound(LookupError):
-    pass
 
 
 @dataclass
@@ -39,91 +32,43 @@ class ConsoleBackend:
     engine: AsyncEngine
     ops: httpx.AsyncClient
 
-    # --- catalogue --------------------------------------------------------------------------
+    # --- catalogue, SLA board and the testers' controls: the systems' side -------------------
+
+    @property
+    def systems(self) -> SystemsView:
+        return SystemsView(self.context.registry, self.context.settings, self.ops)
 
     def catalogue(self) -> dict[str, Any]:
-        registry = self.context.registry
-        systems = [
-            {
-                "systemId": s.sender_id,
-                "description": s.description,
-                "url": self.system_url(s.sender_id),
-                "receives": "push" if s.push_endpoint else "polls",
-                "certificate": s.certificate.subject.rfc4514_string() if s.certificate else None,
-                "certificateValidTo": s.certificate.not_valid_after_utc.isoformat()
-                if s.certificate
-                else None,
-            }
-            for s in sorted(registry.senders.values(), key=lambda s: s.sender_id)
-        ]
-        services = [
-            {
-                "serviceId": s.service_id,
-                "provider": s.provider,
-                "mode": s.mode,
-                "description": s.description,
-                "endpoint": s.endpoint,
-                "allowedSenders": sorted(s.allowed_senders),
-                "wsdl": f"/services/{s.service_id}?wsdl" if s.wsdl else f"/{s.mode}?wsdl",
-            }
-            for s in sorted(registry.services.values(), key=lambda s: s.service_id)
-        ]
-        return {"systems": systems, "services": services}
+        return self.systems.catalogue()
 
-    def system_url(self, system_id: str) -> str | None:
-        sender = self.context.registry.senders.get(system_id)
-        if sender is None or sender.port_offset is None:
-            return None
-        settings = self.context.settings
-        return f"http://{settings.host}:{settings.simulator_base_port + sender.port_offset}"
+    def simulated_systems(self) -> list[str]:
+        return self.systems.simulated_systems()
+
+    async def sla(self) -> dict[str, Any]:
+        return await self.systems.sla()
+
+    async def clocks(self) -> list[dict[str, Any]]:
+        return await self.systems.clocks()
+
+    async def set_clock(self, system_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.systems.set_clock(system_id, body)
+
+    async def faults(self) -> list[dict[str, Any]]:
+        return await self.systems.faults()
+
+    async def set_faults(self, system_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.systems.set_faults(system_id, body)
 
     # --- live traffic -----------------------------------------------------------------------
 
-    async def traffic(
-        self,
-        *,
-        service: str | None = None,
-        sender: str | None = None,
-        outcome: str | None = None,
-        fault: str | None = None,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
+    async def traffic(self, **filters: Any) -> list[dict[str, Any]]:
         """The latest exchanges (their last hop), newest first."""
-        query = select(records).where(records.c.direction.in_(_FINAL))
-        if service:
-            query = query.where(records.c.service_id == service)
-        if sender:
-            query = query.where(records.c.receiver_id == sender)  # the answer goes to the caller
-        if fault:
-            query = query.where(records.c.fault_code == fault)
-        if outcome == "ok":
-            query = query.where(records.c.direction == Direction.RESPONSE_OUT.value)
-        elif outcome == "fault":
-            query = query.where(records.c.direction == Direction.FAULT_OUT.value)
-        query = query.order_by(records.c.seq.desc()).limit(max(1, min(limit, 1000)))
-        async with self.engine.connect() as conn:
-            rows = [from_row(row) for row in await conn.execute(query)]
-        return [
-            {
-                "seq": r.seq,
-                "at": format_time(r.recorded_at),
-                "serviceId": r.service_id,
-                "sender": r.receiver_id,
-                "messageId": r.message_id,
-                "correlationId": r.correlation_id,
-                "outcome": "fault" if r.direction is Direction.FAULT_OUT else "ok",
-                "faultCode": r.fault_code,
-                "latencyMs": r.elapsed_ms,
-            }
-            for r in rows
-        ]
+        return await traffic_rows(self.engine, **filters)
 
     # --- flows ------------------------------------------------------------------------------
 
     async def flow(self, term: str) -> FlowView:
-        found = await find_flow(self.engine, term)
-        signatures = {hop.seq: self._signature(hop) for hop in found.hops}
-        return flow_view(found, signatures)
+        return await flow_of(self.engine, self.context.trust, term)
 
     async def flow_bundle(self, term: str) -> bytes:
         found = await find_flow(self.engine, term)
@@ -140,35 +85,7 @@ class ConsoleBackend:
 
     async def hop(self, seq: int) -> dict[str, Any]:
         """One hop: its record, exact bytes, chain check and signature check."""
-        async with self.engine.connect() as conn:
-            row = (await conn.execute(select(records).where(records.c.seq == seq))).first()
-            if row is None:
-                raise NotFound(f"no record {seq}")
-            trace = (
-                await conn.execute(select(traces.c.trace_id).where(traces.c.seq == seq))
-            ).scalar()
-            before = (
-                await conn.execute(select(records.c.record_hash).where(records.c.seq == seq - 1))
-            ).scalar()
-        hop = from_row(row)
-        digest_ok = body_digest(hop.body) == hop.body_sha256
-        hash_ok = compute_record_hash(hop.prev_hash, seq, hop, hop.body_sha256) == hop.record_hash
-        linked = hop.prev_hash == (before if seq > 1 else hop.prev_hash)
-        return {
-            "record": _record_json(hop),
-            "traceId": trace,
-            "body": hop.body,
-            "chain": {
-                "bodyMatchesDigest": digest_ok,
-                "recordMatchesHash": hash_ok,
-                "linksToPrevious": linked,
-                "ok": digest_ok and hash_ok and linked,
-            },
-            "signature": self._signature(hop),
-        }
-
-    def _signature(self, hop: StoredRecord) -> str:
-        return hop_signature(hop.body, self.context.trust, format_time(hop.recorded_at))
+        return await hop_of(self.engine, self.context.trust, seq)
 
     # --- the message log's integrity --------------------------------------------------------
 
@@ -232,49 +149,82 @@ class ConsoleBackend:
         tracked = await self.context.tracker.get(message_id)
         return None if tracked is None else tracked.state.value
 
-    # --- SLA board and the testers' controls -------------------------------------------------
 
-    async def sla(self) -> dict[str, Any]:
-        return await self._ops("ELICENSE", "GET", "/ops/sla")
+async def traffic_rows(
+    engine: AsyncEngine,
+    *,
+    service: str | None = None,
+    sender: str | None = None,
+    outcome: str | None = None,
+    fault: str | None = None,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    """The latest exchanges (their last hop), newest first."""
+    query = select(records).where(records.c.direction.in_(_FINAL))
+    if service:
+        query = query.where(records.c.service_id == service)
+    if sender:
+        query = query.where(records.c.receiver_id == sender)  # the answer goes to the caller
+    if fault:
+        query = query.where(records.c.fault_code == fault)
+    if outcome == "ok":
+        query = query.where(records.c.direction == Direction.RESPONSE_OUT.value)
+    elif outcome == "fault":
+        query = query.where(records.c.direction == Direction.FAULT_OUT.value)
+    query = query.order_by(records.c.seq.desc()).limit(max(1, min(limit, 1000)))
+    async with engine.connect() as conn:
+        rows = [from_row(row) for row in await conn.execute(query)]
+    return [
+        {
+            "seq": r.seq,
+            "at": format_time(r.recorded_at),
+            "serviceId": r.service_id,
+            "sender": r.receiver_id,
+            "messageId": r.message_id,
+            "correlationId": r.correlation_id,
+            "outcome": "fault" if r.direction is Direction.FAULT_OUT else "ok",
+            "faultCode": r.fault_code,
+            "latencyMs": r.elapsed_ms,
+        }
+        for r in rows
+    ]
 
-    def simulated_systems(self) -> list[str]:
-        return [sid for sid in sorted(self.context.registry.senders) if self.system_url(sid)]
 
-    async def clocks(self) -> list[dict[str, Any]]:
-        return [
-            {"systemId": sid, **await self._ops(sid, "GET", "/ops/clock")}
-            for sid in self.simulated_systems()
-        ]
+async def flow_of(engine: AsyncEngine, trust: TrustStore, term: str) -> FlowView:
+    found = await find_flow(engine, term)
+    return flow_view(found, {hop.seq: signature_of(hop, trust) for hop in found.hops})
 
-    async def set_clock(self, system_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._ops(system_id, "POST", "/ops/clock", body)
 
-    async def faults(self) -> list[dict[str, Any]]:
-        return [
-            {"systemId": sid, **await self._ops(sid, "GET", "/ops/faults")}
-            for sid in self.simulated_systems()
-        ]
+def signature_of(hop: StoredRecord, trust: TrustStore) -> str:
+    return hop_signature(hop.body, trust, format_time(hop.recorded_at))
 
-    async def set_faults(self, system_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._ops(system_id, "POST", "/ops/faults", body)
 
-    async def _ops(
-        self, system_id: str, method: str, path: str, body: Any = None
-    ) -> dict[str, Any]:
-        base = self.system_url(system_id)
-        if base is None:
-            raise NotFound(f"{system_id} is not a simulated system with ops endpoints")
-        try:
-            reply = await self.ops.request(method, base + path, json=body, timeout=OPS_TIMEOUT)
-        except httpx.HTTPError as exc:
-            return {"error": f"{system_id} is not reachable: {exc.__class__.__name__}"}
-        try:
-            data = reply.json()
-        except ValueError:
-            data = {"error": f"{system_id} answered HTTP {reply.status_code}"}
-        if reply.status_code >= 400 and isinstance(data, dict):
-            data.setdefault("error", f"HTTP {reply.status_code}")
-        return data if isinstance(data, dict) else {"value": data}
+async def hop_of(engine: AsyncEngine, trust: TrustStore, seq: int) -> dict[str, Any]:
+    """One hop: its record, exact bytes, chain check and signature check."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(records).where(records.c.seq == seq))).first()
+        if row is None:
+            raise NotFound(f"no record {seq}")
+        trace = (await conn.execute(select(traces.c.trace_id).where(traces.c.seq == seq))).scalar()
+        before = (
+            await conn.execute(select(records.c.record_hash).where(records.c.seq == seq - 1))
+        ).scalar()
+    hop = from_row(row)
+    digest_ok = body_digest(hop.body) == hop.body_sha256
+    hash_ok = compute_record_hash(hop.prev_hash, seq, hop, hop.body_sha256) == hop.record_hash
+    linked = hop.prev_hash == (before if seq > 1 else hop.prev_hash)
+    return {
+        "record": _record_json(hop),
+        "traceId": trace,
+        "body": hop.body,
+        "chain": {
+            "bodyMatchesDigest": digest_ok,
+            "recordMatchesHash": hash_ok,
+            "linksToPrevious": linked,
+            "ok": digest_ok and hash_ok and linked,
+        },
+        "signature": signature_of(hop, trust),
+    }
 
 
 def _record_json(hop: StoredRecord) -> dict[str, Any]:
@@ -296,7 +246,3 @@ def _record_json(hop: StoredRecord) -> dict[str, Any]:
         "prevHash": hop.prev_hash,
         "recordHash": hop.record_hash,
     }
-
-
-def parse_moment(text: str) -> datetime:
-    return datetime.fromisoformat(text)

@@ -159,7 +159,7 @@ async def _deadline_turns_missed(page: Page, base: str, number: str) -> None:
     deadline = page.locator(f"#sla tr[data-number='{number}'] td.deadline")
     await expect(deadline).to_have_text("on time")
     await page.goto(f"{base}/console/testers")
-    await page.select_option("select[name=system]", "ALL")
+    await page.select_option("#clock-system", "ALL")
     await page.fill("input[name=advance_hours]", "40")
     await page.click("#clock-apply")
     await page.goto(f"{base}/console/sla")
