@@ -17,6 +17,7 @@ from gateway.channels.context import utc_now
 from gateway.config import Settings
 from gateway.messagelog import MessageLog
 from gateway.messagelog.bundle import BundleReport, export_bundle, verify_bundle
+from gateway.messagelog.flows import find_flow
 from gateway.storage import create_engine, create_schema
 
 
@@ -25,6 +26,7 @@ def register(log_sub: Any) -> None:
     export = log_sub.add_parser("export", help="write the evidence bundle of one exchange")
     export.add_argument("--correlation-id", help="every hop of this correlationId")
     export.add_argument("--message-id", help="every hop carrying this messageId")
+    export.add_argument("--flow", help="the whole flow of any id or number (as `log flow`)")
     export.add_argument("-o", "--output", required=True, type=Path, help="the bundle file (.zip)")
     export.add_argument("--database-url", help="SQLAlchemy URL (default: KZGATE_DATABASE_URL)")
     export.set_defaults(func=run_export)
@@ -36,8 +38,8 @@ def register(log_sub: Any) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    if args.correlation_id is None and args.message_id is None:
-        print("kzgate log export: give --correlation-id and/or --message-id", file=sys.stderr)
+    if args.correlation_id is None and args.message_id is None and args.flow is None:
+        print("kzgate log export: give --correlation-id, --message-id or --flow", file=sys.stderr)
         return 2
     settings = Settings()
     url = args.database_url or settings.database_url
@@ -47,12 +49,16 @@ def run_export(args: argparse.Namespace) -> int:
         engine = create_engine(url)
         try:
             await create_schema(engine)
-            hops = await MessageLog(engine).find(
-                correlation_id=args.correlation_id, message_id=args.message_id
-            )
+            if args.flow is not None:
+                hops = (await find_flow(engine, args.flow)).hops
+                query = {"flow": args.flow}
+            else:
+                hops = await MessageLog(engine).find(
+                    correlation_id=args.correlation_id, message_id=args.message_id
+                )
+                query = {"correlationId": args.correlation_id, "messageId": args.message_id}
             if not hops:
                 return None
-            query = {"correlationId": args.correlation_id, "messageId": args.message_id}
             return await export_bundle(
                 engine, key, settings.pki_dir, hops, now=utc_now(), query=query
             )

@@ -7,7 +7,18 @@ import sys
 from collections.abc import Sequence
 
 # Each module has register(subparsers) and sets ``func`` on its parsers: func(args) -> exit code.
-_COMMAND_MODULES = ("pki", "log", "send", "serve", "faults", "dlq", "demo")
+_COMMAND_MODULES = (
+    "pki",
+    "log",
+    "send",
+    "serve",
+    "faults",
+    "dlq",
+    "demo",
+    "status",
+    "catalogue",
+    "sim",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

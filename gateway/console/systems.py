@@ -68,30 +68,30 @@ class SystemsView:
     # --- SLA board and the testers' controls -------------------------------------------------
 
     async def sla(self) -> dict[str, Any]:
-        return await self._ops("ELICENSE", "GET", "/ops/sla")
+        return await self.call("ELICENSE", "GET", "/ops/sla")
 
     def simulated_systems(self) -> list[str]:
         return [sid for sid in sorted(self.registry.senders) if self.system_url(sid)]
 
     async def clocks(self) -> list[dict[str, Any]]:
         return [
-            {"systemId": sid, **await self._ops(sid, "GET", "/ops/clock")}
+            {"systemId": sid, **await self.call(sid, "GET", "/ops/clock")}
             for sid in self.simulated_systems()
         ]
 
     async def set_clock(self, system_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._ops(system_id, "POST", "/ops/clock", body)
+        return await self.call(system_id, "POST", "/ops/clock", body)
 
     async def faults(self) -> list[dict[str, Any]]:
         return [
-            {"systemId": sid, **await self._ops(sid, "GET", "/ops/faults")}
+            {"systemId": sid, **await self.call(sid, "GET", "/ops/faults")}
             for sid in self.simulated_systems()
         ]
 
     async def set_faults(self, system_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self._ops(system_id, "POST", "/ops/faults", body)
+        return await self.call(system_id, "POST", "/ops/faults", body)
 
-    async def _ops(
+    async def call(
         self, system_id: str, method: str, path: str, body: Any = None
     ) -> dict[str, Any]:
         base = self.system_url(system_id)
