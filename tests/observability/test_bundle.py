@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -92,3 +94,38 @@ async def test_cli_exports_and_verifies_one_exchange(
     assert (
         await asyncio.to_thread(main, ["log", "verify-bundle", str(tmp_path / "broken.zip")]) == 1
     )
+
+
+async def test_each_hop_of_a_bundle_verifies_with_xmlsec1_as_the_readme_says(
+    licence_flow: LicenceFlow, tmp_path: Path
+) -> None:
+    xmlsec1 = shutil.which("xmlsec1")
+    if xmlsec1 is None:
+        pytest.fail("xmlsec1 is not installed (./test installs it: apt-get install xmlsec1)")
+    harness = licence_flow.world.harness
+    engine = harness.context.message_log._engine
+    flow = await find_flow(engine, licence_flow.application)
+    bundle = await export_bundle(
+        engine, harness.context.key, harness.pki_dir, flow.hops, now=harness.context.clock()
+    )
+    zipfile.ZipFile(io.BytesIO(bundle)).extractall(tmp_path)
+    report = verify_bundle(bundle)
+    for hop in report.hops:
+        signer = hop.signature.removeprefix("valid (").removesuffix(")")
+        command = [xmlsec1, *XMLSEC1_ARGS, "--pubkey-cert-pem", f"pki/certs/{signer}.pem", hop.file]
+        ok = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+        assert ok.returncode == 0, (hop, ok.stderr)
+        assert "OK" in ok.stdout + ok.stderr
+    checkpoint = [xmlsec1, *XMLSEC1_ARGS, "--pubkey-cert-pem", "pki/certs/GATEWAY.pem"]
+    assert subprocess.run([*checkpoint, "checkpoint.xml"], cwd=tmp_path).returncode == 0
+    # The same command refuses a hop whose bytes were changed.
+    first = tmp_path / report.hops[0].file
+    first.write_bytes(first.read_bytes().replace(b"<data>", b"<data> ", 1))
+    signer = report.hops[0].signature.removeprefix("valid (").removesuffix(")")
+    command = [xmlsec1, *XMLSEC1_ARGS, "--pubkey-cert-pem", f"pki/certs/{signer}.pem",
+               report.hops[0].file]  # fmt: skip
+    assert subprocess.run(command, cwd=tmp_path, capture_output=True).returncode != 0
+
+
+# As in the README ("Evidence bundles"): the Body is referenced by its wsu:Id.
+XMLSEC1_ARGS = ["--verify", "--id-attr:Id", "Body", "--id-attr:Id", "Timestamp"]
