@@ -49,7 +49,22 @@ def _serve_gateway(args: argparse.Namespace) -> int:
     from gateway.http.app import create_app
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    workers = settings.worker_count
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        )
+        return 0
+    # Several processes on one socket: uvicorn's supervisor forks them, each builds its app from
+    # the same environment, and a worker that dies is replaced.
+    uvicorn.run(
+        "gateway.http.app:create_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+    )
     return 0
 
 
