@@ -57,6 +57,9 @@ def _serve_gateway(args: argparse.Namespace) -> int:
         return 0
     # Several processes on one socket: uvicorn's supervisor forks them, each builds its app from
     # the same environment, and a worker that dies is replaced.
+    from gateway.observability.metrics import share_between_workers
+
+    share_between_workers(settings.var_dir)  # so that any worker's /metrics counts them all
     uvicorn.run(
         "gateway.http.app:create_app",
         factory=True,

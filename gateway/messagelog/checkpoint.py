@@ -16,6 +16,7 @@ from datetime import datetime
 
 from lxml import etree
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.messagelog.chain import format_time
@@ -62,6 +63,14 @@ def read_checkpoint(envelope: etree._Element) -> tuple[int, str, str]:
 
 async def make_checkpoint(engine: AsyncEngine, key: TransportKey, now: datetime) -> Checkpoint:
     """Sign the current head; the head unchanged since the last checkpoint returns that one."""
+    try:
+        return await _make_checkpoint(engine, key, now)
+    except IntegrityError:
+        # Another worker signed the same head at the same moment: its checkpoint will do.
+        return await _make_checkpoint(engine, key, now)
+
+
+async def _make_checkpoint(engine: AsyncEngine, key: TransportKey, now: datetime) -> Checkpoint:
     async with write_transaction(engine) as conn:
         row = (await conn.execute(select(head).where(head.c.id == HEAD_ID))).first()
         if row is None:

@@ -12,8 +12,10 @@ the workers start: prometheus_client then writes every counter and histogram to 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -23,6 +25,7 @@ from gateway.messagelog import Direction, HopRecord
 if TYPE_CHECKING:
     from gateway.registry import Registry
 
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNKNOWN = "unknown"
 # Seconds: a SOAP hop on one machine takes milliseconds; a provider may take the full timeout.
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -129,6 +132,21 @@ class GatewayMetrics:
             self.exchange_seconds.labels(channel, service, outcome).observe(now - started)
             if hop.fault_code:
                 self.faults.labels(hop.fault_code).inc()
+
+
+def share_between_workers(var_dir: Path) -> Path:
+    """Make this process's future workers count into files they share (prometheus_client's
+    multiprocess mode), unless ``PROMETHEUS_MULTIPROC_DIR`` already says where. Called by the
+    supervisor before it starts the workers; the directory starts empty so that a previous run's
+    counts are not added to this one's."""
+    configured = os.environ.get(MULTIPROC_ENV)
+    directory = Path(configured) if configured else var_dir / "prometheus"
+    directory.mkdir(parents=True, exist_ok=True)
+    if not configured:
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        os.environ[MULTIPROC_ENV] = str(directory)
+    return directory
 
 
 def _outcome(direction: Direction, channel: str, operation: str, accepted: bool) -> str:

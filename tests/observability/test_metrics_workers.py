@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from gateway.observability.metrics import share_between_workers
 
 WORKER = """
 from gateway.observability.metrics import GatewayMetrics
@@ -47,3 +50,21 @@ def test_counters_of_every_worker_are_summed(tmp_path: Path) -> None:
     )  # fmt: skip
     assert samples[("kzgate_exchanges_total", delivered)] == 7
     assert samples[("kzgate_faults_total", (("code", "Client.Auth.WrongPassword"),))] == 2
+
+
+def test_the_supervisor_gives_its_workers_an_empty_shared_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    stale = tmp_path / "prometheus" / "counter_123.db"
+    stale.parent.mkdir()
+    stale.write_bytes(b"last run's counts")
+    directory = share_between_workers(tmp_path)
+    assert directory == tmp_path / "prometheus" and not stale.exists()
+    assert os.environ["PROMETHEUS_MULTIPROC_DIR"] == str(directory)
+    # One the operator chose is used as it is, never emptied.
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    (chosen / "counter_1.db").write_bytes(b"x")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(chosen))
+    assert share_between_workers(tmp_path) == chosen and (chosen / "counter_1.db").exists()
