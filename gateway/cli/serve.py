@@ -161,6 +161,9 @@ def _print_banner(settings: Settings) -> None:
         f"message log {settings.database_url}",
         f"  messages travel as {health['dispatch']}",
         f"  gateway      {base}/sync   (WSDL: {base}/sync?wsdl, catalogue: {base}/services)",
+        f"  console      {base}/console/   (operator {settings.console_user}"
+        + (", password dev-console)" if settings.console_password == "dev-console" else ")")
+        + f", metrics: {base}/metrics",
     ]
     registry = load_registry(settings.pki_dir, catalogue=settings.catalogue_path)
     for system_id in SIMULATED_SYSTEMS:
