@@ -74,6 +74,12 @@ def current_traceparent() -> str | None:
     return trace_headers().get("traceparent")
 
 
+def trace_properties() -> list[tuple[str, str]]:
+    """The current trace as SHEP requestInfo properties (key ``traceparent``), if any."""
+    traceparent = current_traceparent()
+    return [("traceparent", traceparent)] if traceparent else []
+
+
 @contextmanager
 def continued(traceparent: str | None, name: str, **attributes: Any) -> Iterator[None]:
     """Run the block in a span continuing ``traceparent`` (a new trace when None)."""

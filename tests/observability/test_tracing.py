@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from lxml import etree
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import select
@@ -53,7 +54,16 @@ async def test_a_single_trace_holds_every_hop_of_the_flow(
     assert not [s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER and s not in mine
                 and s.attributes.get("http.route", "").startswith("/shep")]  # fmt: skip
 
-    # The flow browser finds the same flow from the licence number alone.
     flow = await find_flow(engine, licence_flow.licence)
+    flow_hops = flow.hops
+    # The gateway's signed copy to a provider carries the trace in its SOAP properties too.
+    to_gbdul = [
+        h for h in flow_hops if h.direction.value == "request-out" and h.receiver_id == "GBDUL"
+    ]
+    info = etree.fromstring(to_gbdul[0].body).find(".//requestInfo")
+    properties = {p.findtext("key"): p.findtext("value") for p in info.findall("properties")}
+    assert properties["traceparent"].split("-")[1] == licence_flow.trace_id
+
+    # The flow browser finds the same flow from the licence number alone.
     assert flow.trace_ids == [licence_flow.trace_id]
     assert len(flow.hops) == len(rows)
