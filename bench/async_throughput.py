@@ -47,11 +47,16 @@ from bench.floors import FloorLevel, floor_or_reason  # noqa: E402
 from bench.harness import (  # noqa: E402
     BROKER_CHOICES,
     System,
+    add_json_option,
     cpu_ms_per_message,
     cpu_snapshot,
+    level_figures,
+    level_progress,
     percentile,
+    print_figures,
     start_system,
     stop_system,
+    tables_unless_json,
 )
 from connectors.client import ShepClient  # noqa: E402
 from gateway.security.pki import init_pki  # noqa: E402
@@ -233,6 +238,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="message log URL (default: SQLite in a temp dir)")
     parser.add_argument("--broker", default="auto", choices=BROKER_CHOICES)
     parser.add_argument("--floor-messages", type=int, default=1000, help="per floor level")
+    add_json_option(parser)
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -245,9 +251,13 @@ def main() -> None:
         system = start_system(var, SIMULATORS, broker=args.broker, database_url=args.database_url)
         try:
             client = dataclasses.replace(client, gateway_url=system.url)
-            report(system, client, levels, args, floor)
+            with tables_unless_json(args.json):
+                measured = report(system, client, levels, args, floor)
+            processes = list(system.processes)
         finally:
             stop_system(system)
+    if args.json:
+        print_figures([level_figures(level, processes) for level in measured])
 
 
 def report(
@@ -256,7 +266,7 @@ def report(
     levels: list[int],
     args: argparse.Namespace,
     floor: dict[int, FloorLevel] | None,
-) -> None:
+) -> list[Level]:
     print(system.broker_line(args.broker))
     print(f"dispatch: {system.health()['dispatch']}")
     print(f"gateway: {args.messages} sendMessages per level, wall time from the first send")
@@ -268,11 +278,14 @@ def report(
     run_level(system, client, signed_messages(client, 20), 4)  # warm-up, not reported
     measured = []
     for senders in levels:
-        measured.append(run_level(system, client, signed_messages(client, args.messages), senders))
+        with level_progress(f"{senders} senders, {args.messages} messages"):
+            messages = signed_messages(client, args.messages)
+            measured.append(run_level(system, client, messages, senders))
         print_level(measured[-1])
     print("CPU columns: CPU ms per message of each process; status: getMessageStatus sample")
     if floor is not None:
         print_ratios(measured, floor)
+    return measured
 
 
 if __name__ == "__main__":

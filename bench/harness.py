@@ -8,13 +8,17 @@ on RabbitMQ that namespace's durable queues and exchanges are deleted when the r
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import os
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -163,10 +167,38 @@ async def delete_namespace(var: Path, namespace: str) -> None:
         await broker.close()
 
 
+def _stat(pid: int) -> list[str]:
+    # Fields after the command name, which may itself hold spaces and parentheses.
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                children.setdefault(int(_stat(int(entry.name))[1]), []).append(int(entry.name))
+            except (OSError, IndexError, ValueError):
+                continue  # the process ended while we looked
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and every live process under it (Linux /proc):
+    a gateway with ``KZGATE_WORKERS`` > 1 does its work in worker processes under its supervisor."""
+    total = 0.0
+    for each in (pid, *_descendants(pid)):
+        try:
+            fields = _stat(each)
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def cpu_snapshot(system: System) -> dict[str, float]:
@@ -181,3 +213,48 @@ def percentile(values: list[float], q: float) -> float:
     """The ``q`` quantile of latencies given in seconds, in milliseconds."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+# --- output: the human tables, or JSON for machines ---------------------------------------------
+
+
+def add_json_option(parser: Any) -> None:
+    parser.add_argument(
+        "--json", action="store_true", help="print the figures as JSON (the tables go to stderr)"
+    )
+
+
+@contextlib.contextmanager
+def tables_unless_json(as_json: bool) -> Iterator[None]:
+    """The human report as usual; with ``--json`` it goes to stderr so stdout is only JSON."""
+    if not as_json:
+        yield
+        return
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def print_figures(figures: Any) -> None:
+    print(json.dumps(figures, indent=2, default=str))
+
+
+def level_figures(level: Any, processes: list[str]) -> dict[str, Any]:
+    """A measured level as JSON: its numbers, each latency list as p50/p99 (ms), CPU by process."""
+    figures: dict[str, Any] = {}
+    for name, value in vars(level).items():
+        if name == "cpu_ms":
+            figures["cpuMsPerMessage"] = dict(zip(processes, value, strict=False))
+        elif name.endswith("latencies"):
+            figures[name] = (
+                {"p50": percentile(value, 0.5), "p99": percentile(value, 0.99)} if value else None
+            )
+        else:
+            figures[name] = value
+    return figures
+
+
+def level_progress(what: str) -> Any:
+    """A spinner with elapsed time on stderr (terminals only) while one level runs."""
+    from gateway.cli.output import progress
+
+    return progress(what)

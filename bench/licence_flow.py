@@ -54,11 +54,16 @@ sys.path.insert(0, str(ROOT))
 from bench.harness import (  # noqa: E402
     BROKER_CHOICES,
     System,
+    add_json_option,
     cpu_ms_per_message,
     cpu_snapshot,
+    level_figures,
+    level_progress,
     percentile,
+    print_figures,
     start_system,
     stop_system,
+    tables_unless_json,
 )
 from connectors.client import ShepClient  # noqa: E402
 from gateway.cli.demo import sample_application  # noqa: E402
@@ -330,6 +335,7 @@ def main() -> None:
     parser.add_argument("--database-url", help="message log URL (default: SQLite in a temp dir)")
     parser.add_argument("--business-start", default=DEFAULT_BUSINESS_START)
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to settle a level")
+    add_json_option(parser)
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     start = business_start(args.business_start)
@@ -350,9 +356,13 @@ def main() -> None:
         )
         try:
             client = dataclasses.replace(make_client(var / "pki"), gateway_url=system.url)
-            failed = report(system, client, clock, applicants, levels, args)
+            with tables_unless_json(args.json):
+                failed, measured = report(system, client, clock, applicants, levels, args)
+            processes = list(system.processes)
         finally:
             stop_system(system)
+    if args.json:
+        print_figures([level_figures(level, processes) for level in measured])
     if failed:
         raise SystemExit(1)
 
@@ -364,7 +374,7 @@ def report(
     applicants: list[forms.Applicant],
     levels: list[int],
     args: argparse.Namespace,
-) -> bool:
+) -> tuple[bool, list[Level]]:
     """Run and print every level; whether any licence was refused, missed or not in KEDEN."""
     elicense_clock = httpx.get(f"{system.simulator_urls['ELICENSE']}/ops/clock", timeout=5).json()
     print(system.broker_line(args.broker))
@@ -390,7 +400,8 @@ def report(
     measured = []
     for filers in levels:
         elements = applications(applicants, registered_on, f"{run}-{filers}", args.licences)
-        measured.append(run_level(system, client, clock, elements, filers, args.timeout))
+        with level_progress(f"{filers} filers, {len(elements)} licences"):
+            measured.append(run_level(system, client, clock, elements, filers, args.timeout))
         print_level(measured[-1])
     print("latencies in ms; e2e = filer's POST start → KEDEN's registeredAt of the customs record")
     print_cpu(measured, list(system.processes))
@@ -402,7 +413,7 @@ def report(
     if failed:
         filers = ", ".join(str(level.filers) for level in failed)
         print(f"FAILED: not every licence issued, on time and in KEDEN (filers {filers})")
-    return bool(failed)
+    return bool(failed), measured
 
 
 if __name__ == "__main__":

@@ -43,11 +43,15 @@ from bench.floors import FloorLevel, floor_or_reason  # noqa: E402
 from bench.harness import (  # noqa: E402
     BROKER_CHOICES,
     System,
+    add_json_option,
     cpu_ms_per_message,
     cpu_snapshot,
+    level_progress,
     percentile,
+    print_figures,
     start_system,
     stop_system,
+    tables_unless_json,
 )
 from connectors.client import ShepClient  # noqa: E402
 from gateway.security.pki import init_pki  # noqa: E402
@@ -107,6 +111,10 @@ def main() -> None:
     parser.add_argument("--database-url", help="message log URL (default: SQLite in a temp dir)")
     parser.add_argument("--broker", default="auto", choices=BROKER_CHOICES)
     parser.add_argument("--floor-messages", type=int, default=1000, help="per aio-pika level")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="gateway worker processes (KZGATE_WORKERS; 0: cores)"
+    )
+    add_json_option(parser)
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,11 +131,20 @@ def main() -> None:
         floor = crypto_floor(client, client.trust)
         size = len(client.signed_envelope(client.request(SERVICE, build_request(BIN))))
         amqp = floor_or_reason(size, levels, args.floor_messages)
-        system = start_system(var, ["GBDUL"], broker=args.broker, database_url=args.database_url)
+        system = start_system(
+            var,
+            ["GBDUL"],
+            broker=args.broker,
+            database_url=args.database_url,
+            extra_env={"KZGATE_WORKERS": str(args.workers)},
+        )
         try:
-            report(system, client, floor, amqp, levels, args)
+            with tables_unless_json(args.json):
+                figures = report(system, client, floor, amqp, levels, args)
         finally:
             stop_system(system)
+    if args.json:
+        print_figures(figures)
 
 
 def report(
@@ -137,10 +154,12 @@ def report(
     amqp: dict[int, FloorLevel] | None,
     levels: list[int],
     args: argparse.Namespace,
-) -> None:
+) -> list[dict[str, float]]:
+    """Run and print every level; the figures of each level."""
     floor_rate = 1 / statistics.mean(floor)
     print(system.broker_line(args.broker))
-    print(f"dispatch: {system.health()['dispatch']}")
+    health = system.health()
+    print(f"dispatch: {health['dispatch']}; gateway workers: {health['worker']['of']}")
     print(
         f"crypto floor: sign+verify of one envelope, no gateway: {floor_rate:,.0f}/s "
         f"(p50 {percentile(floor, 0.5):.2f} ms) — a round trip needs {HOPS_WITH_CRYPTO} such pairs"
@@ -152,14 +171,27 @@ def report(
     )
     warm = [client.signed_envelope(client.request(SERVICE, build_request(BIN))) for _ in range(20)]
     asyncio.run(run_level(system.url, warm, 4))
+    figures = []
     for level in levels:
         bodies = [
             client.signed_envelope(client.request(SERVICE, build_request(BIN)))
             for _ in range(args.requests)
         ]
         cpu_before = cpu_snapshot(system)
-        rate, latencies = asyncio.run(run_level(system.url, bodies, level))
+        with level_progress(f"{level} clients, {len(bodies)} round trips"):
+            rate, latencies = asyncio.run(run_level(system.url, bodies, level))
         cpu = cpu_ms_per_message(cpu_before, cpu_snapshot(system), len(bodies))
+        figures.append(
+            {
+                "clients": level,
+                "roundTripsPerSecond": rate,
+                "p50Ms": percentile(latencies, 0.5),
+                "p99Ms": percentile(latencies, 0.99),
+                "vsCryptoFloor": rate / floor_rate,
+                "gatewayCpuMsPerRoundTrip": cpu[0],
+                "gbdulCpuMsPerRoundTrip": cpu[1],
+            }
+        )
         print(
             f"{level:>7} {rate:>14,.0f} {percentile(latencies, 0.5):>8.2f} "
             f"{percentile(latencies, 0.99):>8.2f} {rate / floor_rate:>9.3f} "
@@ -167,6 +199,7 @@ def report(
             f"{amqp_ratios(rate, latencies, (amqp or {}).get(level))} "
             f"{cpu[0]:>10.2f} {cpu[1]:>13.2f}"
         )
+    return figures
 
 
 def amqp_ratios(rate: float, latencies: list[float], bare: FloorLevel | None) -> str:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import httpx
 from lxml import etree
 
+from gateway.observability.tracing import trace_headers
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
 from gateway.soap.async_ import (
@@ -215,13 +216,13 @@ class ShepClient:
 
     async def _post(self, path: str, body: bytes) -> bytes:
         url = self.gateway_url.rstrip("/") + path
+        # The caller's trace goes along, so the gateway's hops join it (W3C traceparent).
+        headers = {**SOAP_HEADERS, **trace_headers()}
         if self.http is not None:
-            reply = await self.http.post(
-                url, content=body, headers=SOAP_HEADERS, timeout=self.timeout
-            )
+            reply = await self.http.post(url, content=body, headers=headers, timeout=self.timeout)
             return reply.content
         async with httpx.AsyncClient() as http:
-            reply = await http.post(url, content=body, headers=SOAP_HEADERS, timeout=self.timeout)
+            reply = await http.post(url, content=body, headers=headers, timeout=self.timeout)
             return reply.content
 
     def _check_signature(self, root: etree._Element) -> None:

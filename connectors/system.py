@@ -182,10 +182,12 @@ class SystemConnector:
             return
         log.info("%s: attempt %d failed, retrying: %s", self.system_id, delivery.attempt, reason)
         await delivery.retry(reason)
+        self.ctx.metrics.retries.labels(self.system_id).inc()
 
     async def _give_up(self, delivery: Delivery, kind: str, reason: str) -> None:
         # Parked first, then reported: whoever sees NOT_DELIVERED finds it in the dead letters.
         await delivery.dead_letter(reason)
+        self.ctx.metrics.dead_letters.labels(self.system_id).inc()
         if kind == ASYNC_MESSAGE:
             assert self.ctx.notifier is not None
             await self.ctx.notifier.settle(

@@ -17,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.config import Settings
+from gateway.console.auth import default_credential_problems
 from gateway.messagelog import MessageLog
+from gateway.observability.metrics import GatewayMetrics
+from gateway.observability.tracing import TracedBroker, setup_tracing
 from gateway.registry import Registry, load_registry
 from gateway.routing import BrokerDispatcher, Dispatcher, HttpDispatcher
 from gateway.security.pki import is_dev_certificate
@@ -71,6 +74,7 @@ def production_problems(settings: Settings, registry: Registry, key: TransportKe
     ]
     if settings.security_policy == SecurityPolicy.EMULATOR.value:
         problems.append("security policy 'emulator' accepts unsigned messages")
+    problems += default_credential_problems(settings)
     return problems
 
 
@@ -108,6 +112,7 @@ async def assemble(
         backoff_seconds=settings.password_backoff_seconds,
     )
     key = load_gateway_key(settings)
+    setup_tracing("kzgate-gateway")
     if settings.env == "production":
         problems = production_problems(settings, registry, key)
         if problems:
@@ -122,7 +127,9 @@ async def assemble(
     if dispatcher is None:
         from gateway.broker.factory import open_broker
 
-        broker = await open_broker(settings, systems=sorted(registry.senders), engine=engine)
+        broker = TracedBroker(
+            await open_broker(settings, systems=sorted(registry.senders), engine=engine)
+        )
         notifier = StatusNotifier(tracker, broker, registry, key, clock)
         dispatcher = BrokerDispatcher(broker)
         log.info("dispatch over %s", broker.description)
@@ -138,6 +145,7 @@ async def assemble(
         broker=broker,
         notifier=notifier,
         clock=clock,
+        metrics=GatewayMetrics(registry),
     )
     runtime = Runtime(context=context, engine=engine)
     if broker is not None:

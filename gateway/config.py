@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -53,6 +54,19 @@ class Settings(BaseSettings):
     connectors: Literal["in-process", "external"] = "in-process"
     # seconds before attempt 2, 3, …; the last repeats (KZGATE_RETRY_DELAYS='[1, 5, 30, 120]')
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    # how often the message log's head is signed (evidence bundles also sign one on export)
+    checkpoint_interval_seconds: float = 300.0
+    # the web console's operator (/console); production refuses the dev password
+    console_user: str = "operator"
+    console_password: str = Field(default="dev-console", repr=False)
+    # Gateway worker processes behind one port (0: one per core). Workers share nothing but the
+    # database and the broker (replay claims, tracking, the message log, queues), so any worker
+    # may take any request and a dead one is replaced without losing what was accepted.
+    workers: int = Field(default=0, ge=0)
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
 
     @cached_property
     def pki_dir(self) -> Path:

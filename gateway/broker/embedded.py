@@ -511,6 +511,19 @@ class EmbeddedBroker:
             future.set_result(delivery.message)
         await delivery.ack()
 
+    # -- depths ------------------------------------------------------------------------------
+
+    async def queue_depths(self) -> dict[str, int]:
+        """Messages waiting (or in flight) per durable queue: the system queues and the DLQ."""
+        query = (
+            select(messages.c.queue, func.count())
+            .join(queues, queues.c.name == messages.c.queue)
+            .where(queues.c.expires_at.is_(None), queues.c.binding_key.is_(None))
+            .group_by(messages.c.queue)
+        )
+        rows = await self._run(lambda conn: _fetch_all(conn, query), what="depths", write=False)
+        return {self._port_name(row[0]): int(row[1]) for row in rows}
+
     # -- dead letters ------------------------------------------------------------------------
 
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:

@@ -402,6 +402,18 @@ class RabbitBroker:
             reason,
         )
 
+    async def queue_depths(self) -> dict[str, int]:
+        """Ready messages per durable queue (passive declares: nothing is created or changed)."""
+        channel = await self._guarded(self._open_channel(publisher_confirms=False))
+        try:
+            depths = {}
+            for name in sorted(self._durable_queues):
+                queue = await self._guarded(channel.declare_queue(name, passive=True))
+                depths[self._port_name(name)] = int(queue.declaration_result.message_count or 0)
+            return depths
+        finally:
+            await channel.close()
+
     async def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
         async def read(channel: AbstractRobustChannel, queue: AbstractQueue) -> list[DeadLetter]:
             found: list[DeadLetter] = []

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from gateway.broker import Broker
 from gateway.channels.admission import AdmissionRules
 from gateway.config import Settings
 from gateway.messagelog import MessageLog
+from gateway.observability.metrics import GatewayMetrics
 from gateway.registry import Registry
 from gateway.routing import Dispatcher
 from gateway.security.policy import SecurityPolicy
@@ -38,6 +39,7 @@ class GatewayContext:
     broker: Broker | None = None  # None when a test wires a dispatcher without a broker
     notifier: StatusNotifier | None = None
     clock: Callable[[], datetime] = utc_now
+    metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
 
     @property
     def policy(self) -> SecurityPolicy:

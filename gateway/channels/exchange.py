@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal, ParamSpec, TypeVar
 
@@ -24,6 +24,7 @@ from gateway.channels.context import GatewayContext
 from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.messagelog import Direction, HopRecord, MessageClaim, Outcome
+from gateway.observability.tracing import current_trace_id
 from gateway.security.transport import sign_envelope
 from gateway.soap.envelope import Envelope, split_envelope
 from gateway.soap.faults import build_fault_envelope
@@ -68,6 +69,7 @@ class Exchange:
     receiver_id: str | None = None
     admitted: Admitted | None = None
     accepted: bool = False  # the request's first records are committed
+    marks: dict[str, float] = field(default_factory=dict)  # when each hop was logged (metrics)
 
     def identify(
         self, *, message_id: str, sender_id: str, service_id: str, correlation_id: str | None
@@ -215,6 +217,16 @@ class Channel:
             follow = Outcome.DELIVERED if also[0] is Direction.REQUEST_OUT else outcome
             records.append(self._hop(exchange, also[0], follow, also[1], fault_code, None))
         await self.ctx.message_log.append_many(records, claim=claim)
+        self.ctx.metrics.hops_recorded(
+            channel=self.fault_channel,
+            operation=exchange.operation,
+            accepted=exchange.accepted,
+            started=exchange.started,
+            marks=exchange.marks,
+            hops=records,
+            caller=exchange.sender_id,
+            receiver=exchange.receiver_id,
+        )
 
     def _hop(
         self,
@@ -241,6 +253,7 @@ class Channel:
             fault_code=fault_code,
             recorded_at=self.ctx.clock(),
             elapsed_ms=int((time.perf_counter() - exchange.started) * 1000),
+            trace_id=current_trace_id(),
         )
 
 

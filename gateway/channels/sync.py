@@ -17,6 +17,7 @@ from gateway.channels.admission import admit, message_claim, replay_error, servi
 from gateway.channels.exchange import Channel, Exchange, SoapReply
 from gateway.errors import GatewayError
 from gateway.messagelog import AlreadyClaimed, Direction, Outcome
+from gateway.observability.tracing import trace_properties
 from gateway.registry import Service
 from gateway.routing import Envelope
 from gateway.security.policy import check_freshness
@@ -119,6 +120,9 @@ class SyncChannel(Channel):
             extra_properties=[
                 ("KZGATE_SECURITY_POLICY", self.ctx.policy.value),
                 ("KZGATE_SENDER_SIGNATURE", admitted.signature_status),
+                # The trace also rides in the gateway's own signed copy, where SOAP allows it,
+                # for a provider that reads properties rather than HTTP headers.
+                *trace_properties(),
             ],
         )
 

@@ -1,10 +1,11 @@
-"""``kzgate demo licence`` and ``kzgate status``: the F1 licence flow on a running system.
+"""``kzgate demo licence``: the F1 licence flow on a running system.
 
 ``demo licence`` files a sample import licence as EGOV_PORTAL for a fixture company whose 2026
 licence fee is confirmed in PEP (ТОО «Алтын Дала Агро»), prints the registration number and the
 deadline, waits for ELICENSE's result, and says where to see the signed licence (the portal's
-``/ops/inbox``) and the customs record (KEDEN, by number). ``status`` prints ELICENSE's
-``/ops/sla``. Both need ``kzgate up`` (gateway and simulators) running.
+``/ops/inbox``) and the customs record (KEDEN, by number); a progress bar shows the wait. It
+needs ``kzgate up`` (gateway and simulators) running; ``kzgate status`` (``cli.status``) then
+shows the SLA.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import sys
 import time
 from decimal import Decimal
@@ -21,6 +21,7 @@ import httpx
 from lxml import etree
 
 from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from gateway.cli.output import progress
 from gateway.cli.send import client_for, printable
 from gateway.config import Settings
 from gateway.registry import load_registry
@@ -40,8 +41,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     licence = flows.add_parser("licence", help="file a sample import licence and follow it")
     licence.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
     licence.set_defaults(func=_demo_licence)
-    status = sub.add_parser("status", help="ELICENSE's SLA report (/ops/sla)")
-    status.set_defaults(func=_status)
 
 
 def simulator_url(settings: Settings, system_id: str) -> str:
@@ -145,25 +144,17 @@ async def _business_now(settings: Settings) -> dt.datetime:
 async def _wait_delivered(client: ShepClient, number: str, timeout: float) -> dict[str, str] | None:
     request = etree.Element(etree.QName(documents.NAMESPACE, "ApplicationStatusRequest"))
     etree.SubElement(request, "registrationNumber").text = number
-    ends = time.monotonic() + timeout
-    while time.monotonic() < ends:
-        status = _fields((await client.send(STATUS, request)).response.data[0])
-        if status.get("state") == "DELIVERED":
-            return status
-        await asyncio.sleep(1.0)
+    started = time.monotonic()
+    ends = started + timeout
+    with progress(f"waiting for {number}", total=timeout) as advance:
+        while time.monotonic() < ends:
+            status = _fields((await client.send(STATUS, request)).response.data[0])
+            if status.get("state") == "DELIVERED":
+                return status
+            advance(time.monotonic() - started, f"{number}: {status.get('state', '?')}")
+            await asyncio.sleep(1.0)
     return None
 
 
 def _fields(element: etree._Element) -> dict[str, str]:
     return {etree.QName(c).localname: c.text or "" for c in element}
-
-
-def _status(args: argparse.Namespace) -> int:
-    settings = Settings()
-    try:
-        reply = httpx.get(f"{simulator_url(settings, 'ELICENSE')}/ops/sla", timeout=10)
-    except httpx.HTTPError as exc:
-        print(f"ELICENSE is not reachable: {exc}", file=sys.stderr)
-        return EXIT_FAULT
-    print(json.dumps(reply.json(), ensure_ascii=False, indent=2))
-    return 0

@@ -32,6 +32,11 @@ def register(subparsers: Any) -> None:
     _add_database_option(verify)
     verify.set_defaults(func=run_verify)
 
+    from gateway.cli import evidence, flows  # the console's twins on the command line
+
+    evidence.register(log_sub)
+    flows.register(log_sub)
+
 
 def _add_database_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(

@@ -7,7 +7,19 @@ import sys
 from collections.abc import Sequence
 
 # Each module has register(subparsers) and sets ``func`` on its parsers: func(args) -> exit code.
-_COMMAND_MODULES = ("pki", "log", "send", "serve", "faults", "dlq", "demo", "attack")
+_COMMAND_MODULES = (
+    "pki",
+    "log",
+    "send",
+    "serve",
+    "faults",
+    "dlq",
+    "demo",
+    "status",
+    "catalogue",
+    "sim",
+    "attack",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

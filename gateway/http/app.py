@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+import httpx
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
 
 from gateway import errors
 from gateway.assembly import assemble, disassemble, purge_expired_claims
@@ -21,7 +24,12 @@ from gateway.channels.context import GatewayContext, utc_now
 from gateway.channels.exchange import SoapReply
 from gateway.channels.sync import SyncChannel
 from gateway.config import Settings
+from gateway.console.backend import ConsoleBackend
+from gateway.console.routes import console_routes
 from gateway.errors import GatewayError
+from gateway.messagelog.checkpoint import checkpoint_forever
+from gateway.observability.scrape import gateway_metrics
+from gateway.observability.tracing import TraceMiddleware
 from gateway.routing import Dispatcher, HttpDispatcher
 from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
 from gateway.soap.faults import build_fault_envelope
@@ -48,12 +56,25 @@ def create_app(
         )
         context, engine = runtime.context, runtime.engine
         app.state.context = context
+        app.state.engine = engine
+        ops_http = httpx.AsyncClient() if runtime.provider_http is None else None
+        app.state.console = ConsoleBackend(
+            context, engine, ops_http or runtime.provider_http.client  # type: ignore[union-attr]
+        )
         app.state.sync = SyncChannel(context)
         app.state.async_ = AsyncChannel(context)
         housekeeping = asyncio.create_task(purge_expired_claims(engine))
+        checkpoints = asyncio.create_task(
+            checkpoint_forever(
+                engine, context.key, clock, settings.checkpoint_interval_seconds
+            )
+        )
         try:
             yield
         finally:
+            checkpoints.cancel()
+            if ops_http is not None:
+                await ops_http.aclose()
             # Wait for the purge to unwind before the engine goes: a purge cancelled mid-query
             # still needs its connection to roll back.
             housekeeping.cancel()
@@ -67,8 +88,13 @@ def create_app(
         Route("/services", services_endpoint, methods=["GET"]),
         Route("/services/{service_id}", service_wsdl_endpoint, methods=["GET"]),
         Route("/health", health_endpoint, methods=["GET"]),
+        Route("/metrics", gateway_metrics, methods=["GET"]),
+        Mount("/console", routes=console_routes()),
+        Route("/console", lambda request: RedirectResponse("/console/"), methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(
+        routes=routes, lifespan=lifespan, middleware=[Middleware(TraceMiddleware, system="GATEWAY")]
+    )
 
 
 async def sync_endpoint(request: Request) -> Response:
@@ -175,5 +201,7 @@ async def health_endpoint(request: Request) -> Response:
             "messageLog": make_url(settings.database_url).get_backend_name(),
             "dispatch": context.dispatcher.description,
             "services": len(context.registry.services),
+            # Which of the gateway's worker processes answered, of how many.
+            "worker": {"pid": os.getpid(), "of": settings.worker_count},
         }
     )

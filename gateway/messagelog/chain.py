@@ -36,24 +36,61 @@ def _field(value: str | int | None) -> bytes:
 
 def canonical_bytes(seq: int, record: HopRecord, body_sha256: str) -> bytes:
     """Every field of the record in a fixed order; the body enters through its digest."""
-    fields: tuple[str | int | None, ...] = (
+    return canonical_link_bytes(seq, record_fields(record), len(record.body), body_sha256)
+
+
+def record_fields(record: HopRecord) -> dict[str, str | int | None]:
+    """The hashed fields of a record other than seq and body, as text (times in UTC)."""
+    return {
+        "recorded_at": format_time(record.recorded_at),
+        "message_id": record.message_id,
+        "correlation_id": record.correlation_id,
+        "service_id": record.service_id,
+        "sender_id": record.sender_id,
+        "receiver_id": record.receiver_id,
+        "direction": record.direction.value,
+        "outcome": record.outcome.value,
+        "fault_code": record.fault_code,
+        "security_policy": record.security_policy,
+        "elapsed_ms": record.elapsed_ms,
+    }
+
+
+def canonical_link_bytes(
+    seq: int, fields: dict[str, str | int | None], body_size: int, body_sha256: str
+) -> bytes:
+    """The canonical encoding from the fields alone: an evidence bundle proves the chain
+    through records of other exchanges without carrying their bodies."""
+    values: tuple[str | int | None, ...] = (
         FORMAT_TAG,
         seq,
-        format_time(record.recorded_at),
-        record.message_id,
-        record.correlation_id,
-        record.service_id,
-        record.sender_id,
-        record.receiver_id,
-        record.direction.value,
-        record.outcome.value,
-        record.fault_code,
-        record.security_policy,
-        record.elapsed_ms,
-        len(record.body),
+        *(fields[name] for name in _FIELD_ORDER),
+        body_size,
         body_sha256,
     )
-    return b"".join(_field(value) for value in fields)
+    return b"".join(_field(value) for value in values)
+
+
+def link_hash(
+    prev_hash: str, seq: int, fields: dict[str, str | int | None], body_size: int, sha256: str
+) -> str:
+    payload = bytes.fromhex(prev_hash) + canonical_link_bytes(seq, fields, body_size, sha256)
+    return hashlib.sha256(payload).hexdigest()
+
+
+_FIELD_ORDER = (
+    "recorded_at",
+    "message_id",
+    "correlation_id",
+    "service_id",
+    "sender_id",
+    "receiver_id",
+    "direction",
+    "outcome",
+    "fault_code",
+    "security_policy",
+    "elapsed_ms",
+)
 
 
 def compute_record_hash(prev_hash: str, seq: int, record: HopRecord, body_sha256: str) -> str:

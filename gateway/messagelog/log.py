@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.messagelog.chain import body_digest, compute_record_hash
 from gateway.messagelog.records import HopRecord, StoredRecord
-from gateway.messagelog.schema import HEAD_ID, from_row, head, records, to_row
+from gateway.messagelog.schema import HEAD_ID, from_row, head, records, to_row, traces
 from gateway.messagelog.verify import VerifyReport, verify_log
 from gateway.storage.engine import write_transaction
 from gateway.storage.seen_messages import claim_on
@@ -189,6 +189,9 @@ class MessageLog:
                 rows += stored
             if rows:
                 await conn.execute(records.insert(), [to_row(item) for item in rows])
+                traced = [{"seq": r.seq, "trace_id": r.trace_id} for r in rows if r.trace_id]
+                if traced:
+                    await conn.execute(traces.insert(), traced)
                 await conn.execute(
                     head.update().where(head.c.id == HEAD_ID).values(last_seq=seq, last_hash=prev)
                 )

@@ -46,6 +46,9 @@ class HopRecord:
     fault_code: str | None = None
     recorded_at: datetime = field(default_factory=utc_now)
     elapsed_ms: int | None = None
+    # The W3C trace the hop belongs to: an index for finding a flow, not evidence, so it is
+    # kept beside the record (messagelog_traces) and outside the hash.
+    trace_id: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         # Coerce here so that the hash input is the same whatever the caller passed.

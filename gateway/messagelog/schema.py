@@ -86,3 +86,25 @@ def to_row(stored: StoredRecord) -> dict[str, Any]:
 def from_row(row: Any) -> StoredRecord:
     """A stored record from a result row; raises ValueError if a column holds an unknown value."""
     return StoredRecord(**{name: getattr(row, name) for name in COLUMN_NAMES})
+
+
+# Which trace each hop belongs to (see HopRecord.trace_id): the flow browser's index.
+traces = Table(
+    "messagelog_traces",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("trace_id", String(32), nullable=False),
+    Index("ix_messagelog_traces_trace_id", "trace_id"),
+)
+
+# Signed checkpoints of the head: each pins (seq, hash) under the gateway's signature, so that an
+# evidence bundle can prove its hops to someone who trusts the gateway's certificate, not its
+# database. ``envelope`` is the signed SOAP document, byte for byte.
+checkpoints = Table(
+    "messagelog_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("made_at", UtcDateTime, nullable=False),
+    Column("envelope", LargeBinary, nullable=False),
+)

@@ -6,6 +6,7 @@ import httpx
 
 from gateway import errors
 from gateway.errors import GatewayError
+from gateway.observability.tracing import trace_headers
 from gateway.registry import Service
 from gateway.routing.dispatcher import Envelope, ProviderAnswer
 
@@ -31,10 +32,9 @@ class HttpDispatcher:
         self, system_id: str, url: str, body: bytes, *, timeout: float
     ) -> ProviderAnswer:
         """POST a SOAP envelope to one system; no answer at all is a GatewayError."""
+        headers = {**SOAP_HEADERS, **trace_headers()}
         try:
-            response = await self._client.post(
-                url, content=body, headers=SOAP_HEADERS, timeout=timeout
-            )
+            response = await self._client.post(url, content=body, headers=headers, timeout=timeout)
         except httpx.TimeoutException as exc:
             raise GatewayError(
                 errors.PROVIDER_TIMEOUT, f"{system_id} gave no answer in {timeout:g} s"
@@ -44,6 +44,11 @@ class HttpDispatcher:
                 errors.PROVIDER_UNREACHABLE, f"{system_id} at {url}: {exc!r}"
             ) from exc
         return ProviderAnswer(body=response.content, http_status=response.status_code)
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The pooled client, for other calls to the same systems (the console's ops calls)."""
+        return self._client
 
     async def close(self) -> None:
         await self._client.aclose()

@@ -38,6 +38,7 @@ import httpx
 from lxml import etree
 
 from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from gateway.observability.tracing import TraceLinks, continued
 from gateway.security.transport import TransportKey
 from simulators.customs.models import (
     Contract as CustomsContract,
@@ -111,6 +112,8 @@ class LicensingFlow:
     _retry_at: dict[str, float] = field(default_factory=dict, init=False)
     _failures: dict[str, int] = field(default_factory=dict, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
+    # The filing's trace, so that every hop of one application's flow lands in one trace.
+    traces: TraceLinks = field(default_factory=TraceLinks, init=False)
 
     # --- the worker ---------------------------------------------------------------------------
 
@@ -173,7 +176,8 @@ class LicensingFlow:
 
     async def _attempt(self, app: Application) -> None:
         try:
-            await self.advance(app)
+            with continued(self.traces.of(app.number), "ELICENSE flow", application=app.number):
+                await self.advance(app)
         except TRANSIENT as error:
             await self._failed(app, error)
         else:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import httpx
 from lxml import etree
+from prometheus_client.core import Metric
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -36,6 +37,7 @@ from connectors.client import ShepClient
 from gateway import errors
 from gateway.config import Settings
 from gateway.errors import GatewayError
+from gateway.observability.tracing import traced_middleware
 from gateway.security.dsig import DS
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
@@ -44,6 +46,7 @@ from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
+from simulators.elicensing.metrics import application_families
 from simulators.elicensing.rules import check_permit_draft
 from simulators.elicensing.store import (
     Application,
@@ -104,6 +107,7 @@ class Elicense:
             deadline=self.calendar.add_working_days(registered_at, SLA_WORKING_DAYS),
         )
         registered = await self.store.register(new)
+        self.flow.traces.remember(registered.application.number)  # the worker continues it
         self.flow.wake()
         return submit_response(registered.application, duplicate=not registered.created)
 
@@ -116,6 +120,9 @@ class Elicense:
 
     async def sla(self) -> dict[str, object]:
         return sla_report(await self.store.all(), self.clock.now())
+
+    async def _metric_families(self) -> list[Metric]:
+        return application_families(await self.store.all(), self.clock)
 
     def app(self) -> Starlette:
         """One app on ELICENSE's port: ``/shep/sync``, ``/health``, ``/ops/*``."""
@@ -136,9 +143,10 @@ class Elicense:
                 await self.flow.stop()
                 await self.store.close()
 
+        self.provider.metrics.extra = self._metric_families
         base = self.provider.app()
         routes = [*base.routes, Route("/ops/sla", sla), Route("/ops/applications", listing)]
-        return Starlette(routes=routes, lifespan=lifespan)
+        return Starlette(routes=routes, lifespan=lifespan, middleware=traced_middleware(SYSTEM_ID))
 
 
 # --- reading requests ----------------------------------------------------------------------------

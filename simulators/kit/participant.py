@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway import errors
 from gateway.errors import FaultCode, GatewayError
+from gateway.observability.tracing import traced_middleware
 from gateway.security.policy import check_freshness
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
@@ -59,6 +60,7 @@ from simulators.kit.faults import (
     unavailable,
 )
 from simulators.kit.inbox import Inbox, InboxMessage, OnFirstDelivery, StatusNotice
+from simulators.kit.metrics import SimulatorMetrics
 from simulators.kit.ops import refuse_non_soap
 
 log = logging.getLogger(__name__)
@@ -102,8 +104,10 @@ class AsyncParticipant:
     max_depth: int = 64
     clock: Clock | None = None  # business time (down windows); None: the process's clock
     faults: FaultInjector = field(init=False)
+    metrics: SimulatorMetrics = field(init=False)
 
     def __post_init__(self) -> None:
+        self.metrics = SimulatorMetrics(self.system_id)
         # One injector owns ``failures``: the attribute stays for callers that queue on it.
         self.faults = FaultInjector.from_env(
             self.system_id, clock=self.clock, failures=self.failures
@@ -243,15 +247,18 @@ class AsyncParticipant:
             *self._ops_routes(),
             *extra_routes,
         ]
-        return Starlette(routes=routes, lifespan=lifespan)
+        middleware = traced_middleware(self.system_id)
+        return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
     async def _receive(self, raw: bytes, content_type: str) -> Response:
         outcome = await self.faults.admit()
         if outcome == "http-503":
+            self.metrics.answered("async", 503, outcome)
             return unavailable()
         status, body = await self.handle(
             raw, inject=INJECTED_FAULTS.get(outcome), content_type=content_type
         )
+        self.metrics.answered("async", status, outcome)
         return Response(body, status_code=status, media_type=XML)
 
     def _ops_routes(self) -> list[BaseRoute]:
@@ -264,6 +271,7 @@ class AsyncParticipant:
         return [
             *self.faults.routes(),
             *ClockControl(self.clock).routes(),
+            *self.metrics.routes(),
             Route("/ops/inbox", inbox, methods=["GET"]),
             Route("/ops/notifications", notifications, methods=["GET"]),
         ]

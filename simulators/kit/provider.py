@@ -25,6 +25,7 @@ from starlette.routing import Route
 
 from gateway import errors
 from gateway.errors import FaultCode, GatewayError
+from gateway.observability.tracing import traced_middleware
 from gateway.security.policy import check_freshness
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
@@ -42,6 +43,7 @@ from gateway.soap.sync import (
 from simulators.kit.clock import Clock, ClockControl
 from simulators.kit.faults import INJECTED_FAULTS, FaultInjector, unavailable
 from simulators.kit.hostile import HostileMode
+from simulators.kit.metrics import SimulatorMetrics
 from simulators.kit.ops import refuse_non_soap
 
 log = logging.getLogger(__name__)
@@ -78,10 +80,12 @@ class SyncProvider:
     max_depth: int = 64
     clock: Clock | None = None  # business time (down windows); None: the process's clock
     faults: FaultInjector = field(init=False)
+    metrics: SimulatorMetrics = field(init=False)
 
     def __post_init__(self) -> None:
         self.faults = FaultInjector.from_env(self.system_id, clock=self.clock)
         self.hostile = HostileMode(self.system_id, self.key)
+        self.metrics = SimulatorMetrics(self.system_id)
 
     async def handle(
         self, raw: bytes, *, inject: FaultCode | None = None, content_type: str = SOAP_MEDIA_TYPE
@@ -150,24 +154,28 @@ class SyncProvider:
             raw = await request.body()
             outcome = await self.faults.admit()
             if outcome == "http-503":
+                self.metrics.answered("sync", 503, outcome)
                 return unavailable()
             status, body = await self.handle(
                 raw,
                 inject=INJECTED_FAULTS.get(outcome),
                 content_type=request.headers.get("content-type", ""),
             )
+            self.metrics.answered("sync", status, outcome)
             return Response(body, status_code=status, media_type=XML)
 
         async def health(request: Request) -> Response:
             return JSONResponse({"status": "ok", "system": self.system_id})
 
         return Starlette(
+            middleware=traced_middleware(self.system_id),
             routes=[
                 Route(path, endpoint, methods=["GET", "POST"]),
                 Route("/health", health, methods=["GET"]),
                 *self.faults.routes(),
                 *ClockControl(self.clock).routes(),
                 *self.hostile.routes(),
+                *self.metrics.routes(),
             ]
         )
 

@@ -12,6 +12,7 @@ from starlette.applications import Starlette
 from gateway import errors
 from gateway.config import Settings
 from gateway.errors import GatewayError
+from gateway.observability.tracing import traced_middleware
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from gateway.soap.sync import SyncRequest
@@ -122,4 +123,8 @@ def app_of(provider: SyncProvider, store: PaymentStore) -> Starlette:
         yield
         await store.close()
 
-    return Starlette(routes=provider.app().routes, lifespan=lifespan)
+    return Starlette(
+        routes=provider.app().routes,
+        lifespan=lifespan,
+        middleware=traced_middleware(provider.system_id),
+    )

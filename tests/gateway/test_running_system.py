@@ -4,6 +4,7 @@ called by ``kzgate send`` and by a zeep client that signs with zeep's own WS-Sec
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -179,3 +180,41 @@ def test_a_zeep_client_signed_by_zeep_is_served(system: RunningSystem) -> None:
     verified = verify_envelope(root, TrustStore.from_dir(system.pki), now=datetime.now(UTC))
     assert "GATEWAY" in verified.certificate.subject.rfc4514_string()
     assert root.findtext(f".//{{{GBDUL_NS}}}OrganizationResponse/resultCode") == "FOUND"
+
+
+def _delivered(metrics_text: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics_text)
+        for sample in family.samples
+        if sample.name == "kzgate_exchanges_total"
+        and sample.labels.get("service_id") == SERVICE
+        and sample.labels.get("outcome") == "delivered"
+    )
+
+
+def test_status_console_and_metrics_of_the_running_system(system: RunningSystem) -> None:
+    status = system.kzgate("status")
+    assert status.returncode == 0, status.stderr.decode()
+    assert b"ELICENSE applications" in status.stdout and b"GBDUL" in status.stdout
+    machine = system.kzgate("status", "--json")
+    assert json.loads(machine.stdout)["gateway"]["status"] == "ok"
+
+    # Whichever worker answers a scrape counts every worker's exchanges.
+    workers = httpx.get(f"{system.url}/health").json()["worker"]["of"]
+    assert workers == (os.cpu_count() or 1)  # KZGATE_WORKERS' default: one per core
+    before = [_delivered(httpx.get(f"{system.url}/metrics").text) for _ in range(4)]
+    sent = system.kzgate(
+        "send", "--as", "EGOV_PORTAL", "--service", SERVICE,
+        "--data", str(PROJECT_ROOT / "examples" / "gbdul-request.xml"),
+    )  # fmt: skip
+    assert sent.returncode == 0, sent.stderr.decode()
+    after = [_delivered(httpx.get(f"{system.url}/metrics").text) for _ in range(4)]
+    assert len(set(before)) == 1 and set(after) == {before[0] + 1}
+
+    login = ("operator", "dev-console")
+    assert httpx.get(f"{system.url}/console/catalogue").status_code == 303
+    api = httpx.get(f"{system.url}/console/api/catalogue", auth=login)
+    assert api.status_code == 200 and "GBDUL" in {s["systemId"] for s in api.json()["systems"]}

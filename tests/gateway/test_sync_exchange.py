@@ -5,6 +5,7 @@ the message log holds all four hops, verifies, and exposes tampering."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,8 @@ async def test_provider_gets_the_gateways_copy_without_the_callers_password(
     assert info.findtext("sender/senderId") == "EGOV_PORTAL"
     assert info.findtext("sessionId").startswith("{")
     properties = {p.findtext("key"): p.findtext("value") for p in info.findall("properties")}
+    traceparent = properties.pop("traceparent")  # W3C: version-traceid-spanid-flags
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}", traceparent)
     assert properties == {"KZGATE_SECURITY_POLICY": "shep", "KZGATE_SENDER_SIGNATURE": "verified"}
     assert b"dev-EGOV_PORTAL" not in hops[1].body
 

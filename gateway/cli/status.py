@@ -1,0 +1,82 @@
+"""``kzgate status``: is everything up, what time is it in business terms, and how ELICENSE's
+applications stand against their deadlines — a table for people, ``--json`` for machines."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+import httpx
+
+from gateway.cli import catalogue
+from gateway.cli.catalogue import systems_view
+from gateway.cli.output import add_json_option, print_json, print_table
+from gateway.config import Settings
+
+EXIT_UNREACHABLE = 3
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("status", help="health of every process and ELICENSE's SLA")
+    add_json_option(parser)
+    parser.set_defaults(func=run)
+
+
+async def gather(settings: Settings) -> dict[str, Any]:
+    async with catalogue.ops_client() as http:
+        view = systems_view(settings, http)
+        try:
+            reply = await http.get(f"{settings.gateway_url}/health", timeout=5)
+            gateway: dict[str, Any] = reply.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            gateway = {"status": "down", "error": exc.__class__.__name__}
+        systems = []
+        for system in view.simulated_systems():
+            clock = await view.call(system, "GET", "/ops/clock")
+            systems.append({"systemId": system, "up": "error" not in clock, **clock})
+        sla = await view.sla()
+    return {"gateway": gateway, "systems": systems, "sla": sla}
+
+
+def run(args: argparse.Namespace) -> int:
+    status = asyncio.run(gather(Settings()))
+    if args.json:
+        print_json(status)
+    else:
+        _print(status)
+    if status["gateway"].get("status") != "ok" or "error" in status["sla"]:
+        print("some processes are not reachable: start them with ./run", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    return 0
+
+
+def _print(status: dict[str, Any]) -> None:
+    gateway = status["gateway"]
+    rows = [["GATEWAY", gateway.get("status"), gateway.get("dispatch", gateway.get("error")), ""]]
+    rows += [
+        ["  " + s["systemId"], "ok" if s["up"] else "down", "", s.get("now", s.get("error"))]
+        for s in status["systems"]
+    ]
+    print_table("processes", ["process", "status", "dispatch", "business time"], rows)
+    sla = status["sla"]
+    if "error" in sla:
+        print(f"ELICENSE SLA: {sla['error']}")
+        return
+    latency = sla.get("latencySeconds") or {}
+    print_table(
+        "ELICENSE applications",
+        ["total", "in progress", "issued", "refused", "missed", "p50 s", "p99 s"],
+        [[sla["total"], sla["inProgress"], sla["issued"], sla["refused"], sla["missed"],
+          latency.get("p50"), latency.get("p99")]],
+    )  # fmt: skip
+    apps = sla.get("applications", [])
+    if apps:
+        print_table(
+            None,
+            ["application", "kind", "applicant", "stage", "outcome", "document", "deadline", ""],
+            [[a["registrationNumber"], a["kind"], a["applicantId"], a["state"], a["outcome"],
+              a["documentNumber"], a["deadline"], "MISSED" if a["missed"] else "on time"]
+             for a in apps],
+        )  # fmt: skip

@@ -1,0 +1,95 @@
+"""``GET /metrics``: the process's counters plus gauges read from shared state at scrape time.
+
+Gauges of shared state (the chain's length, the last checkpoint's age, queue depths) are read
+from the database or broker on each scrape rather than kept in memory, so every worker reports
+the same truth and a restart loses nothing. Counters and histograms come from the process's
+registry, or, with ``PROMETHEUS_MULTIPROC_DIR`` set, from every worker's files summed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.messagelog.checkpoint import latest_checkpoint
+from gateway.messagelog.schema import HEAD_ID, head
+
+log = logging.getLogger(__name__)
+
+
+class _Fixed(Collector):
+    """Families computed just now for this one scrape."""
+
+    def __init__(self, families: Sequence[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+def render(registry: CollectorRegistry, families: Sequence[Metric] = ()) -> Response:
+    """Exposition text: ``registry`` (every worker's, in multiprocess mode) and ``families``."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)
+    scrape = CollectorRegistry(auto_describe=True)
+    scrape.register(_Fixed(families))
+    body = generate_latest(registry) + generate_latest(scrape)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+async def gateway_metrics(request: Request) -> Response:
+    """The gateway's ``/metrics``."""
+    context = request.app.state.context
+    families: list[Metric] = []
+    engine = request.app.state.engine
+    families += await message_log_families(engine, context.clock())
+    if context.broker is not None:
+        families += await broker_families(context.broker)
+    return render(context.metrics.registry, families)
+
+
+async def message_log_families(engine: object, now: datetime) -> list[Metric]:
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        row = (await conn.execute(select(head.c.last_seq).where(head.c.id == HEAD_ID))).first()
+    length = GaugeMetricFamily(
+        "kzgate_messagelog_records", "Records in the message log's hash chain (its head seq)"
+    )
+    length.add_metric([], 0 if row is None else int(row.last_seq))
+    families: list[Metric] = [length]
+    checkpoint = await latest_checkpoint(engine)  # type: ignore[arg-type]
+    if checkpoint is not None:
+        age = GaugeMetricFamily(
+            "kzgate_messagelog_checkpoint_age_seconds", "Seconds since the last signed checkpoint"
+        )
+        age.add_metric([], max(0.0, (now - checkpoint.made_at).total_seconds()))
+        covered = GaugeMetricFamily(
+            "kzgate_messagelog_checkpoint_seq", "The chain position the last checkpoint signs"
+        )
+        covered.add_metric([], checkpoint.seq)
+        families += [age, covered]
+    return families
+
+
+async def broker_families(broker: object) -> list[Metric]:
+    depth = GaugeMetricFamily(
+        "kzgate_broker_queue_depth", "Messages waiting in each durable queue", labels=["queue"]
+    )
+    try:
+        depths = await broker.queue_depths()  # type: ignore[attr-defined]
+    except Exception:  # a broker that is down now must not take /metrics down with it
+        log.warning("broker queue depths unavailable", exc_info=True)
+        return []
+    for queue, count in sorted(depths.items()):
+        depth.add_metric([queue], count)
+    return [depth]
