@@ -213,7 +213,9 @@ def _assert_valid(
 def _detached_copy(element: etree._Element) -> etree._Element:
     # Serialising a subtree carries every ancestor namespace declaration, so QNames inside
     # xsi:type values still resolve in the copy.
-    return etree.fromstring(etree.tostring(element, with_tail=False))
+    # UTF-8, not lxml's default ASCII: a non-ASCII name (<Атауы>) cannot be a character reference
+    # (found by fuzzing: such a payload was answered Server.Internal).
+    return etree.fromstring(etree.tostring(element, with_tail=False, encoding="UTF-8"))
 
 
 def _validation_copy(element: etree._Element) -> etree._Element:
