@@ -89,6 +89,13 @@ class OpsAccess:
         return None
 
 
+def operator_headers() -> dict[str, str]:
+    """What an operator's tool (kzgate sim, the console) sends with ops calls: the bearer token
+    when one is configured, so the same tool works beyond loopback."""
+    token = os.environ.get("KZGATE_OPS_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
 def ops_refusal(request: Request) -> Response | None:
     """The refusal of a state-changing ``/ops/*`` request under the current environment, if any."""
     return OpsAccess.from_environment().refusal(request)

@@ -104,3 +104,36 @@ async def test_reading_stays_open(http, monkeypatch) -> None:
     assert (await http.get("/ops/clock")).status_code == 200
     assert (await http.get("/ops/faults")).status_code == 200
     assert (await http.get("/health")).status_code == 200
+
+
+async def test_the_operators_tools_send_the_token_and_change_state_beyond_loopback(
+    pki: Path, clock: VirtualClock, monkeypatch
+) -> None:
+    """kzgate sim and the console call /ops through SystemsView: with KZGATE_OPS_TOKEN set they
+    authenticate, so the same tools work on a simulator listening beyond loopback."""
+    from gateway.config import Settings
+    from gateway.console.systems import SystemsView
+    from gateway.registry import load_registry
+
+    monkeypatch.setenv("KZGATE_HOST", "0.0.0.0")
+    monkeypatch.setenv("KZGATE_OPS_TOKEN", "s3cret-operator-token")
+    provider = SyncProvider(
+        system_id="GBDUL",
+        key=key_of(pki, "GBDUL"),
+        trust=TrustStore.from_dir(pki),
+        handler=Counter(),
+        wsdl_file="GBDUL.wsdl",
+        clock=clock,
+    )
+    settings = Settings(pki_dir_override=pki, host="sims.test")
+    registry = load_registry(pki)
+    url = f"http://sims.test:{settings.simulator_base_port + registry.senders['GBDUL'].port_offset}"
+    async with httpx.AsyncClient(mounts={url: httpx.ASGITransport(app=provider.app())}) as ops:
+        view = SystemsView(registry, settings, ops)
+        before = clock.now()
+        answer = await view.call("GBDUL", "POST", "/ops/clock", {"advance_seconds": 3600})
+        assert "error" not in answer
+        assert (clock.now() - before).total_seconds() >= 3600
+        monkeypatch.delenv("KZGATE_OPS_TOKEN")
+        refused = await view.call("GBDUL", "POST", "/ops/clock", {"advance_seconds": 60})
+        assert "error" in refused
