@@ -232,6 +232,15 @@ def test_two_timestamps_in_one_security_header_are_refused(gateway_key, trust, n
     refused(errors.TIMESTAMP_DUPLICATED, envelope, trust, now)
 
 
+def test_a_body_c14n_cannot_express_is_a_digest_mismatch(gateway_key, trust, now):
+    """Found by fuzzing: a relative namespace URI added after signing made the failure analysis
+    raise C14NError, and the caller got Server.Internal."""
+    raw = etree.tostring(signed(gateway_key)).replace(
+        b"<request>", b'<request><x:e xmlns:x="relative/uri"/>'
+    )
+    refused(errors.SIG_DIGEST_MISMATCH, etree.fromstring(raw), trust, now)
+
+
 def test_signature_over_the_timestamp_only(gateway_key, trust, now):
     envelope = new_envelope()
     security = etree.SubElement(header_of(envelope), wsse("Security"))
