@@ -1,8 +1,9 @@
 """The facts of one decision, gathered through the gateway (ШЭП) as ELICENSE.
 
 Nothing is asked of the applicant that a state IS already holds [seed 002 §4]: the applicant's
-registration comes from GBDUL (legal entity, by BIN) or GBDFL (entrepreneur, by IIN), the MRP of
-the registration year from KGD, the fee payments from PEP. E-licensing's own records (activity
+registration comes from GBDUL (legal entity, by BIN) or GBDFL (entrepreneur, by IIN), the fee
+payments from PEP, and the MRP of each year those payments were made in from KGD (the fee is
+judged against the MRP of its payment date, DESIGN.md "Fee"). E-licensing's own records (activity
 licences, quotas, obligations, EAEU-rule parameters) complete ``rules.Facts``.
 
 Each answer is read by local element names (SHEP payload children are unqualified). An answer
@@ -50,19 +51,31 @@ class FactsUnavailable(Exception):
 
 
 async def gather(
-    client: ShepClient, application: LicenceApplication, registered_on: dt.date, records: Records
+    client: ShepClient,
+    application: LicenceApplication,
+    registered_on: dt.date,
+    records: Records,
+    *,
+    filed_on: dt.date | None = None,
 ) -> Facts:
     """Every fact ``rules.decide`` reads, for ``application`` registered on ``registered_on``."""
-    year = registered_on.year
+    payments = await fee_payments(client, application.applicant.identifier)
+    confirmed = {p.paid_on.year for p in payments if p.status is PaymentStatus.CONFIRMED}
+    mrp_by_year: dict[int, Decimal] = {}
+    for year in sorted(confirmed):
+        mrp = await mrp_of(client, year)
+        if mrp is not None:
+            mrp_by_year[year] = mrp
     return Facts(
         registered_on=registered_on,
         registry=await registry_answer(client, application),
-        mrp=await mrp_of(client, year),
-        payments=await fee_payments(client, application.applicant.identifier),
+        mrp_by_year=mrp_by_year,
+        payments=payments,
         activity_licence=records.check_activity_licence(application),
-        quota=records.check_quota(application, year),
+        quota=records.check_quota(application, registered_on.year),
         eaeu_rules=records.eaeu_rules,
         obligations=records.obligations,
+        filed_on=filed_on,
     )
 
 
@@ -103,16 +116,19 @@ def _person(answer: etree._Element) -> RegistryAnswer:
     )
 
 
-async def mrp_of(client: ShepClient, year: int) -> Decimal:
+async def mrp_of(client: ShepClient, year: int) -> Decimal | None:
+    """KGD's MRP of ``year``; None when no budget law has set it (yet) — the rules say so."""
     answer = await _answer(client, KGD_MRP_SERVICE, build_mrp_request(year))
     mrp = _child(answer, "mrp")
+    if _text(answer, "resultCode") == "NOT_FOUND":
+        return None
     if _text(answer, "resultCode") != "FOUND" or mrp is None:
-        raise FactsUnavailable(f"KGD has no MRP of {year}: {_text(answer, 'resultMessage')}")
+        raise FactsUnavailable(f"KGD's MRP answer for {year}: {_text(answer, 'resultMessage')}")
     return _decimal(_text(mrp, "amount"))
 
 
 async def fee_payments(client: ShepClient, payer: str) -> tuple[Payment, ...]:
-    """The payer's licence-fee payments of every year (R6 picks the registration year's)."""
+    """The payer's licence-fee payments of every date, oldest first (R6 judges each one)."""
     answer = await _answer(
         client, PEP_PAYMENTS_SERVICE, build_lookup_request(payer, PEP_FEE_PURPOSE)
     )
@@ -127,9 +143,10 @@ def _payment(element: etree._Element) -> Payment:
         payer=_text(element, "payerId"),
         amount=_decimal(_text(element, "amount")),
         status=_PEP_STATUS.get(_text(element, "status"), PaymentStatus.PENDING),
-        year=day.year,
+        paid_on=day,
         purpose=LICENCE_FEE_PURPOSE,
         reference=_text(element, "reference"),
+        payment_id=_text(element, "paymentId"),
     )
 
 

@@ -29,8 +29,8 @@ import contextlib
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -57,16 +57,21 @@ from simulators.customs.payload import build_registration
 from simulators.elicensing import documents
 from simulators.elicensing.facts import FactsUnavailable, gather
 from simulators.elicensing.forms import LicenceApplication, PermitDraft
-from simulators.elicensing.records import Records, default_records
+from simulators.elicensing.records import QuotaCheck, Records, default_records
+from simulators.elicensing.rules import Facts, decide
+from simulators.elicensing.rules import GroundCode as Ground
 from simulators.elicensing.rules import Outcome as Decision
-from simulators.elicensing.rules import decide
 from simulators.elicensing.store import (
     Application,
     ApplicationStore,
+    Judge,
     Kind,
+    Ledger,
     Outcome,
+    QuotaDraw,
     StaleState,
     State,
+    Verdict,
     pending_flags,
 )
 from simulators.kit.clock import KZ_TIME, Clock
@@ -83,6 +88,60 @@ MESSAGE_NAMESPACE = uuid.UUID("6f1d3c1e-8a52-5d0e-9a63-2b0f6e4c7a11")
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
 IDLE_POLL_SECONDS = 1.0  # another instance may have registered work on the shared database
 TRANSIENT = (GatewayFault, AnswerNotTrusted, FactsUnavailable, httpx.HTTPError, OSError)
+
+
+class MrpUnavailable(FactsUnavailable):
+    """KGD has no MRP for a year a fee payment was made in: the fee cannot be judged.
+
+    Not a refusal (the applicant did nothing wrong) and not a transient fault that retrying
+    cures by itself: the flow raises an alarm and notifies the support desk at once.
+    """
+
+    def __init__(self, years: Sequence[int]) -> None:
+        self.years = tuple(years)
+        super().__init__(f"KGD has no MRP of {', '.join(map(str, self.years))}")
+
+
+async def consumed(ledger: Ledger, facts: Facts) -> Facts:
+    """``facts`` with what earlier decisions consumed: used payments, the quota drawn down."""
+    ids = [p.payment_id for p in facts.payments if p.payment_id]
+    uses = await ledger.payment_uses(ids)
+    payments = tuple(replace(p, used_by=uses.get(p.payment_id or "")) for p in facts.payments)
+    quota = facts.quota
+    if quota.key is not None and quota.remaining is not None:
+        remaining = await ledger.quota_remaining(quota.key, quota.remaining)
+        quota = replace(quota, remaining=remaining)
+    return replace(facts, payments=payments, quota=quota)
+
+
+async def licence_verdict(
+    ledger: Ledger,
+    form: LicenceApplication,
+    facts: Facts,
+    registered_on: dt.date,
+    builder: Callable[[Any], Callable[[int], dict[str, Any]]],
+) -> Verdict:
+    """The decision on what earlier decisions left (unused payments, the quota's balance), and
+    what an issued licence consumes; ``builder(decision)`` makes the column values."""
+    decision = decide(form, await consumed(ledger, facts))
+    if Ground.R6 in decision.codes and decision.unknown_mrp_years:
+        raise MrpUnavailable(decision.unknown_mrp_years)
+    year = registered_on.year
+    if decision.outcome is not Decision.ISSUE:
+        return Verdict(f"refusal-{year}", builder(decision))
+    return Verdict(
+        f"licence-{form.type.value}-{year}",
+        builder(decision),
+        fee_payment=decision.fee_payment,
+        quota=_draw(form, facts.quota),
+    )
+
+
+def _draw(form: LicenceApplication, quota: QuotaCheck) -> QuotaDraw | None:
+    """The quantity an issued licence takes from its quota (None for goods under no quota)."""
+    if quota.key is None or quota.remaining is None or form.goods.quantity is None:
+        return None
+    return QuotaDraw(quota.key, quota.remaining, form.goods.quantity)
 
 
 def message_id(application_number: str, purpose: str) -> str:
@@ -213,31 +272,47 @@ class LicensingFlow:
         form = parse_form(app)
         registered_on = app.registered_at.astimezone(KZ_TIME).date()
         if isinstance(form, PermitDraft):
-            build = self._permit_builder(form, registered_on)
-            counter = f"permit-{form.type.value}-{registered_on.year}"
+            judge = self._permit_judge(form, registered_on)
         else:
-            facts = await gather(self.client, form, registered_on, self.records)
-            build, counter = self._licence_builder(form, facts, app, registered_on)
+            filed_on = app.filed_at.astimezone(KZ_TIME).date()
+            facts = await gather(self.client, form, registered_on, self.records, filed_on=filed_on)
+            judge = self._licence_judge(form, facts, registered_on)
         try:
-            decided = await self.store.decide(app.number, counter, build)
+            decided = await self.store.decide(app.number, judge)
         except StaleState:
             return await self.store.get(app.number) or app
         log.info("ELICENSE %s %s: %s", app.number, decided.outcome, decided.document_number)
         return decided
 
-    def _permit_builder(self, draft: PermitDraft, registered_on: dt.date) -> Any:
+    def _permit_judge(self, draft: PermitDraft, registered_on: dt.date) -> Judge:
         def build(sequence: int) -> dict[str, Any]:
             today = self.clock.now().astimezone(KZ_TIME).date()
             number = documents.permit_number(draft.type, registered_on.year, sequence)
             permit = documents.issue_permit(draft, number, today)
             return self._decided(Outcome.ISSUED, number, documents.build_permit(permit, self.key))
 
-        return build
+        async def judge(ledger: Ledger) -> Verdict:
+            return Verdict(f"permit-{draft.type.value}-{registered_on.year}", build)
 
-    def _licence_builder(
-        self, form: LicenceApplication, facts: Any, app: Application, registered_on: dt.date
-    ) -> tuple[Any, str]:
-        decision = decide(form, facts)
+        return judge
+
+    def _licence_judge(
+        self, form: LicenceApplication, facts: Facts, registered_on: dt.date
+    ) -> Judge:
+        async def judge(ledger: Ledger) -> Verdict:
+            return await licence_verdict(
+                ledger,
+                form,
+                facts,
+                registered_on,
+                lambda d: self._licence_build(form, d, registered_on),
+            )
+
+        return judge
+
+    def _licence_build(
+        self, form: LicenceApplication, decision: Any, registered_on: dt.date
+    ) -> Callable[[int], dict[str, Any]]:
         year = registered_on.year
 
         def build(sequence: int) -> dict[str, Any]:
@@ -255,9 +330,7 @@ class LicensingFlow:
             values = self._decided(Outcome.REFUSED, number, element)
             return {**values, "grounds": ",".join(decision.codes)}
 
-        if decision.outcome is Decision.ISSUE:
-            return build, f"licence-{form.type.value}-{year}"
-        return build, f"refusal-{year}"
+        return build
 
     def _decided(self, outcome: Outcome, number: str, element: etree._Element) -> dict[str, Any]:
         return {

@@ -119,12 +119,16 @@ class ActivityLicenceCheck:
 
 @dataclass(frozen=True)
 class QuotaCheck:
-    """Whether the goods are quota-restricted; ``remaining`` None means nothing allocated."""
+    """Whether the goods are quota-restricted; ``remaining`` None means nothing allocated.
+
+    ``key`` names the allocation (direction, goods, year) that an issued licence draws from.
+    """
 
     restricted: bool
     kind: QuotaKind | None = None
     remaining: Decimal | None = None
     unit: str | None = None
+    key: str | None = None
 
 
 NOT_RESTRICTED = QuotaCheck(restricted=False)
@@ -178,7 +182,13 @@ class Records(_Record):
             return NOT_RESTRICTED
         allocation = quota.allocation(year)
         remaining = None if allocation is None else allocation.remaining
-        return QuotaCheck(True, quota.kind, remaining, quota.unit)
+        key = quota_key(quota.type, quota.code_prefix, year)
+        return QuotaCheck(True, quota.kind, remaining, quota.unit, key)
+
+
+def quota_key(trade_type: TradeType, code_prefix: str, year: int) -> str:
+    """The name of one quota allocation: direction, goods and year (``EXPORT-1001-2026``)."""
+    return f"{trade_type.value}-{code_prefix}-{year}"
 
 
 def _longest_prefix(entries: Sequence[_Prefixed], code: str) -> _Prefixed | None:

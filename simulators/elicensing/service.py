@@ -8,7 +8,8 @@
   invalid message (the permit rules have no refusal).
 - ``ElicenseApplicationStatus_v1`` (sync): state, outcome, grounds, document number, deadline and
   whether it was missed, by registration number.
-- ``GET /ops/sla`` and ``GET /ops/applications`` for testers and ``kzgate status``.
+- ``GET /ops/sla`` and ``GET /ops/applications`` for testers and ``kzgate status``;
+  ``GET /ops/quotas[?year=YYYY]``: each quota allocation with what issued licences left of it.
 
 The worker (``flow.LicensingFlow``) runs with the app's lifespan. Intake only wakes it: the
 REGISTERED stage is reported to MONITORING by the worker once the registration moment has come,
@@ -44,6 +45,7 @@ from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
+from simulators.elicensing.records import quota_key
 from simulators.elicensing.rules import check_permit_draft
 from simulators.elicensing.store import (
     Application,
@@ -54,7 +56,7 @@ from simulators.elicensing.store import (
     State,
 )
 from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, WorkingCalendar
-from simulators.kit.clock import Clock, process_clock
+from simulators.kit.clock import KZ_TIME, Clock, process_clock
 from simulators.kit.provider import ProviderResult, SyncProvider
 from simulators.systems import simulator_database_url
 
@@ -117,11 +119,41 @@ class Elicense:
     async def sla(self) -> dict[str, object]:
         return sla_report(await self.store.all(), self.clock.now())
 
+    async def quotas(self, year: int | None = None) -> list[dict[str, object]]:
+        """Each quota allocation of ``year`` (the business year by default) with what issued
+        licences left of it: testers see R5 coming before it refuses."""
+        year = year or self.clock.now().astimezone(KZ_TIME).year
+        found: list[dict[str, object]] = []
+        for quota in self.flow.records.quotas:
+            allocation = quota.allocation(year)
+            if allocation is None:
+                continue
+            key = quota_key(quota.type, quota.code_prefix, year)
+            remaining = await self.store.quota_remaining(key, allocation.remaining)
+            found.append(
+                {
+                    "key": key,
+                    "type": quota.type.value,
+                    "codePrefix": quota.code_prefix,
+                    "title": quota.title,
+                    "kind": quota.kind.value,
+                    "unit": quota.unit,
+                    "year": year,
+                    "allocated": str(allocation.allocated),
+                    "remaining": str(remaining),
+                }
+            )
+        return found
+
     def app(self) -> Starlette:
         """One app on ELICENSE's port: ``/shep/sync``, ``/health``, ``/ops/*``."""
 
         async def sla(request: Request) -> Response:
             return JSONResponse(await self.sla())
+
+        async def quotas(request: Request) -> Response:
+            year = request.query_params.get("year")
+            return JSONResponse(await self.quotas(int(year) if year else None))
 
         async def listing(request: Request) -> Response:
             now = self.clock.now()
@@ -137,7 +169,12 @@ class Elicense:
                 await self.store.close()
 
         base = self.provider.app()
-        routes = [*base.routes, Route("/ops/sla", sla), Route("/ops/applications", listing)]
+        routes = [
+            *base.routes,
+            Route("/ops/sla", sla),
+            Route("/ops/applications", listing),
+            Route("/ops/quotas", quotas),
+        ]
         return Starlette(routes=routes, lifespan=lifespan)
 
 

@@ -43,6 +43,7 @@ ORGANIZATIONS = (
     / "organizations.json"
 )
 REGISTERED_ON = dt.date(2026, 11, 23)  # a Monday
+MRP_2025 = Decimal("3932")
 MRP_2026 = Decimal("4325")
 FEE_2026 = MRP_2026 * 10
 
@@ -168,9 +169,10 @@ def fee(payer: str, amount: Decimal = FEE_2026, **changes: Any) -> Payment:
         payer=payer,
         amount=amount,
         status=PaymentStatus.CONFIRMED,
-        year=REGISTERED_ON.year,
+        paid_on=REGISTERED_ON,
         purpose=LICENCE_FEE_PURPOSE,
         reference="PEP-2026-7781",
+        payment_id="PEP-SAMPLE-0001",
     )
     return replace(payment, **changes)
 
@@ -181,7 +183,7 @@ def facts_for(app: LicenceApplication, **changes: Any) -> Facts:
     facts = Facts(
         registered_on=REGISTERED_ON,
         registry=registry_answer(app.applicant.identifier),
-        mrp=MRP_2026,
+        mrp_by_year={2025: MRP_2025, 2026: MRP_2026},
         payments=(fee(app.applicant.identifier),),
         activity_licence=records.check_activity_licence(app),
         quota=records.check_quota(app, REGISTERED_ON.year),

@@ -43,6 +43,7 @@ from tests.simulators.elicensing.samples import (
     ENTREPRENEUR_NAME,
     EXPORTER,
     FEE_2026,
+    MRP_2025,
     REGISTERED_ON,
     SUSPENDED_COMPANY,
     applicant,
@@ -213,7 +214,7 @@ def test_r2_exactly_the_limit_passes_and_the_limit_is_configurable():
 
 def test_r2_validity_starting_before_registration():
     app = export_application(valid_from=dt.date(2026, 11, 1))
-    assert "before registration" in only(decide(app, facts_for(app)), GroundCode.R2)
+    assert "before the application was filed" in only(decide(app, facts_for(app)), GroundCode.R2)
 
 
 def test_r2_quota_goods_beyond_the_calendar_year():
@@ -328,15 +329,49 @@ def test_r6_fee_boundary_exactly_ten_mrp_passes_one_tenge_less_refuses():
     [
         {"status": PaymentStatus.PENDING},
         {"payer": "150740415286"},
-        {"year": 2025},
+        {"used_by": "ELA-2026-000007"},
         {"purpose": "STATE_DUTY"},
+        {"amount": Decimal("39320"), "paid_on": dt.date(2026, 1, 5)},
     ],
-    ids=["not-confirmed", "other-payer", "other-year", "other-purpose"],
+    ids=["not-confirmed", "other-payer", "already-used", "other-purpose", "short-for-its-year"],
 )
 def test_r6_payment_that_does_not_count(payment_change):
     app = export_application()
-    facts = facts_for(app, payments=(replace(fee(EXPORTER), **payment_change),))
-    only(decide(app, facts), GroundCode.R6)
+    payment = replace(fee(EXPORTER), **payment_change)
+    reasoning = only(decide(app, facts_for(app, payments=(payment,))), GroundCode.R6)
+    assert f"PEP-SAMPLE-0001 of {payment.paid_on}" in reasoning  # each payment seen is listed
+
+
+def test_r6_fee_is_judged_against_the_mrp_of_its_payment_date():
+    # 10 × MRP 2025 paid on 31.12.2025 pays a licence registered in 2026 [LR p.3: no year rule]
+    app = export_application(valid_from=dt.date(2026, 1, 5), valid_to=dt.date(2026, 6, 30))
+    paid = fee(EXPORTER, MRP_2025 * 10, paid_on=dt.date(2025, 12, 31))
+    facts = facts_for(app, registered_on=dt.date(2026, 1, 5), payments=(paid,))
+    decision = decide(app, facts)
+    assert decision.outcome is Outcome.ISSUE and decision.fee_payment == "PEP-SAMPLE-0001"
+
+
+def test_r6_one_payment_pays_one_licence_and_the_reasoning_says_which_took_it():
+    app = export_application()
+    used = replace(fee(EXPORTER), used_by="ELA-2026-000001")
+    short = replace(fee(EXPORTER, Decimal("100")), payment_id="PEP-SAMPLE-0002")
+    reasoning = only(decide(app, facts_for(app, payments=(used, short))), GroundCode.R6)
+    assert "PEP-SAMPLE-0001" in reasoning and "already paid the licence of application" in reasoning
+    assert "PEP-SAMPLE-0002" in reasoning and "100 is less than 43250" in reasoning
+
+
+def test_r6_with_an_unknown_mrp_is_no_decision_but_names_the_year():
+    app = export_application()
+    paid = fee(EXPORTER, paid_on=dt.date(2027, 1, 4))
+    decision = decide(app, facts_for(app, payments=(paid,)))
+    assert decision.codes == (GroundCode.R6,) and decision.unknown_mrp_years == (2027,)
+
+
+def test_r2_an_off_hours_filing_is_judged_by_its_filing_day():
+    # filed Thu 31.12.2026 20:00 with validity from that day; registered Tue 05.01.2027
+    app = export_application(valid_from=dt.date(2026, 12, 31), valid_to=dt.date(2027, 6, 30))
+    facts = facts_for(app, registered_on=dt.date(2027, 1, 5), filed_on=dt.date(2026, 12, 31))
+    assert decide(app, facts).outcome is Outcome.ISSUE
 
 
 def test_r6_fee_paid_through_a_bank_counts_once_confirmed():  # T-L03
