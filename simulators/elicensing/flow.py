@@ -17,7 +17,11 @@ already has: nothing reaches a receiver twice. A flag is set only after the gate
 
 A failure (a provider down → ``GatewayFault`` ``Server.Provider.*``, the broker unavailable, the
 gateway unreachable) leaves the application for a retry after a backoff (real seconds: it is a
-transport matter, like the gateway's own redelivery delays). The 1-working-day deadline is
+transport matter, like the gateway's own redelivery delays). Past ``support_after_attempts``
+failures in a row it is an incident of the IS: the operator's support desk gets one notice with
+the fields of LR p.8 / PR p.7 (``simulators.support_desk``), resolved when the step succeeds. A
+fee that cannot be judged because KGD has no MRP of its year is an alarm at once (on the
+application, in ``/ops/sla``, in the log and at the support desk). The 1-working-day deadline is
 measured in business time; a miss is recorded on the application, counted in ``/ops/sla`` and
 logged — never silent.
 """
@@ -76,6 +80,7 @@ from simulators.elicensing.store import (
 )
 from simulators.kit.clock import KZ_TIME, Clock
 from simulators.monitoring.payload import Stage, build_stage_event
+from simulators.support_desk.desk import Notice, SupportDesk
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +91,13 @@ MONITORING_SERVICE = "MonitoringStage_v1"
 # uuid5 namespace of ELICENSE's outgoing messageIds (any fixed UUID: it only has to never change).
 MESSAGE_NAMESPACE = uuid.UUID("6f1d3c1e-8a52-5d0e-9a63-2b0f6e4c7a11")
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+DEFAULT_SUPPORT_AFTER_ATTEMPTS = 3
+# The state services' names as the rules title them: the first field of a support-desk notice.
+SERVICE_NAMES = {
+    Kind.LICENCE: "Жекелеген тауар түрлерінің импортына және (немесе) экспортына лицензия беру",
+    Kind.PERMIT: "Қазақстан Республикасының аумағында тауарлардың жекелеген түрлерінің "
+    "экспортына және (немесе) импортына рұқсат беру",
+}
 IDLE_POLL_SECONDS = 1.0  # another instance may have registered work on the shared database
 TRANSIENT = (GatewayFault, AnswerNotTrusted, FactsUnavailable, httpx.HTTPError, OSError)
 
@@ -166,7 +178,12 @@ class LicensingFlow:
     clock: Clock
     records: Records = field(default_factory=default_records)
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS
+    desk: SupportDesk | None = None
+    # Failed attempts in a row before a failure counts as an incident of the IS (LR p.8): a
+    # blip that one retry cures is no incident; a provider down past the budget is.
+    support_after_attempts: int = DEFAULT_SUPPORT_AFTER_ATTEMPTS
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _first_failure: dict[str, datetime] = field(default_factory=dict, init=False)
     _retry_at: dict[str, float] = field(default_factory=dict, init=False)
     _failures: dict[str, int] = field(default_factory=dict, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
@@ -238,17 +255,66 @@ class LicensingFlow:
         else:
             self._retry_at.pop(app.number, None)
             self._failures.pop(app.number, None)
+            self._first_failure.pop(app.number, None)
+            if app.attempts or app.alarm:
+                await self._recovered(app)
 
     async def _failed(self, app: Application, error: Exception) -> None:
         count = self._failures.get(app.number, 0)
         delay = self.retry_delays[min(count, len(self.retry_delays) - 1)]
         self._failures[app.number] = count + 1
+        self._first_failure.setdefault(app.number, self.clock.now())
         self._retry_at[app.number] = asyncio.get_running_loop().time() + delay
         current = await self.store.get(app.number) or app
-        await self.store.update(
-            app.number, attempts=current.attempts + 1, last_error=f"{type(error).__name__}: {error}"
+        values: dict[str, Any] = {
+            "attempts": current.attempts + 1,
+            "last_error": f"{type(error).__name__}: {error}",
+        }
+        # A missing MRP is no outage that passes by itself: an alarm at once, never a quiet
+        # retry until the deadline is missed (issue 13 item 5).
+        alarm = isinstance(error, MrpUnavailable)
+        if alarm:
+            values["alarm"] = f"{error}: set it (KZGATE_KGD_MRP_FILE) and the flow resumes"
+            log.error("ELICENSE %s ALARM: %s", app.number, values["alarm"])
+        else:
+            log.warning("ELICENSE %s: %s; retry in %.2f s", app.number, error, delay)
+        await self.store.update(app.number, **values)
+        if alarm or count + 1 >= self.support_after_attempts:
+            await self._report(current, values["last_error"])
+
+    async def _report(self, app: Application, error: str) -> None:
+        """Notify the operator's support desk of this incident, once (LR p.8, PR p.7)."""
+        if self.desk is None:
+            return
+        now = self.clock.now()
+        failed_at = self._first_failure.get(app.number, now)
+        steps = [f"{app.filed_at.isoformat()} filed through the portal"]
+        steps.append(f"{app.registered_at.isoformat()} registered as {app.number}")
+        if app.in_work_at is not None:
+            steps.append(f"{app.in_work_at.isoformat()} taken into work")
+        if app.document_number is not None:
+            steps.append(f"{app.decided_at} decided: {app.outcome} {app.document_number}")
+        steps.append(f"{failed_at.isoformat()} first failure: {error}")
+        steps.append(f"{now.isoformat()} still failing after {app.attempts + 1} attempts")
+        notice = Notice(
+            provider=SYSTEM_ID,
+            service_name=SERVICE_NAMES[app.kind],
+            application_number=app.number,
+            document_number=app.document_number,
+            applicant_id=app.applicant_id,
+            error_at=failed_at,
+            reported_at=now,
+            error=error,
+            steps=tuple(steps),
         )
-        log.warning("ELICENSE %s: %s; retry in %.2f s", app.number, error, delay)
+        if await self.desk.report(notice):
+            log.error("ELICENSE %s: IS failure reported to %s", app.number, notice.recipient)
+
+    async def _recovered(self, app: Application) -> None:
+        if self.desk is not None:
+            await self.desk.resolve(SYSTEM_ID, app.number, self.clock.now())
+        if app.alarm:
+            await self.store.update(app.number, alarm=None)
 
     async def _watch_deadline(self, app: Application, now: datetime) -> None:
         if not app.missed and app.completed_at is None and now > app.deadline:

@@ -9,7 +9,8 @@
 - ``ElicenseApplicationStatus_v1`` (sync): state, outcome, grounds, document number, deadline and
   whether it was missed, by registration number.
 - ``GET /ops/sla`` and ``GET /ops/applications`` for testers and ``kzgate status``;
-  ``GET /ops/quotas[?year=YYYY]``: each quota allocation with what issued licences left of it.
+  ``GET /ops/quotas[?year=YYYY]``: each quota allocation with what issued licences left of it;
+  ``GET /ops/support-desk``: the IS-failure notices ELICENSE sent the operator (LR p.8).
 
 The worker (``flow.LicensingFlow``) runs with the app's lifespan. Intake only wakes it: the
 REGISTERED stage is reported to MONITORING by the worker once the registration moment has come,
@@ -58,6 +59,7 @@ from simulators.elicensing.store import (
 from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, WorkingCalendar
 from simulators.kit.clock import KZ_TIME, Clock, process_clock
 from simulators.kit.provider import ProviderResult, SyncProvider
+from simulators.support_desk.desk import SupportDesk
 from simulators.systems import simulator_database_url
 
 SUBMIT_SERVICE = "ElicenseSubmitApplication_v1"
@@ -117,7 +119,18 @@ class Elicense:
     # --- ops ----------------------------------------------------------------------------------
 
     async def sla(self) -> dict[str, object]:
-        return sla_report(await self.store.all(), self.clock.now())
+        report = sla_report(await self.store.all(), self.clock.now())
+        notices = await self.support_notices()
+        report["supportDesk"] = {
+            "open": sum(1 for n in notices if n["resolvedAt"] is None),
+            "notices": notices,
+        }
+        return report
+
+    async def support_notices(self) -> list[dict[str, object]]:
+        """What ELICENSE reported to the operator's support desk (LR p.8), oldest first."""
+        desk = self.flow.desk
+        return [] if desk is None else [n.to_json() for n in await desk.notices()]
 
     async def quotas(self, year: int | None = None) -> list[dict[str, object]]:
         """Each quota allocation of ``year`` (the business year by default) with what issued
@@ -151,6 +164,9 @@ class Elicense:
         async def sla(request: Request) -> Response:
             return JSONResponse(await self.sla())
 
+        async def support_desk(request: Request) -> Response:
+            return JSONResponse(await self.support_notices())
+
         async def quotas(request: Request) -> Response:
             year = request.query_params.get("year")
             return JSONResponse(await self.quotas(int(year) if year else None))
@@ -174,6 +190,7 @@ class Elicense:
             Route("/ops/sla", sla),
             Route("/ops/applications", listing),
             Route("/ops/quotas", quotas),
+            Route("/ops/support-desk", support_desk),
         ]
         return Starlette(routes=routes, lifespan=lifespan)
 
@@ -301,6 +318,7 @@ def application_json(app: Application, now: datetime) -> dict[str, object]:
         },
         "attempts": app.attempts,
         "lastError": app.last_error,
+        "alarm": app.alarm,
     }
 
 
@@ -315,6 +333,10 @@ def sla_report(apps: Sequence[Application], now: datetime) -> dict[str, object]:
         "refused": sum(1 for a in done if a.outcome is Outcome.REFUSED),
         "inProgress": sum(1 for a in apps if a.completed_at is None),
         "missed": sum(1 for a in apps if is_missed(a, now)),
+        # Applications that wait for someone to act (e.g. an MRP to be set): listed up front.
+        "alarms": [
+            {"registrationNumber": a.number, "alarm": a.alarm} for a in apps if a.alarm is not None
+        ],
         "latencySeconds": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
         "applications": [application_json(a, now) for a in apps],
     }
@@ -363,7 +385,9 @@ def create_elicense(
         trust=trust,
         http=http,
     )
-    flow = LicensingFlow(store, client, key, clock, retry_delays=tuple(retry_delays))
+    flow = LicensingFlow(
+        store, client, key, clock, retry_delays=tuple(retry_delays), desk=SupportDesk(store.engine)
+    )
     elicense = Elicense(
         store=store,
         flow=flow,

@@ -78,6 +78,9 @@ applications = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("last_error", Text, nullable=True),
     Column("missed", Boolean, nullable=False, default=False),
+    # Why the application cannot be decided until someone acts (e.g. KGD has no MRP of a year):
+    # shown in /ops/sla and `kzgate status`, cleared when the application moves again.
+    Column("alarm", Text, nullable=True),
     Index("ix_sim_elicense_state", "state", "registered_at"),
 )
 
@@ -165,6 +168,7 @@ class Application:
     attempts: int = 0
     last_error: str | None = None
     missed: bool = False
+    alarm: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Application:
@@ -288,6 +292,11 @@ class ApplicationStore:
         self._engine: AsyncEngine = create_engine(database_url)
         self._ready = False
         self._ready_lock = asyncio.Lock()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The register's engine, lent to the support desk ELICENSE writes to."""
+        return self._engine
 
     async def close(self) -> None:
         await self._engine.dispose()
