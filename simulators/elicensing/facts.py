@@ -40,8 +40,7 @@ KGD_MRP_SERVICE = "KgdMrpByYear_v1"
 PEP_PAYMENTS_SERVICE = "PepPaymentsByPayer_v1"
 # PEP's purpose code of the licence fee; the rules speak of the purpose LICENCE_FEE.
 PEP_FEE_PURPOSE = "LICENCE_FEE_IMPORT_EXPORT"
-# A GBDFL person is "active" for an entrepreneur while alive and resident: the registry holds
-# no IE registration of its own (DESIGN.md, R1), so the civil status is what can be checked.
+# A deceased, missing or emigrated person trades as no entrepreneur, whatever the IE register says.
 _ACTIVE_PERSON = {"ALIVE"}
 _PEP_STATUS = {"CONFIRMED": PaymentStatus.CONFIRMED, "CREATED": PaymentStatus.PENDING}
 
@@ -102,17 +101,33 @@ def _organization(answer: etree._Element) -> RegistryAnswer:
 
 
 def _person(answer: etree._Element) -> RegistryAnswer:
+    """An entrepreneur is active while the person lives and the IE registration is ACTIVE.
+
+    LR p.4 ¶2: the provider fetches the IE's state registration / start of activity, so a living
+    person without one is no entrepreneur, and a suspended or terminated activity is no active
+    one (R1, DESIGN.md "IE register").
+    """
     person = _child(answer, "person")
     if _text(answer, "resultCode") != "FOUND" or person is None:
         return RegistryAnswer(Registry.GBDFL, found=False)
     status, name = _text(person, "status"), _text(person, "fullName")
-    # An entrepreneur trades as «ИП <full name>» (жеке кәсіпкер); both spellings are the person.
+    ie = _child(person, "entrepreneur")
+    if status not in _ACTIVE_PERSON:
+        return RegistryAnswer(Registry.GBDFL, True, False, (name,), f"person {status}")
+    if ie is None:
+        return RegistryAnswer(
+            Registry.GBDFL, True, False, (name,), "not registered as an individual entrepreneur"
+        )
+    ie_status = _text(ie, "status")
+    since = "" if ie_status == "ACTIVE" else f" since {_text(ie, 'statusDate')}"
+    # An entrepreneur trades under the registered name, usually «ИП <full name>».
+    names = tuple(dict.fromkeys((_text(ie, "tradeName"), name, f"ИП {name}")))
     return RegistryAnswer(
         Registry.GBDFL,
         found=True,
-        active=status in _ACTIVE_PERSON,
-        names=(name, f"ИП {name}"),
-        status=status,
+        active=ie_status == "ACTIVE",
+        names=names,
+        status=f"individual entrepreneur {ie_status}{since}",
     )
 
 
