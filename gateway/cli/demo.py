@@ -64,6 +64,13 @@ def sample_application(registered_on: dt.date) -> forms.LicenceApplication:
         valid_to=registered_on + dt.timedelta(days=180),
         type=forms.TradeType.IMPORT,
         contract=forms.Contract(number="DEMO-1", date=registered_on - dt.timedelta(days=30)),
+        # LR p.4(2): the contract's electronic copy travels with the application (absent: R1).
+        contract_copy=forms.Attachment.of(
+            forms.AttachmentKind.CONTRACT,
+            "DEMO-1.pdf",
+            "application/pdf",
+            b"%PDF-1.7 demo foreign-trade contract DEMO-1 (wheel loaders, Shandong - Almaty)",
+        ),
         applicant=applicant,
         counterparty=forms.Counterparty(
             role=forms.CounterpartyRole.SELLER, name="Shandong Heavy Machinery Co.", country="CN"

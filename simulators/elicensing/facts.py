@@ -75,6 +75,7 @@ async def gather(
         eaeu_rules=records.eaeu_rules,
         obligations=records.obligations,
         filed_on=filed_on,
+        stopped_contract=records.stopped_basis_document(application),
     )
 
 

@@ -4,6 +4,7 @@
   and which goods need one;
 - quota-restricted goods with the quantity allocated and remaining per year (ground R5);
 - international obligations of the member states as country × goods restrictions (ground R4);
+- contracts and other documents of intent known to be terminated or suspended (ground R3);
 - the parameters of the EAEU-rule checks (ground R2; the content of EAEU Rules paras 10–12 is
   external to order 51-НҚ, so it is configuration, not code).
 
@@ -24,7 +25,13 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulators.elicensing.forms import Identifier, LicenceApplication, PermitDraft, TradeType
+from simulators.elicensing.forms import (
+    AttachmentKind,
+    Identifier,
+    LicenceApplication,
+    PermitDraft,
+    TradeType,
+)
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 CodePrefix = Annotated[str, Field(pattern=r"^[0-9]{2,10}$")]
@@ -49,6 +56,37 @@ class ActivityLicence(_Record):
     status: ActivityLicenceStatus
     issued_on: dt.date
     status_date: dt.date
+
+
+class BasisDocumentStatus(StrEnum):
+    SUSPENDED = "SUSPENDED"
+    TERMINATED = "TERMINATED"
+
+
+class BasisDocument(_Record):
+    """A contract (or other document of intent) known to have stopped: ground R3 [LR p.7(3)]."""
+
+    holder: Identifier
+    kind: AttachmentKind
+    number: str | None = None
+    date: dt.date | None = None
+    digest: str | None = None  # SHA-256 of the copy, when the register knows the very file
+    status: BasisDocumentStatus
+    status_date: dt.date
+    reason: str
+
+    def is_the_one_of(self, form: LicenceApplication) -> bool:
+        """Whether ``form``'s field 4 or attached copy is this document."""
+        if form.applicant.identifier != self.holder:
+            return False
+        copy, contract = form.contract_copy, form.contract
+        if self.digest is not None and copy is not None and copy.digest == self.digest:
+            return True
+        return (
+            contract is not None
+            and self.number is not None
+            and (contract.number, contract.date) == (self.number, self.date)
+        )
 
 
 class LicensedGoods(_Record):
@@ -142,6 +180,11 @@ class Records(_Record):
     quotas: tuple[Quota, ...] = ()
     obligations: tuple[InternationalObligation, ...] = ()
     eaeu_rules: EaeuRules = EaeuRules()
+    basis_documents: tuple[BasisDocument, ...] = ()
+
+    def stopped_basis_document(self, form: LicenceApplication) -> BasisDocument | None:
+        """The application's contract / document of intent if it is terminated or suspended."""
+        return next((d for d in self.basis_documents if d.is_the_one_of(form)), None)
 
     def activity_licence(self, number: str) -> ActivityLicence | None:
         return next((lic for lic in self.activity_licences if lic.number == number), None)
@@ -197,7 +240,7 @@ def _longest_prefix(entries: Sequence[_Prefixed], code: str) -> _Prefixed | None
 
 
 def load_records(directory: Path = FIXTURES_DIR) -> Records:
-    """Read the four register files of ``directory`` into one validated ``Records``."""
+    """Read the register files of ``directory`` into one validated ``Records``."""
     activity = _read(directory / "activity_licences.json")
     return Records(
         activity_licences=activity["licences"],
@@ -205,6 +248,7 @@ def load_records(directory: Path = FIXTURES_DIR) -> Records:
         quotas=_read(directory / "quotas.json")["quotas"],
         obligations=_read(directory / "international_obligations.json")["obligations"],
         eaeu_rules=_read(directory / "eaeu_rules.json"),
+        basis_documents=_read(directory / "basis_documents.json")["documents"],
     )
 
 

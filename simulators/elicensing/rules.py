@@ -19,12 +19,19 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from simulators.elicensing.forms import FormModel, LicenceApplication, PermitDraft, TradeType
+from simulators.elicensing.forms import (
+    AttachmentKind,
+    FormModel,
+    LicenceApplication,
+    PermitDraft,
+    TradeType,
+)
 from simulators.elicensing.records import (
     NO_ACTIVITY_LICENCE_NEEDED,
     NOT_RESTRICTED,
     ActivityLicenceCheck,
     ActivityLicenceStatus,
+    BasisDocument,
     EaeuRules,
     InternationalObligation,
     QuotaCheck,
@@ -188,6 +195,7 @@ class Facts:
     eaeu_rules: EaeuRules = field(default_factory=EaeuRules)
     obligations: tuple[InternationalObligation, ...] = ()
     filed_on: dt.date | None = None
+    stopped_contract: BasisDocument | None = None  # the contract, if known terminated/suspended
 
 
 Rule = Callable[[LicenceApplication, Facts], "Ground | None"]
@@ -217,7 +225,25 @@ def r1_incomplete_or_unreliable(app: LicenceApplication, facts: Facts) -> Ground
     reasons += _inverted_period(app)
     reasons += _registry_mismatch(app, facts.registry)
     reasons += _activity_licence_unreliable(app, facts.activity_licence)
+    reasons += _contract_copy_unreliable(app)
     return _ground(GroundCode.R1, reasons)
+
+
+def _contract_copy_unreliable(app: LicenceApplication) -> list[str]:
+    """The attached copy must be what it says and what field 4 names [LR p.4(2)]."""
+    copy, contract = app.contract_copy, app.contract
+    if copy is None:
+        return []  # named by missing_fields
+    reasons = []
+    if not copy.matches_digest():
+        reasons.append(f"the attached copy «{copy.file_name}» does not match its digest")
+    if contract is not None:
+        names_contract = bool(contract.number and contract.date)
+        if copy.kind is AttachmentKind.CONTRACT and not names_contract:
+            reasons.append("a contract copy is attached but field 4 names no contract")
+        if copy.kind is AttachmentKind.OTHER_INTENT_DOCUMENT and names_contract:
+            reasons.append("field 4 names a contract but the copy is another document of intent")
+    return reasons
 
 
 def _inverted_period(app: LicenceApplication | PermitDraft) -> list[str]:
@@ -349,12 +375,22 @@ EAEU_PREDICATES: tuple[Callable[[LicenceApplication, Facts], str | None], ...] =
 
 
 def r3_basis_document_suspended(app: LicenceApplication, facts: Facts) -> Ground | None:
-    """The activity licence serving as a basis is suspended or terminated."""
+    """A basis document — the activity licence or the contract / document of intent — is
+    suspended or terminated [LR p.7(3)]."""
+    reasons = []
     record = facts.activity_licence.record
-    if record is None or record.status is ActivityLicenceStatus.VALID:
-        return None
-    reason = f"activity licence {record.number} is {record.status.value} since {record.status_date}"
-    return Ground.of(GroundCode.R3, reason)
+    if record is not None and record.status is not ActivityLicenceStatus.VALID:
+        reasons.append(
+            f"activity licence {record.number} is {record.status.value} since {record.status_date}"
+        )
+    stopped = facts.stopped_contract
+    if stopped is not None:
+        what = "contract" if stopped.kind is AttachmentKind.CONTRACT else "document of intent"
+        named = f"{what} No. {stopped.number} of {stopped.date}" if stopped.number else what
+        reasons.append(
+            f"{named} is {stopped.status.value} since {stopped.status_date} ({stopped.reason})"
+        )
+    return _ground(GroundCode.R3, reasons)
 
 
 def r4_international_obligations(app: LicenceApplication, facts: Facts) -> Ground | None:

@@ -13,6 +13,8 @@ from typing import Any
 from simulators.elicensing.forms import (
     Applicant,
     ApplicantKind,
+    Attachment,
+    AttachmentKind,
     AuthorizedPerson,
     Consent,
     Contract,
@@ -79,6 +81,12 @@ def person() -> AuthorizedPerson:
     )
 
 
+def contract_copy(number: str, kind: AttachmentKind = AttachmentKind.CONTRACT) -> Attachment:
+    """A small PDF-like copy of contract ``number`` (its bytes name it, so digests differ)."""
+    data = f"%PDF-1.7 foreign-trade contract {number} with annexes".encode()
+    return Attachment.of(kind, f"{number.replace('/', '-')}.pdf", "application/pdf", data)
+
+
 def export_application(**changes: Any) -> LicenceApplication:
     """A complete export licence application (leather to Italy) that passes every rule."""
     base = LicenceApplication(
@@ -87,6 +95,7 @@ def export_application(**changes: Any) -> LicenceApplication:
         valid_to=dt.date(2027, 6, 30),
         type=TradeType.EXPORT,
         contract=Contract(number="ST-17/2026", date=dt.date(2026, 10, 1)),
+        contract_copy=contract_copy("ST-17/2026"),
         applicant=applicant(EXPORTER),
         counterparty=Counterparty(
             role=CounterpartyRole.BUYER, name="Conceria Toscana S.p.A.", country="IT"
@@ -189,5 +198,6 @@ def facts_for(app: LicenceApplication, **changes: Any) -> Facts:
         quota=records.check_quota(app, REGISTERED_ON.year),
         eaeu_rules=records.eaeu_rules,
         obligations=records.obligations,
+        stopped_contract=records.stopped_basis_document(app),
     )
     return replace(facts, **changes)

@@ -9,9 +9,11 @@ from decimal import Decimal
 import pytest
 
 from simulators.elicensing.forms import (
+    CONTRACT_COPY_LABEL,
     ActivityLicenceReference,
     Applicant,
     ApplicantKind,
+    AttachmentKind,
     Consent,
     Contract,
     Counterparty,
@@ -47,6 +49,7 @@ from tests.simulators.elicensing.samples import (
     REGISTERED_ON,
     SUSPENDED_COMPANY,
     applicant,
+    contract_copy,
     export_application,
     facts_for,
     fee,
@@ -78,7 +81,57 @@ def test_import_licence_is_issued():
 
 
 def test_one_time_licence_on_another_document_of_intent_is_issued():  # T-L05
-    app = export_application(contract=Contract(other_document="Letter of intent No. 5"))
+    app = export_application(
+        contract=Contract(other_document="Letter of intent No. 5"),
+        contract_copy=contract_copy("LOI-5", AttachmentKind.OTHER_INTENT_DOCUMENT),
+    )
+    assert decide(app, facts_for(app)).outcome is Outcome.ISSUE
+
+
+def test_r1_without_the_contract_copy():  # LR p.4(2)
+    app = export_application(contract_copy=None)
+    assert CONTRACT_COPY_LABEL in only(decide(app, facts_for(app)), GroundCode.R1)
+
+
+def test_r1_a_contract_copy_that_does_not_match_its_digest():
+    copy = contract_copy("ST-17/2026")
+    tampered = copy.model_copy(update={"digest": "0" * 64})
+    app = export_application(contract_copy=tampered)
+    assert "does not match its digest" in only(decide(app, facts_for(app)), GroundCode.R1)
+
+
+def test_r1_the_copy_is_not_what_field_4_names():
+    app = export_application(
+        contract_copy=contract_copy("LOI-5", AttachmentKind.OTHER_INTENT_DOCUMENT)
+    )
+    reasoning = only(decide(app, facts_for(app)), GroundCode.R1)
+    assert "field 4 names a contract but the copy is another document of intent" in reasoning
+
+
+@pytest.mark.parametrize(
+    ("contract", "applicant_bin", "status"),
+    [
+        (Contract(number="ST-09/2025", date=dt.date(2025, 3, 1)), EXPORTER, "TERMINATED"),
+        (Contract(number="SH-44/2026", date=dt.date(2026, 2, 15)), "150740415286", "SUSPENDED"),
+    ],
+    ids=["terminated", "suspended"],
+)
+def test_r3_a_stopped_contract_is_a_stopped_basis_document(contract, applicant_bin, status):
+    app = export_application(
+        applicant=applicant(applicant_bin),
+        contract=contract,
+        contract_copy=contract_copy(contract.number),
+    )
+    facts = facts_for(app, payments=(fee(applicant_bin),))
+    reasoning = only(decide(app, facts), GroundCode.R3)
+    assert f"contract No. {contract.number} of {contract.date} is {status}" in reasoning
+
+
+def test_r3_the_same_contract_number_of_another_holder_is_not_stopped():
+    app = export_application(
+        contract=Contract(number="SH-44/2026", date=dt.date(2026, 2, 15)),
+        contract_copy=contract_copy("SH-44/2026"),
+    )
     assert decide(app, facts_for(app)).outcome is Outcome.ISSUE
 
 
