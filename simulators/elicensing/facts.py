@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from connectors.client import ShepClient
-from simulators.elicensing.forms import ApplicantKind, LicenceApplication
+from simulators.elicensing.forms import ApplicantKind, LicenceApplication, PermitDraft
 from simulators.elicensing.records import Records
 from simulators.elicensing.rules import (
     LICENCE_FEE_PURPOSE,
@@ -79,7 +79,10 @@ async def gather(
     )
 
 
-async def registry_answer(client: ShepClient, application: LicenceApplication) -> RegistryAnswer:
+async def registry_answer(
+    client: ShepClient, application: LicenceApplication | PermitDraft
+) -> RegistryAnswer:
+    """The applicant's registration: GBDUL for a legal entity, GBDFL's IE register otherwise."""
     identifier = application.applicant.identifier
     if application.applicant.kind is ApplicantKind.INDIVIDUAL_ENTREPRENEUR:
         answer = await _answer(client, GBDFL_SERVICE, gbdfl_request(identifier))

@@ -59,10 +59,10 @@ from simulators.customs.models import (
 from simulators.customs.models import TradeType as CustomsTradeType
 from simulators.customs.payload import build_registration
 from simulators.elicensing import documents
-from simulators.elicensing.facts import FactsUnavailable, gather
+from simulators.elicensing.facts import FactsUnavailable, gather, registry_answer
 from simulators.elicensing.forms import LicenceApplication, PermitDraft
 from simulators.elicensing.records import QuotaCheck, Records, default_records
-from simulators.elicensing.rules import Facts, decide
+from simulators.elicensing.rules import Facts, decide, permit_registry_obstacles
 from simulators.elicensing.rules import GroundCode as Ground
 from simulators.elicensing.rules import Outcome as Decision
 from simulators.elicensing.store import (
@@ -92,6 +92,7 @@ MONITORING_SERVICE = "MonitoringStage_v1"
 MESSAGE_NAMESPACE = uuid.UUID("6f1d3c1e-8a52-5d0e-9a63-2b0f6e4c7a11")
 DEFAULT_RETRY_DELAYS: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
 DEFAULT_SUPPORT_AFTER_ATTEMPTS = 3
+_COMMENT_LIMIT = 500  # a stage comment is a note for the monitoring screen, not the document
 # The state services' names as the rules title them: the first field of a support-desk notice.
 SERVICE_NAMES = {
     Kind.LICENCE: "Жекелеген тауар түрлерінің импортына және (немесе) экспортына лицензия беру",
@@ -338,7 +339,8 @@ class LicensingFlow:
         form = parse_form(app)
         registered_on = app.registered_at.astimezone(KZ_TIME).date()
         if isinstance(form, PermitDraft):
-            judge = self._permit_judge(form, registered_on)
+            registry = await registry_answer(self.client, form)  # PR p.4 ¶2
+            judge = self._permit_judge(app, form, registry, registered_on)
         else:
             filed_on = app.filed_at.astimezone(KZ_TIME).date()
             facts = await gather(self.client, form, registered_on, self.records, filed_on=filed_on)
@@ -350,14 +352,32 @@ class LicensingFlow:
         log.info("ELICENSE %s %s: %s", app.number, decided.outcome, decided.document_number)
         return decided
 
-    def _permit_judge(self, draft: PermitDraft, registered_on: dt.date) -> Judge:
+    def _permit_judge(
+        self, app: Application, draft: PermitDraft, registry: Any, registered_on: dt.date
+    ) -> Judge:
+        obstacles = permit_registry_obstacles(draft, registry)
+
         def build(sequence: int) -> dict[str, Any]:
             today = self.clock.now().astimezone(KZ_TIME).date()
             number = documents.permit_number(draft.type, registered_on.year, sequence)
             permit = documents.issue_permit(draft, number, today)
             return self._decided(Outcome.ISSUED, number, documents.build_permit(permit, self.key))
 
+        def not_issued(sequence: int) -> dict[str, Any]:
+            reason = "; ".join(obstacles)
+            notice = documents.not_issued(
+                draft,
+                application_number=app.number,
+                application_date=registered_on,
+                date=self.clock.now().astimezone(KZ_TIME).date(),
+                reason=reason,
+            )
+            element = documents.build_permit_not_issued(notice, self.key)
+            return {**self._decided(Outcome.NOT_ISSUED, None, element), "reason": reason}
+
         async def judge(ledger: Ledger) -> Verdict:
+            if obstacles:
+                return Verdict(f"permit-not-issued-{registered_on.year}", not_issued)
             return Verdict(f"permit-{draft.type.value}-{registered_on.year}", build)
 
         return judge
@@ -398,7 +418,9 @@ class LicensingFlow:
 
         return build
 
-    def _decided(self, outcome: Outcome, number: str, element: etree._Element) -> dict[str, Any]:
+    def _decided(
+        self, outcome: Outcome, number: str | None, element: etree._Element
+    ) -> dict[str, Any]:
         return {
             "outcome": outcome.value,
             "document_number": number,
@@ -440,7 +462,11 @@ class LicensingFlow:
     ) -> None:
         if getattr(app, flag):
             return
-        comment = f"grounds {app.grounds}" if stage is Stage.REFUSED and app.grounds else None
+        comment = None
+        if stage is Stage.REFUSED and app.grounds:
+            comment = f"grounds {app.grounds}"
+        elif stage is Stage.REFUSED and app.reason:
+            comment = f"permit not issued: {app.reason}"[:_COMMENT_LIMIT]
         event = build_stage_event(
             app.number, stage, SYSTEM_ID, occurred_at or app.registered_at, comment
         )

@@ -5,6 +5,7 @@
 - quota-restricted goods with the quantity allocated and remaining per year (ground R5);
 - international obligations of the member states as country × goods restrictions (ground R4);
 - contracts and other documents of intent known to be terminated or suspended (ground R3);
+- goods under automatic licensing (surveillance), the only goods a permit is issued for;
 - the parameters of the EAEU-rule checks (ground R2; the content of EAEU Rules paras 10–12 is
   external to order 51-НҚ, so it is configuration, not code).
 
@@ -89,6 +90,15 @@ class BasisDocument(_Record):
         )
 
 
+class SurveillanceGoods(_Record):
+    """Goods under automatic licensing (surveillance) in one direction: a permit is issued for
+    them, and only for them [seed 002, PR p.2(4)]."""
+
+    code_prefix: CodePrefix
+    type: TradeType
+    title: str
+
+
 class LicensedGoods(_Record):
     """Goods whose circulation needs an activity licence (EAEU licensing of the activity)."""
 
@@ -171,7 +181,7 @@ class QuotaCheck:
 
 NOT_RESTRICTED = QuotaCheck(restricted=False)
 NO_ACTIVITY_LICENCE_NEEDED = ActivityLicenceCheck(required=False)
-_Prefixed = TypeVar("_Prefixed", LicensedGoods, Quota)
+_Prefixed = TypeVar("_Prefixed", LicensedGoods, Quota, SurveillanceGoods)
 
 
 class Records(_Record):
@@ -181,6 +191,15 @@ class Records(_Record):
     obligations: tuple[InternationalObligation, ...] = ()
     eaeu_rules: EaeuRules = EaeuRules()
     basis_documents: tuple[BasisDocument, ...] = ()
+    surveillance_goods: tuple[SurveillanceGoods, ...] = ()
+
+    def under_surveillance(self, form: PermitDraft) -> SurveillanceGoods | None:
+        """The surveillance entry covering the draft's goods and direction, if any."""
+        code = form.goods.commodity_code
+        if code is None:
+            return None
+        entries = [g for g in self.surveillance_goods if g.type == form.type]
+        return _longest_prefix(entries, code)
 
     def stopped_basis_document(self, form: LicenceApplication) -> BasisDocument | None:
         """The application's contract / document of intent if it is terminated or suspended."""
@@ -249,6 +268,7 @@ def load_records(directory: Path = FIXTURES_DIR) -> Records:
         obligations=_read(directory / "international_obligations.json")["obligations"],
         eaeu_rules=_read(directory / "eaeu_rules.json"),
         basis_documents=_read(directory / "basis_documents.json")["documents"],
+        surveillance_goods=_read(directory / "surveillance_goods.json")["goods"],
     )
 
 

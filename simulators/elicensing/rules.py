@@ -252,7 +252,7 @@ def _inverted_period(app: LicenceApplication | PermitDraft) -> list[str]:
     return []
 
 
-def _registry_mismatch(app: LicenceApplication, answer: RegistryAnswer) -> list[str]:
+def _registry_mismatch(app: LicenceApplication | PermitDraft, answer: RegistryAnswer) -> list[str]:
     who = f"{app.applicant.identifier} in {answer.source}"
     if not answer.found:
         return [f"the applicant {who} is not registered"]
@@ -530,6 +530,16 @@ RULES: tuple[Rule, ...] = (
 
 
 # --- permits --------------------------------------------------------------------------------
+
+
+def permit_registry_obstacles(draft: PermitDraft, registry: RegistryAnswer) -> tuple[str, ...]:
+    """Why the registry answer (PR p.4 ¶2) lets no permit be issued; empty: issue it.
+
+    The same reading as R1's registry part for licences: unknown, not operating (liquidated,
+    suspended, an entrepreneur not trading) or another name. There is no refusal for permits, so
+    the flow closes such a draft as "not issued" with these reasons (DESIGN.md "Permits").
+    """
+    return tuple(_registry_mismatch(draft, registry))
 
 
 def check_permit_draft(draft: PermitDraft) -> tuple[str, ...]:

@@ -3,8 +3,9 @@
 - ``ElicenseSubmitApplication_v1`` (sync, from EGOV_PORTAL): a ``LicenceApplication`` or
   ``PermitDraft`` in ``data`` is registered at once — off-hours at the next working day's opening
   (``WorkingCalendar``, Trade Committee hours) — and answered with the registration number, the
-  registration moment and the SLA deadline (1 working day). The same application filed again is
-  the same registration. A draft permit that is structurally incomplete is rejected as an
+  registration moment and the SLA deadline (1 working day). The same application filed again
+  while undecided is the same registration; after the decision it is a new application. A draft
+  permit that is structurally incomplete, or for goods not under surveillance, is rejected as an
   invalid message (the permit rules have no refusal).
 - ``ElicenseApplicationStatus_v1`` (sync): state, outcome, grounds, document number, deadline and
   whether it was missed, by registration number.
@@ -46,7 +47,7 @@ from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
-from simulators.elicensing.records import quota_key
+from simulators.elicensing.records import Records, quota_key
 from simulators.elicensing.rules import check_permit_draft
 from simulators.elicensing.store import (
     Application,
@@ -95,7 +96,7 @@ class Elicense:
 
     async def submit(self, element: etree._Element) -> etree._Element:
         """Register the application or draft permit in ``element``; the registration answer."""
-        kind, applicant = _read_form(element)
+        kind, applicant = _read_form(element, self.flow.records)
         filed_at = self.clock.now()
         registered_at = self.calendar.registration_moment(filed_at)
         new = NewApplication(
@@ -205,8 +206,12 @@ def _payload(data: etree._Element) -> etree._Element:
     return children[0]
 
 
-def _read_form(element: etree._Element) -> tuple[Kind, str]:
-    """The kind and applicant id of a valid filing; a broken one is an invalid message."""
+def _read_form(element: etree._Element, records: Records) -> tuple[Kind, str]:
+    """The kind and applicant id of a valid filing; a broken one is an invalid message.
+
+    A draft permit for goods not under automatic licensing (surveillance) is outside the permit
+    service (PR p.2(4)): rejected like a broken message, as the permit rules have no refusal.
+    """
     try:
         if element.tag == _APPLICATION:
             return Kind.LICENCE, documents.parse_application(element).applicant.identifier
@@ -215,6 +220,12 @@ def _read_form(element: etree._Element) -> tuple[Kind, str]:
             problems = check_permit_draft(draft)
             if problems:  # the permit rules have no refusal: an incomplete draft is a bad message
                 raise documents.DocumentError("; ".join(problems))
+            if records.under_surveillance(draft) is None:
+                raise documents.DocumentError(
+                    f"goods {draft.goods.commodity_code} are not under automatic licensing "
+                    f"(surveillance) for {draft.type.value}: no permit is issued for them "
+                    "(permit rules p.2(4))"
+                )
             return Kind.PERMIT, draft.applicant.identifier
     except documents.DocumentError as exc:
         raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
@@ -266,6 +277,8 @@ def status_response(number: str, app: Application | None, now: datetime) -> etre
         _add(element, "outcome", app.outcome.value)
     for code in app.ground_codes:
         _add(element, "ground", code)
+    if app.reason:
+        _add(element, "reason", app.reason)
     if app.document_number:
         _add(element, "documentNumber", app.document_number)
     _add(element, "registeredAt", format_datetime(app.registered_at))
@@ -299,6 +312,7 @@ def application_json(app: Application, now: datetime) -> dict[str, object]:
         "state": app.state.value,
         "outcome": app.outcome.value if app.outcome else None,
         "grounds": list(app.ground_codes),
+        "reason": app.reason,
         "documentNumber": app.document_number,
         "filedAt": format_datetime(app.filed_at),
         "registeredAt": format_datetime(app.registered_at),
@@ -331,6 +345,7 @@ def sla_report(apps: Sequence[Application], now: datetime) -> dict[str, object]:
         "total": len(apps),
         "issued": sum(1 for a in done if a.outcome is Outcome.ISSUED),
         "refused": sum(1 for a in done if a.outcome is Outcome.REFUSED),
+        "notIssued": sum(1 for a in done if a.outcome is Outcome.NOT_ISSUED),
         "inProgress": sum(1 for a in apps if a.completed_at is None),
         "missed": sum(1 for a in apps if is_missed(a, now)),
         # Applications that wait for someone to act (e.g. an MRP to be set): listed up front.

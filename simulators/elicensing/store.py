@@ -64,6 +64,7 @@ applications = Table(
     Column("state", String, nullable=False),
     Column("outcome", String, nullable=True),
     Column("grounds", String, nullable=True),  # "R1,R6": the codes of a refusal
+    Column("reason", Text, nullable=True),  # why a permit was NOT_ISSUED
     Column("document_number", String, nullable=True, unique=True),
     Column("document_xml", Text, nullable=True),
     Column("in_work_at", UtcDateTime, nullable=True),
@@ -125,7 +126,8 @@ class State(StrEnum):
 
 class Outcome(StrEnum):
     ISSUED = "ISSUED"
-    REFUSED = "REFUSED"
+    REFUSED = "REFUSED"  # a licence refused on grounds R1–R7 (motivated refusal, Annex 4)
+    NOT_ISSUED = "NOT_ISSUED"  # a draft permit closed without a permit (no refusal exists)
 
 
 # The delivery flags, by the column that records each one.
@@ -154,6 +156,7 @@ class Application:
     state: State
     outcome: Outcome | None = None
     grounds: str | None = None
+    reason: str | None = None
     document_number: str | None = None
     document_xml: str | None = None
     in_work_at: datetime | None = None
