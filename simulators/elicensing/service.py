@@ -24,7 +24,7 @@ import hashlib
 import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -47,8 +47,9 @@ from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
-from simulators.elicensing.records import Records, quota_key
+from simulators.elicensing.records import Records, default_records, load_records, quota_key
 from simulators.elicensing.rules import check_permit_draft
+from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import (
     Application,
     ApplicationStore,
@@ -57,7 +58,7 @@ from simulators.elicensing.store import (
     Outcome,
     State,
 )
-from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, WorkingCalendar
+from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import KZ_TIME, Clock, process_clock
 from simulators.kit.provider import ProviderResult, SyncProvider
 from simulators.support_desk.desk import SupportDesk
@@ -67,7 +68,6 @@ SUBMIT_SERVICE = "ElicenseSubmitApplication_v1"
 STATUS_SERVICE = "ElicenseApplicationStatus_v1"
 WSDL_FILE = "SyncChannel.wsdl"
 NAMESPACE = documents.NAMESPACE
-SLA_WORKING_DAYS = 1  # licence rules para 6 / permit rules: 1 working day [seed 002]
 _NSMAP = {"el": NAMESPACE}
 _APPLICATION = etree.QName(NAMESPACE, "LicenceApplication").text
 _DRAFT = etree.QName(NAMESPACE, "PermitDraft").text
@@ -81,8 +81,9 @@ class Elicense:
     store: ApplicationStore
     flow: LicensingFlow
     provider: SyncProvider
-    calendar: WorkingCalendar
+    settings: ElicenseSettings
     clock: Clock
+    _calendars: dict[Kind, WorkingCalendar] = field(default_factory=dict, init=False)
 
     # --- intake -------------------------------------------------------------------------------
 
@@ -98,7 +99,8 @@ class Elicense:
         """Register the application or draft permit in ``element``; the registration answer."""
         kind, applicant = _read_form(element, self.flow.records)
         filed_at = self.clock.now()
-        registered_at = self.calendar.registration_moment(filed_at)
+        calendar = self.calendar(kind)
+        registered_at = calendar.registration_moment(filed_at)
         new = NewApplication(
             kind=kind,
             digest=content_digest(element),
@@ -106,11 +108,15 @@ class Elicense:
             applicant_id=applicant,
             filed_at=filed_at,
             registered_at=registered_at,
-            deadline=self.calendar.add_working_days(registered_at, SLA_WORKING_DAYS),
+            deadline=calendar.add_working_days(registered_at, self.settings.working_days(kind)),
         )
         registered = await self.store.register(new)
         self.flow.wake()
         return submit_response(registered.application, duplicate=not registered.created)
+
+    def calendar(self, kind: Kind) -> WorkingCalendar:
+        """The working calendar of a service: decreed extras and deadline rule from settings."""
+        return self._calendars.setdefault(kind, self.settings.calendar(kind))
 
     async def _status(self, element: etree._Element) -> etree._Element:
         number = _child_text(element, "registrationNumber")
@@ -384,6 +390,7 @@ def create_elicense(
     trust: TrustStore | None = None,
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     password: str | None = None,
+    settings: ElicenseSettings | None = None,
 ) -> Elicense:
     """ELICENSE on ``database_url``, calling the gateway at ``gateway_url`` (through ``http``
     when given: tests route it to the in-process gateway app). Set ``elicense.flow.client.http``
@@ -400,14 +407,23 @@ def create_elicense(
         trust=trust,
         http=http,
     )
+    settings = settings or ElicenseSettings()
+    records = load_records(settings.records_dir) if settings.records_dir else default_records()
     flow = LicensingFlow(
-        store, client, key, clock, retry_delays=tuple(retry_delays), desk=SupportDesk(store.engine)
+        store,
+        client,
+        key,
+        clock,
+        records=records,
+        retry_delays=tuple(retry_delays),
+        desk=SupportDesk(store.engine),
+        support_after_attempts=settings.support_after_attempts,
     )
     elicense = Elicense(
         store=store,
         flow=flow,
         provider=SyncProvider(SYSTEM_ID, key, trust, handler=_no_handler, wsdl_file=WSDL_FILE),
-        calendar=WorkingCalendar(TRADE_COMMITTEE_HOURS),
+        settings=settings,
         clock=clock,
     )
     elicense.provider.handler = elicense.handle

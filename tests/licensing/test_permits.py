@@ -6,6 +6,9 @@ outside the service (PR p.2(4)); an issued permit labels fields 6–8 as the per
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -13,10 +16,11 @@ from lxml import etree
 from connectors.client import GatewayFault
 from simulators.elicensing import documents
 from simulators.elicensing.forms import CounterpartyRole, TradeCountryRole, TradeType
+from simulators.elicensing.records import FIXTURES_DIR
 from simulators.elicensing.store import Outcome
 from simulators.kit.identifiers import make_bin
 from simulators.legal_entities.store import default_store as organizations
-from tests.licensing.world import World
+from tests.licensing.world import World, running_world
 from tests.simulators.elicensing.samples import applicant, permit_draft
 
 LIQUIDATED = "970740124019"  # ТОО «Петропавл Сүт», LIQUIDATED in GBDUL
@@ -97,3 +101,18 @@ async def test_an_issued_permit_labels_fields_6_to_8_as_its_form(
     assert permit.trade_country.country == draft.trade_country.country
     record = await world.keden_record(permit.number)
     assert record.content.trade_country_role.value == country_role.value
+
+
+async def test_the_surveillance_list_is_a_setting_not_code(
+    licensing_pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = tmp_path / "records"
+    shutil.copytree(FIXTURES_DIR, records)
+    listed = json.loads((records / "surveillance_goods.json").read_text(encoding="utf-8"))
+    listed["goods"].append({"code_prefix": "8429", "type": "EXPORT", "title": "Loaders"})
+    (records / "surveillance_goods.json").write_text(json.dumps(listed), encoding="utf-8")
+    monkeypatch.setenv("KZGATE_ELICENSE_RECORDS_DIR", str(records))
+    async with running_world(licensing_pki, tmp_path) as world:
+        goods = permit_draft().goods.model_copy(update={"commodity_code": "8429511000"})
+        app = await world.delivered((await world.file(permit_draft(goods=goods))).number)
+        assert app.outcome is Outcome.ISSUED
