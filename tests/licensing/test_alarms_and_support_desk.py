@@ -8,7 +8,6 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 from gateway.soap.values import parse_datetime
@@ -29,31 +28,17 @@ FIRST_WORKING_MORNING = datetime(2027, 1, 5, 9, 0, tzinfo=KZ_TIME)  # 1-4 Jan: h
 MRP_2027_FOR_TESTS = 4500  # a made-up figure: no budget law has set the MRP of 2027 yet
 
 
-async def _get(world: World, system: str, path: str) -> object:
-    transport = httpx.ASGITransport(app=world.harness.apps[system])
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
-        reply = await http.get(path)
-        reply.raise_for_status()
-        return reply.json()
-
-
-async def _post(world: World, system: str, path: str, body: dict) -> None:
-    transport = httpx.ASGITransport(app=world.harness.apps[system])
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
-        (await http.post(path, json=body)).raise_for_status()
-
-
 async def test_gbdul_down_past_the_retry_budget_is_one_support_desk_notice(world: World) -> None:
     recovery = MONDAY_10 + timedelta(hours=2)
     window = {"start": MONDAY_10.isoformat(), "end": recovery.isoformat()}
-    await _post(world, "GBDUL", "/ops/faults", {"down": [window]})
+    await world.ops_post("GBDUL", "/ops/faults", {"down": [window]})
     filed = await world.file(import_application(number=None))
 
     async def many_failures() -> bool:
         return (await world.application(filed.number)).attempts >= 8
 
     await eventually(many_failures)
-    [notice] = await _get(world, "ELICENSE", "/ops/support-desk")
+    [notice] = await world.ops_get("ELICENSE", "/ops/support-desk")
     assert notice["recipient"] == "sd@nitec.kz"
     assert notice["serviceName"].endswith("лицензия беру")
     assert (notice["applicationNumber"], notice["applicantId"]) == (filed.number, IMPORTER)
@@ -66,7 +51,7 @@ async def test_gbdul_down_past_the_retry_budget_is_one_support_desk_notice(world
     world.clock.set(recovery + timedelta(minutes=1))
     app = await world.delivered(filed.number)
     assert app.outcome is Outcome.ISSUED and not app.missed
-    [closed] = await _get(world, "ELICENSE", "/ops/support-desk")  # still the one notice
+    [closed] = await world.ops_get("ELICENSE", "/ops/support-desk")  # still the one notice
     assert closed["noticeId"] == notice["noticeId"] and closed["resolvedAt"] is not None
 
 

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
-import httpx
 from lxml import etree
 
 from simulators.elicensing import documents
 from simulators.elicensing.store import Outcome
 from simulators.kit.clock import KZ_TIME
 from tests.licensing.world import World, running_world
-from tests.simulators.elicensing.samples import applicant, export_application
+from tests.simulators.elicensing.samples import applicant, export_application, wheat_application
 
 UNPAID = "200640360888"  # ТОО «Семей Тері»: no licence fee in PEP's fixtures
 FEE_2026 = "43250.00"  # 10 × MRP 2026 (4 325)
@@ -28,26 +26,10 @@ def _leather(**changes):
 
 
 def _wheat(contract: str):
-    form = _leather(valid_to=dt.date(2026, 12, 31))
-    goods = form.goods.model_copy(
-        update={
-            "commodity_code": "1001990000",
-            "description": "Wheat",
-            "quantity": Decimal("250000"),
-            "unit": "t",
-        }
-    )
+    form = wheat_application(number=None, applicant=applicant(UNPAID))
     return form.model_copy(
-        update={"goods": goods, "contract": form.contract.model_copy(update={"number": contract})}
+        update={"contract": form.contract.model_copy(update={"number": contract})}
     )
-
-
-async def _ops(world: World, path: str) -> object:
-    transport = httpx.ASGITransport(app=world.harness.apps["ELICENSE"])
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
-        reply = await http.get(path)
-        reply.raise_for_status()
-        return reply.json()
 
 
 async def test_refused_for_the_fee_then_paid_and_filed_again_is_a_new_licence(
@@ -100,11 +82,15 @@ async def test_two_applications_for_the_whole_remaining_quota_one_issued_one_r5(
 ) -> None:
     await world.pay_fee(UNPAID, FEE_2026, reference="FEE-WHEAT-1")
     await world.pay_fee(UNPAID, FEE_2026, reference="FEE-WHEAT-2")
-    [before] = [q for q in await _ops(world, "/ops/quotas") if q["codePrefix"] == "1001"]
+    [before] = [
+        q for q in await world.ops_get("ELICENSE", "/ops/quotas") if q["codePrefix"] == "1001"
+    ]
     assert before["remaining"] == "250000"
     first = await world.delivered((await world.file(_wheat("W-1"))).number)
     second = await world.delivered((await world.file(_wheat("W-2"))).number)
     assert (first.outcome, second.outcome) == (Outcome.ISSUED, Outcome.REFUSED)
     assert second.ground_codes == ("R5",)
-    [after] = [q for q in await _ops(world, "/ops/quotas") if q["codePrefix"] == "1001"]
+    [after] = [
+        q for q in await world.ops_get("ELICENSE", "/ops/quotas") if q["codePrefix"] == "1001"
+    ]
     assert after["remaining"] == "0"

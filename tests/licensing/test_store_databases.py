@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -30,6 +29,7 @@ from tests.simulators.elicensing.samples import (
     export_application,
     facts_for,
     fee,
+    wheat_application,
 )
 
 
@@ -164,16 +164,7 @@ async def test_one_payment_two_applications_racing_issue_one_licence(db_url: str
 async def test_two_applications_for_the_whole_quota_issue_one_and_the_quota_reads_zero(
     db_url: str,
 ) -> None:
-    wheat = export_application(number=None, valid_to=dt.date(2026, 12, 31))
-    goods = wheat.goods.model_copy(
-        update={
-            "commodity_code": "1001990000",
-            "description": "Wheat",
-            "quantity": Decimal("250000"),
-            "unit": "t",
-        }
-    )
-    form = wheat.model_copy(update={"goods": goods})
+    form = wheat_application(number=None)
     payments = (fee(EXPORTER), replace(fee(EXPORTER), payment_id="PEP-SAMPLE-0002"))
     facts = facts_for(form, payments=payments)
     assert facts.quota.remaining == Decimal("250000")  # the whole 2026 remainder, per records

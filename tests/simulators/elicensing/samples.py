@@ -142,6 +142,20 @@ def import_application(**changes: Any) -> LicenceApplication:
     return base.model_copy(update=changes)
 
 
+def wheat_application(quantity: str = "250000", **changes: Any) -> LicenceApplication:
+    """An export of wheat (1001: the 2026 export quota has 250 000 t left), within 2026."""
+    base = export_application(valid_to=dt.date(2026, 12, 31), **changes)
+    goods = base.goods.model_copy(
+        update={
+            "commodity_code": "1001990000",
+            "description": "Wheat",
+            "quantity": Decimal(quantity),
+            "unit": "t",
+        }
+    )
+    return base.model_copy(update={"goods": goods})
+
+
 def permit_draft(**changes: Any) -> PermitDraft:
     """A complete export draft permit (permit rules Annex 1)."""
     app = export_application()
