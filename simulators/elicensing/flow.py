@@ -275,7 +275,7 @@ class LicensingFlow:
         # retry until the deadline is missed (issue 13 item 5).
         alarm = isinstance(error, MrpUnavailable)
         if alarm:
-            values["alarm"] = f"{error}: set it (KZGATE_KGD_MRP_FILE) and the flow resumes"
+            values["alarm"] = f"{error}: set it (KZGATE_KGD_MRP_FILE, restart KGD) and it resumes"
             log.error("ELICENSE %s ALARM: %s", app.number, values["alarm"])
         else:
             log.warning("ELICENSE %s: %s; retry in %.2f s", app.number, error, delay)
