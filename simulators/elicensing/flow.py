@@ -62,9 +62,15 @@ from simulators.elicensing import documents
 from simulators.elicensing.facts import FactsUnavailable, gather, registry_answer
 from simulators.elicensing.forms import LicenceApplication, PermitDraft
 from simulators.elicensing.records import QuotaCheck, Records, default_records
-from simulators.elicensing.rules import Facts, decide, permit_registry_obstacles
-from simulators.elicensing.rules import GroundCode as Ground
-from simulators.elicensing.rules import Outcome as Decision
+from simulators.elicensing.rules import (
+    Decision,
+    Facts,
+    GroundCode,
+    RegistryAnswer,
+    decide,
+    permit_registry_obstacles,
+)
+from simulators.elicensing.rules import Outcome as DecisionOutcome
 from simulators.elicensing.store import (
     Application,
     ApplicationStore,
@@ -132,15 +138,15 @@ async def licence_verdict(
     form: LicenceApplication,
     facts: Facts,
     registered_on: dt.date,
-    builder: Callable[[Any], Callable[[int], dict[str, Any]]],
+    builder: Callable[[Decision], Callable[[int], dict[str, Any]]],
 ) -> Verdict:
     """The decision on what earlier decisions left (unused payments, the quota's balance), and
     what an issued licence consumes; ``builder(decision)`` makes the column values."""
     decision = decide(form, await consumed(ledger, facts))
-    if Ground.R6 in decision.codes and decision.unknown_mrp_years:
+    if GroundCode.R6 in decision.codes and decision.unknown_mrp_years:
         raise MrpUnavailable(decision.unknown_mrp_years)
     year = registered_on.year
-    if decision.outcome is not Decision.ISSUE:
+    if decision.outcome is not DecisionOutcome.ISSUE:
         return Verdict(f"refusal-{year}", builder(decision))
     return Verdict(
         f"licence-{form.type.value}-{year}",
@@ -294,7 +300,8 @@ class LicensingFlow:
         if app.in_work_at is not None:
             steps.append(f"{app.in_work_at.isoformat()} taken into work")
         if app.document_number is not None:
-            steps.append(f"{app.decided_at} decided: {app.outcome} {app.document_number}")
+            decided_at = app.decided_at.isoformat() if app.decided_at else "?"
+            steps.append(f"{decided_at} decided: {app.outcome} {app.document_number}")
         steps.append(f"{failed_at.isoformat()} first failure: {error}")
         steps.append(f"{now.isoformat()} still failing after {app.attempts + 1} attempts")
         notice = Notice(
@@ -353,7 +360,11 @@ class LicensingFlow:
         return decided
 
     def _permit_judge(
-        self, app: Application, draft: PermitDraft, registry: Any, registered_on: dt.date
+        self,
+        app: Application,
+        draft: PermitDraft,
+        registry: RegistryAnswer,
+        registered_on: dt.date,
     ) -> Judge:
         obstacles = permit_registry_obstacles(draft, registry)
 
@@ -397,13 +408,13 @@ class LicensingFlow:
         return judge
 
     def _licence_build(
-        self, form: LicenceApplication, decision: Any, registered_on: dt.date
+        self, form: LicenceApplication, decision: Decision, registered_on: dt.date
     ) -> Callable[[int], dict[str, Any]]:
         year = registered_on.year
 
         def build(sequence: int) -> dict[str, Any]:
             today = self.clock.now().astimezone(KZ_TIME).date()
-            if decision.outcome is Decision.ISSUE:
+            if decision.outcome is DecisionOutcome.ISSUE:
                 number = documents.licence_number(form.type, year, sequence)
                 licence = documents.issue_licence(form, number, today)
                 element = documents.build_licence(licence, self.key)

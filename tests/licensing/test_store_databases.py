@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from simulators.elicensing.flow import licence_verdict
-from simulators.elicensing.rules import Outcome as Decision
+from simulators.elicensing.rules import Outcome as DecisionOutcome
 from simulators.elicensing.store import (
     Application,
     ApplicationStore,
@@ -121,7 +121,7 @@ class _Rendezvous:
 
 def _outcome_columns(decision) -> Callable[[int], dict[str, str]]:
     def build(sequence: int) -> dict[str, str]:
-        if decision.outcome is Decision.ISSUE:
+        if decision.outcome is DecisionOutcome.ISSUE:
             return {"document_number": f"KZ-EX-2026-{sequence:06d}", "outcome": "ISSUED"}
         return {
             "document_number": f"KZ-RF-2026-{sequence:06d}",
