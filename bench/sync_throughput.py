@@ -107,6 +107,9 @@ def main() -> None:
     parser.add_argument("--database-url", help="message log URL (default: SQLite in a temp dir)")
     parser.add_argument("--broker", default="auto", choices=BROKER_CHOICES)
     parser.add_argument("--floor-messages", type=int, default=1000, help="per aio-pika level")
+    parser.add_argument(
+        "--workers", type=int, default=1, help="gateway worker processes (KZGATE_WORKERS; 0: cores)"
+    )
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -123,7 +126,13 @@ def main() -> None:
         floor = crypto_floor(client, client.trust)
         size = len(client.signed_envelope(client.request(SERVICE, build_request(BIN))))
         amqp = floor_or_reason(size, levels, args.floor_messages)
-        system = start_system(var, ["GBDUL"], broker=args.broker, database_url=args.database_url)
+        system = start_system(
+            var,
+            ["GBDUL"],
+            broker=args.broker,
+            database_url=args.database_url,
+            extra_env={"KZGATE_WORKERS": str(args.workers)},
+        )
         try:
             report(system, client, floor, amqp, levels, args)
         finally:
@@ -140,7 +149,8 @@ def report(
 ) -> None:
     floor_rate = 1 / statistics.mean(floor)
     print(system.broker_line(args.broker))
-    print(f"dispatch: {system.health()['dispatch']}")
+    health = system.health()
+    print(f"dispatch: {health['dispatch']}; gateway workers: {health['worker']['of']}")
     print(
         f"crypto floor: sign+verify of one envelope, no gateway: {floor_rate:,.0f}/s "
         f"(p50 {percentile(floor, 0.5):.2f} ms) — a round trip needs {HOPS_WITH_CRYPTO} such pairs"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -41,6 +42,14 @@ class Settings(BaseSettings):
     connectors: Literal["in-process", "external"] = "in-process"
     # seconds before attempt 2, 3, …; the last repeats (KZGATE_RETRY_DELAYS='[1, 5, 30, 120]')
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    # Gateway worker processes behind one port (0: one per core). Workers share nothing but the
+    # database and the broker (replay claims, tracking, the message log, queues), so any worker
+    # may take any request and a dead one is replaced without losing what was accepted.
+    workers: int = Field(default=0, ge=0)
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers or os.cpu_count() or 1
 
     @cached_property
     def pki_dir(self) -> Path:

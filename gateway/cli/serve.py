@@ -15,7 +15,8 @@ import uvicorn
 
 from gateway.config import Settings
 from gateway.registry import load_registry
-from gateway.security.pki import init_pki
+from gateway.security.pki import Validity, init_pki
+from simulators.kit.clock import clock_from_env
 from simulators.systems import SIMULATED_SYSTEMS, app_factory
 
 READY_TIMEOUT_SECONDS = 60.0
@@ -48,7 +49,22 @@ def _serve_gateway(args: argparse.Namespace) -> int:
     from gateway.http.app import create_app
 
     settings = Settings()
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    workers = settings.worker_count
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
+        )
+        return 0
+    # Several processes on one socket: uvicorn's supervisor forks them, each builds its app from
+    # the same environment, and a worker that dies is replaced.
+    uvicorn.run(
+        "gateway.http.app:create_app",
+        factory=True,
+        workers=workers,
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+    )
     return 0
 
 
@@ -85,7 +101,9 @@ def _serve_connectors(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     settings = Settings()
-    created = init_pki(settings.pki_dir)
+    # On a virtual clock started in the past, the business documents signed at that time must
+    # verify at that time: a new PKI covers the clock's moment as well as the real now.
+    created = init_pki(settings.pki_dir, validity=Validity.covering(clock_from_env().now()))
     if created:
         print(f"test PKI created in {settings.pki_dir} ({len(created)} files)")
     children = {"gateway": _spawn(["serve", "gateway"])}

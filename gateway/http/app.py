@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -169,5 +170,7 @@ async def health_endpoint(request: Request) -> Response:
             "messageLog": make_url(settings.database_url).get_backend_name(),
             "dispatch": context.dispatcher.description,
             "services": len(context.registry.services),
+            # Which of the gateway's worker processes answered, of how many.
+            "worker": {"pid": os.getpid(), "of": settings.worker_count},
         }
     )

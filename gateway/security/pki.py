@@ -10,6 +10,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -95,7 +96,7 @@ def _ski(key: PrivateKey) -> x509.SubjectKeyIdentifier:
     return x509.SubjectKeyIdentifier.from_public_key(key.public_key())
 
 
-def _build_ca(key: PrivateKey, now: datetime) -> x509.Certificate:
+def _build_ca(key: PrivateKey, not_before: datetime, not_after: datetime) -> x509.Certificate:
     name = _name(CA_COMMON_NAME)
     return (
         x509.CertificateBuilder()
@@ -103,8 +104,8 @@ def _build_ca(key: PrivateKey, now: datetime) -> x509.Certificate:
         .issuer_name(name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - _BACKDATE)
-        .not_valid_after(now - _BACKDATE + _CA_LIFETIME)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
         .add_extension(_ski(key), critical=False)
@@ -208,14 +209,16 @@ def issue_certificate(
     return _cert_pem(cert), _key_pem(key)
 
 
-def _init_ca(directory: Path) -> list[str]:
+def _init_ca(directory: Path, validity: Validity) -> list[str]:
     if (directory / CA_FILE).exists():
         if not (directory / CA_KEY_FILE).exists():
             raise FileNotFoundError(f"{directory / CA_KEY_FILE} is missing; the CA cannot issue")
         return []
     key = _new_key("rsa")
+    # The CA outlives every leaf it issues: a leaf is never valid where its issuer is not.
+    not_after = max(validity.start + _CA_LIFETIME, validity.end)
     _write(directory / CA_KEY_FILE, _key_pem(key), private=True)
-    _write(directory / CA_FILE, _cert_pem(_build_ca(key, datetime.now(UTC))))
+    _write(directory / CA_FILE, _cert_pem(_build_ca(key, validity.start, not_after)))
     return [CA_FILE, CA_KEY_FILE]
 
 
@@ -228,27 +231,65 @@ def _init_crl(directory: Path) -> list[str]:
     return [CRL_FILE]
 
 
-def _init_system(directory: Path, system: str) -> list[str]:
+def _init_system(directory: Path, system: str, validity: Validity) -> list[str]:
     cert_path, key_path = directory / f"{system}.pem", directory / f"{system}.key"
     if cert_path.exists() and key_path.exists():
         return []
-    cert_pem, key_pem = issue_certificate(directory, system)
+    cert_pem, key_pem = issue_certificate(
+        directory, system, not_before=validity.start, not_after=validity.end
+    )
     _write(key_path, key_pem, private=True)
     _write(cert_path, cert_pem)
     return [cert_path.name, key_path.name]
 
 
-def init_pki(directory: Path, systems: Iterable[str] = SYSTEMS) -> list[str]:
+@dataclass(frozen=True)
+class Validity:
+    """When the certificates of a new PKI are valid: ``start`` to ``end``, both inclusive."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def default(cls, now: datetime | None = None) -> Validity:
+        """From yesterday for the leaf lifetime (2 years): a PKI for systems on the real clock."""
+        start = (now or datetime.now(UTC)) - _BACKDATE
+        return cls(start, start + _LEAF_LIFETIME)
+
+    @classmethod
+    def covering(cls, *moments: datetime) -> Validity:
+        """Valid at each of ``moments`` and for the leaf lifetime after the real now.
+
+        For rehearsals on a virtual clock: a business time in the past (a fixed test date, a
+        clock started last year) must find the certificates valid, as must the real clock.
+        """
+        default = cls.default()
+        start = min([default.start, *(m - _BACKDATE for m in moments)])
+        end = max([default.end, *(m + _BACKDATE for m in moments)])
+        return cls(start, end)
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("PKI validity needs timezone-aware datetimes")
+        if self.end <= self.start:
+            raise ValueError(f"PKI validity ends ({self.end}) before it starts ({self.start})")
+
+
+def init_pki(
+    directory: Path, systems: Iterable[str] = SYSTEMS, *, validity: Validity | None = None
+) -> list[str]:
     """Create the CA, its CRL and each system's key pair where missing; return the new files.
 
     Idempotent: existing files are never touched. A system whose cert or key is missing gets a
-    new pair (both files), since a lone cert or key is useless.
+    new pair (both files), since a lone cert or key is useless. ``validity`` sets when the new
+    certificates are valid (default: ``Validity.default()``, from yesterday for two years).
     """
+    validity = validity or Validity.default()
     directory.mkdir(parents=True, exist_ok=True)
-    created = _init_ca(directory) + _init_crl(directory)
+    created = _init_ca(directory, validity) + _init_crl(directory)
     for system in systems:
         _check_system(system)
-        created += _init_system(directory, system)
+        created += _init_system(directory, system, validity)
     return created
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,19 @@ def test_pki_init_creates_everything_once_and_revoke_updates_the_crl(
     crl = x509.load_pem_x509_crl((pki / "crl.pem").read_bytes())
     keden = x509.load_pem_x509_certificate((pki / "KEDEN.pem").read_bytes())
     assert crl.get_revoked_certificate_by_serial_number(keden.serial_number) is not None
+
+
+def test_pki_init_valid_at_a_past_business_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A tester rehearsing on a virtual clock in the past gets certificates valid then."""
+    pki = tmp_path / "pki"
+    assert kzgate(["pki", "init", "--dir", str(pki), "--valid-at", "2025-12-31T20:00"]) == 0
+    cert = x509.load_pem_x509_certificate((pki / "ELICENSE.pem").read_bytes())
+    astana_evening = datetime(2025, 12, 31, 15, 0, tzinfo=UTC)  # 20:00 in Astana
+    assert cert.not_valid_before_utc < astana_evening < cert.not_valid_after_utc
+    assert cert.not_valid_after_utc > datetime.now(UTC) + timedelta(days=700)
+
+    with pytest.raises(SystemExit):
+        kzgate(["pki", "init", "--dir", str(pki), "--valid-at", "New Year's Eve"])
+    assert "not an ISO 8601 date-time" in capsys.readouterr().err

@@ -21,7 +21,6 @@ from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher
-from gateway.security.pki import init_pki
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from simulators.customs import service as customs_service
@@ -32,6 +31,7 @@ from simulators.legal_entities.service import create_provider
 from simulators.monitoring import service as monitoring_service
 from simulators.portal import service as portal_service
 from simulators.systems import simulator_database_url
+from tests.pki import make_test_pki
 
 GATEWAY_URL = "http://gateway.test"
 SERVICE = "GbdulInfoByBin_v1"
@@ -39,8 +39,7 @@ ACTIVE_BIN = "170640582744"  # ТОО «Алтын Дала Агро» in the fi
 
 
 def make_pki(directory: Path) -> Path:
-    init_pki(directory)
-    return directory
+    return make_test_pki(directory)
 
 
 def copy_pki(source: Path, target: Path) -> Path:

@@ -20,11 +20,11 @@ import pytest
 from connectors.client import ShepClient
 from gateway.paths import PROJECT_ROOT
 from gateway.registry import load_registry
-from gateway.security.pki import init_pki
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from gateway.soap.async_ import MessageState
 from simulators.monitoring.payload import build_stage_event
+from tests.pki import make_test_pki
 from tests.ports import free_port_block
 from tests.services import require_rabbitmq
 
@@ -38,7 +38,7 @@ class System:
     def __init__(self, tmp_path: Path, amqp_url: str) -> None:
         self.base = free_port_block(12)
         self.pki = tmp_path / "pki"
-        init_pki(self.pki)
+        make_test_pki(self.pki)
         self.namespace = f"test-{uuid.uuid4().hex[:12]}."
         self.env = {
             **os.environ,

@@ -10,6 +10,7 @@ import pytest
 from gateway.security import pki
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
+from tests.pki import make_test_pki
 
 SESSION_SYSTEMS = ("GATEWAY", "EGOV_PORTAL", "GBDUL")
 
@@ -21,7 +22,7 @@ def _key(directory: Path, system: str) -> TransportKey:
 @pytest.fixture(scope="session")
 def pki_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("pki")
-    pki.init_pki(directory, SESSION_SYSTEMS)
+    make_test_pki(directory, SESSION_SYSTEMS)
     return directory
 
 
@@ -53,7 +54,7 @@ def expired_key(pki_dir: Path) -> TransportKey:
 def foreign_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A second CA with the very same DN as ours: only its signature tells them apart."""
     directory = tmp_path_factory.mktemp("foreign-pki")
-    pki.init_pki(directory, ("GATEWAY",))
+    make_test_pki(directory, ("GATEWAY",))
     return directory
 
 

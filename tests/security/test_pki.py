@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from gateway.security import pki
+from gateway.security.trust import TrustStore
 
 
 def _cert(path: Path) -> x509.Certificate:
@@ -156,3 +157,36 @@ def test_system_names_cannot_escape_the_directory(small_pki, system):
     directory, _ = small_pki
     with pytest.raises(ValueError):
         pki.issue_certificate(directory, system)
+
+
+def test_default_validity_starts_yesterday_for_two_years(small_pki):
+    directory, _ = small_pki
+    leaf, ca = _cert(directory / "KGD.pem"), _cert(directory / "ca.pem")
+    now = datetime.now(UTC)
+    assert now - timedelta(days=2) < leaf.not_valid_before_utc < now
+    assert leaf.not_valid_after_utc - leaf.not_valid_before_utc == timedelta(days=730)
+    assert ca.not_valid_before_utc <= leaf.not_valid_before_utc
+    assert ca.not_valid_after_utc >= leaf.not_valid_after_utc
+
+
+def test_a_pki_for_a_virtual_clock_is_valid_then_and_now(tmp_path):
+    """A rehearsal pinned to a past business day verifies signatures at that day, and today."""
+    past = datetime(2025, 12, 31, 20, 0, tzinfo=UTC)
+    validity = pki.Validity.covering(past)
+    pki.init_pki(tmp_path, ("PEP",), validity=validity)
+    leaf, ca = _cert(tmp_path / "PEP.pem"), _cert(tmp_path / "ca.pem")
+    now = datetime.now(UTC)
+    for cert in (leaf, ca):
+        assert cert.not_valid_before_utc < past
+        assert cert.not_valid_after_utc > now + timedelta(days=700)
+    trust = TrustStore.from_dir(tmp_path)
+    trust.check(leaf, past)
+    trust.check(leaf, now)
+
+
+def test_validity_must_be_a_sound_aware_interval():
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with pytest.raises(ValueError, match="before it starts"):
+        pki.Validity(start, start - timedelta(days=1))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        pki.Validity(datetime(2026, 1, 1), datetime(2027, 1, 1))

@@ -13,6 +13,7 @@ from gateway.errors import FaultCode, GatewayError
 from gateway.security import pki
 from gateway.security.transport import TransportKey, parse_dn, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
+from tests.pki import make_test_pki
 from tests.security.helpers import new_envelope
 
 
@@ -32,7 +33,7 @@ def _crl(directory: Path) -> x509.CertificateRevocationList:
 
 
 def test_revocation_reaches_a_running_store(tmp_path, now):
-    pki.init_pki(tmp_path, ("PEP",))
+    make_test_pki(tmp_path, ("PEP",))
     key = TransportKey.from_files(tmp_path / "PEP.pem", tmp_path / "PEP.key")
     store = TrustStore.from_dir(tmp_path)
     envelope = new_envelope()
@@ -52,7 +53,7 @@ def test_crl_with_a_foreign_signature_is_refused(pki_dir, foreign_dir, gateway_k
 
 
 def test_unreadable_crl_fails_closed(tmp_path, now):
-    pki.init_pki(tmp_path, ("PEP",))
+    make_test_pki(tmp_path, ("PEP",))
     cert = x509.load_pem_x509_certificate((tmp_path / "PEP.pem").read_bytes())
     store = TrustStore.from_dir(tmp_path)
     store.check(cert, now)
@@ -63,7 +64,7 @@ def test_unreadable_crl_fails_closed(tmp_path, now):
 
 
 def test_deleted_crl_keeps_revocations(tmp_path, now):
-    pki.init_pki(tmp_path, ("PEP",))
+    make_test_pki(tmp_path, ("PEP",))
     cert = x509.load_pem_x509_certificate((tmp_path / "PEP.pem").read_bytes())
     pki.revoke(tmp_path, "PEP")
     store = TrustStore.from_dir(tmp_path)
@@ -93,7 +94,7 @@ def test_cache_does_not_outlive_validity(pki_dir, gateway_key, now):
 
 
 def test_cache_does_not_outlive_a_crl_change(tmp_path, now):
-    pki.init_pki(tmp_path, ("PEP",))
+    make_test_pki(tmp_path, ("PEP",))
     cert = x509.load_pem_x509_certificate((tmp_path / "PEP.pem").read_bytes())
     store = TrustStore([_ca(tmp_path)], [_crl(tmp_path)])
     store.check(cert, now)

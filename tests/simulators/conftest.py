@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.security.pki import init_pki
 from gateway.security.transport import TransportKey
+from tests.pki import make_test_pki
 from tests.simulators.pushing import key_of
 
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("pki")
-    init_pki(directory)
+    make_test_pki(directory)
     return directory
 
 

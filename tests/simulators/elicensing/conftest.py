@@ -6,15 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from gateway.security.pki import init_pki
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
+from tests.pki import make_test_pki
 
 
 @pytest.fixture(scope="session")
 def elicense_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = tmp_path_factory.mktemp("elicense-pki")
-    init_pki(directory, ["ELICENSE", "EGOV_PORTAL"])
+    make_test_pki(directory, ["ELICENSE", "EGOV_PORTAL"])
     return directory
 
 

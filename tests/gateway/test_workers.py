@@ -1,0 +1,121 @@
+"""The gateway as several worker processes on one port (``KZGATE_WORKERS``): any worker takes
+any request, and a worker killed with SIGKILL under load loses nothing that was accepted and
+applies nothing twice — its unacknowledged pushes go to another worker's connector, uvicorn
+starts a replacement, and a caller that lost its answer resends the same envelope and gets the
+same ack. Real processes, real RabbitMQ, real ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from connectors.client import GatewayFault
+from gateway.soap.async_ import (
+    MessageState,
+    build_send_message_envelope,
+    parse_send_message_response,
+)
+from gateway.soap.envelope import split_envelope
+from simulators.monitoring.payload import build_stage_event
+from tests.gateway.test_connector_crash import STAGES, System
+from tests.services import require_rabbitmq
+
+MESSAGES = 60
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[System]:
+    running = System(tmp_path, require_rabbitmq())
+    running.env["KZGATE_WORKERS"] = "2"
+    running.env["KZGATE_CONNECTORS"] = "in-process"  # each worker pushes, as `./run` does
+    try:
+        running.spawn("gateway")
+        running.spawn("simulator", "MONITORING")
+        running.wait_healthy(running.gateway_url)
+        running.wait_healthy(running.monitoring_url)
+        yield running
+    finally:
+        running.stop()
+
+
+def _worker_pids(url: str, want: int, seconds: float = 30) -> set[int]:
+    """The pids of the workers answering /health, once ``want`` distinct ones have answered."""
+    seen: set[int] = set()
+    deadline = time.monotonic() + seconds
+    while len(seen) < want:
+        assert time.monotonic() < deadline, f"only workers {seen} answered"
+        try:
+            # A fresh connection each time: the kernel spreads new connections over the workers.
+            health = httpx.get(f"{url}/health", timeout=2).json()
+        except httpx.TransportError:
+            continue
+        assert health["worker"]["of"] == 2
+        seen.add(health["worker"]["pid"])
+    return seen
+
+
+async def _send_until_acked(system: System, body: bytes) -> str:
+    """POST one signed sendMessage until an ack comes; a lost answer is resent as it was."""
+    client = system.client()
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            root, _ = await client.call("/async", body)
+            return parse_send_message_response(split_envelope(root).operation).message_id
+        except (httpx.TransportError, GatewayFault) as exc:
+            if isinstance(exc, GatewayFault) and not exc.info.code.startswith("Server."):
+                raise  # a refusal of the message itself is a defect, not a lost answer
+            assert time.monotonic() < deadline, f"never acked: {exc!r}"
+            await asyncio.sleep(0.2)
+
+
+def test_a_worker_killed_under_load_loses_nothing_accepted(workers: System) -> None:
+    first, second = sorted(_worker_pids(workers.gateway_url, 2))
+    client = workers.client()
+    bodies, ids = [], []
+    for n in range(MESSAGES):
+        event = build_stage_event(f"KZ-WORKERS-{n}", "REGISTERED", "ELICENSE", datetime.now(UTC))
+        request = client.async_request(STAGES, event, message_id=f"workers-{n}-{os.getpid()}")
+        bodies.append(client.sign(build_send_message_envelope(request)))
+        ids.append(request.info.message_id)
+
+    async def load() -> list[str]:
+        gate, acked = asyncio.Semaphore(8), []
+
+        async def send(body: bytes) -> None:
+            async with gate:
+                acked.append(await _send_until_acked(workers, body))
+                if len(acked) == MESSAGES // 4:
+                    os.kill(first, signal.SIGKILL)  # three quarters still to send, 8 in flight
+
+        await asyncio.gather(*(send(body) for body in bodies))
+        return acked
+
+    acked = asyncio.run(load())
+    assert sorted(acked) == sorted(ids), "every message acked under its own messageId"
+
+    # Another worker kept serving; uvicorn replaced the dead one.
+    alive = _worker_pids(workers.gateway_url, 2)
+    assert second in alive and first not in alive
+
+    async def states() -> dict[str, MessageState]:
+        return {m: (await client.message_status(m)).state for m in ids}
+
+    deadline = time.monotonic() + 60
+    while True:
+        now = asyncio.run(states())
+        if all(state is MessageState.DELIVERED for state in now.values()):
+            break
+        late = [m for m, state in now.items() if state is not MessageState.DELIVERED]
+        assert time.monotonic() < deadline, f"not delivered: {late}"
+        time.sleep(0.5)
+    inbox = [m["messageId"] for m in httpx.get(f"{workers.monitoring_url}/ops/inbox").json()]
+    assert sorted(m for m in inbox if m in ids) == sorted(ids), "each applied exactly once"

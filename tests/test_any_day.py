@@ -1,0 +1,77 @@
+"""The suite passes on any day it runs: the date-pinned tests, run again years from today.
+
+Tests pin business moments on the virtual clock (a Friday before Capital Day 2026, a New Year's
+Eve filing) and verify signatures at them; a PKI or a fixture derived from the real date breaks
+them on some later day (main went red that way once). Here those tests run again in a child
+pytest under libfaketime, 1000 days ahead — past the two-year life of a certificate issued
+"from yesterday", so that class of bug fails today rather than on the day it bites. The whole
+suite a year ahead is ``faketime -f '+365d' ./test`` (README, "Tests").
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+from gateway.paths import PROJECT_ROOT
+
+SHIFT_DAYS = 1000
+# Where the suite pins business times and checks certificates or documents at them.
+DATE_PINNED = (
+    "tests/simulators/elicensing",
+    "tests/licensing/test_time_and_failures.py",
+    "tests/security/test_pki.py",
+    "tests/security/test_trust.py",
+    "tests/cli/test_commands.py",
+)
+
+
+def _faketime() -> str:
+    found = shutil.which("faketime")
+    if found is None:
+        message = "faketime is not installed (apt-get install faketime; ./test installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " — under CI=true this is a failure, not a skip")
+        pytest.skip(message)
+    return found
+
+
+def _ahead(faketime: str, *command: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [faketime, "-f", f"+{SHIFT_DAYS}d", *command],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def test_the_child_really_runs_in_the_future() -> None:
+    """Without this, a faketime that silently did nothing would make the next test vacuous."""
+    seen = _ahead(_faketime(), sys.executable, "-c", "import time; print(time.time())", timeout=30)
+    assert seen.returncode == 0, seen.stderr
+    assert float(seen.stdout) - time.time() > (SHIFT_DAYS - 1) * 86400
+
+
+@pytest.mark.timeout(600)
+def test_date_pinned_tests_pass_1000_days_from_today() -> None:
+    result = _ahead(
+        _faketime(),
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *DATE_PINNED,
+        timeout=590,
+    )
+    tail = "\n".join(result.stdout.splitlines()[-40:])
+    assert result.returncode == 0, f"date-pinned tests fail {SHIFT_DAYS} days ahead:\n{tail}"
+    assert " passed" in tail and " failed" not in tail
