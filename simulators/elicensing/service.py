@@ -43,6 +43,9 @@ from gateway.soap.sync import SyncRequest
 from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
+from simulators.elicensing.export_pilot.assembly import create_export_pilot
+from simulators.elicensing.export_pilot.service import SERVICES as PILOT_SERVICES
+from simulators.elicensing.export_pilot.service import ExportPilot
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
 from simulators.elicensing.rules import check_permit_draft
 from simulators.elicensing.store import (
@@ -78,12 +81,15 @@ class Elicense:
     provider: SyncProvider
     calendar: WorkingCalendar
     clock: Clock
+    pilot: ExportPilot | None = None  # seed 003: the CIS export-permit pilot (F3)
 
     # --- intake -------------------------------------------------------------------------------
 
     async def handle(self, request: SyncRequest) -> ProviderResult:
         if request.data is None:
             raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
+        if self.pilot is not None and request.service_id in PILOT_SERVICES:
+            return await self.pilot.handle(request)
         payload = _payload(request.data)
         if request.service_id == STATUS_SERVICE or payload.tag == _STATUS_REQUEST:
             return ProviderResult(await self._status(payload))
@@ -130,14 +136,20 @@ class Elicense:
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
             self.flow.start()
+            if self.pilot is not None:
+                self.pilot.flow.start()
             try:
                 yield
             finally:
                 await self.flow.stop()
                 await self.store.close()
+                if self.pilot is not None:
+                    await self.pilot.flow.stop()
+                    await self.pilot.desk.store.close()
 
         base = self.provider.app()
         routes = [*base.routes, Route("/ops/sla", sla), Route("/ops/applications", listing)]
+        routes += self.pilot.routes() if self.pilot is not None else []
         return Starlette(routes=routes, lifespan=lifespan)
 
 
@@ -333,6 +345,9 @@ def create_elicense(
         provider=SyncProvider(SYSTEM_ID, key, trust, handler=_no_handler, wsdl_file=WSDL_FILE),
         calendar=WorkingCalendar(TRADE_COMMITTEE_HOURS),
         clock=clock,
+    )
+    elicense.pilot = create_export_pilot(
+        pki_dir, database_url, client=client, key=key, clock=clock, retry_delays=tuple(retry_delays)
     )
     elicense.provider.handler = elicense.handle
     return elicense
