@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 # Each module has register(subparsers) and sets ``func`` on its parsers: func(args) -> exit code.
-_COMMAND_MODULES = ("pki", "log", "send", "serve", "faults", "dlq", "demo")
+_COMMAND_MODULES = ("pki", "log", "send", "serve", "faults", "dlq", "demo", "officer")
 
 
 def build_parser() -> argparse.ArgumentParser:
