@@ -14,7 +14,9 @@ from simulators.customs.models import RecordStatus
 from simulators.elicensing.documents import NAMESPACE
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.auto import AutoOfficer, AutoOfficerSettings
+from simulators.elicensing.export_pilot.flow import PilotFlow
 from simulators.elicensing.export_pilot.forms import (
+    Attachment,
     DocumentKind,
     ExecutionReport,
     ExportPermitRefusal,
@@ -23,8 +25,11 @@ from simulators.elicensing.export_pilot.forms import (
     TerminationApplication,
 )
 from simulators.elicensing.export_pilot.goods import Annex
+from simulators.elicensing.export_pilot.rules import REFILING_ITEMS
 from simulators.elicensing.export_pilot.samples import sample_application, without
 from simulators.elicensing.export_pilot.service import QUERY_SERVICE
+from simulators.elicensing.export_pilot.store import State
+from simulators.elicensing.flow import PORTAL_SERVICE
 from simulators.kit.clock import KZ_TIME
 from tests.export_pilot.test_desk_flow import _issue
 from tests.export_pilot.world import PilotWorld
@@ -151,3 +156,62 @@ async def test_a_bad_scope_question_is_a_fault_naming_the_field(pilot: PilotWorl
         await pilot.portal.send(QUERY_SERVICE, request)
     assert "Client.Schema.PayloadInvalid" in str(fault.value)
     assert "commodityCode" in str(fault.value) and "[0-9]{10}" in str(fault.value)
+
+
+async def test_a_new_application_after_a_change_replaces_the_old_permit(pilot: PilotWorld) -> None:
+    """Rules p.13: no amendment — a new application with the termination application, the scans
+    of the change and customs' execution info; the old permit ends on ground б (p.14)."""
+    _, old = await _issue(pilot, Annex.INDUSTRY)
+    form = sample_application(Annex.INDUSTRY, pilot.today, replaces=old, quantity="7")
+    extra = tuple(
+        Attachment(kind=kind, number=f"{kind.value[:4]}-1", date=pilot.today)
+        for kind in REFILING_ITEMS
+    )
+    form = form.model_copy(update={"documents": (*form.documents, *extra)})
+    number = (await pilot.file(form))["applicationNumber"]
+    staff = pilot.pilot.desk.staff[Annex.INDUSTRY.committee]
+    for action, who in (("take", staff.officers[1].id), ("approve", staff.officers[1].id)):
+        assert (
+            await pilot.desk("POST", f"/desk/applications/{number}/{action}", officer=who)
+        ).status_code == 200
+    await pilot.desk("POST", f"/desk/applications/{number}/sign", head=staff.head.id)
+    new = await pilot.delivered(number)
+    replaced = await pilot.pilot.desk.store.by_permit(old)
+    assert replaced is not None and replaced.termination_ground == "б"
+    assert new.document_number in (replaced.termination_xml or "")
+
+    async def old_terminated_in_keden() -> bool:
+        record = await pilot.world.keden_record(old)
+        return record is not None and record.status is RecordStatus.TERMINATED
+
+    await eventually(old_terminated_in_keden)
+    record = await pilot.world.keden_record(new.document_number)
+    assert record is not None and record.status is RecordStatus.VALID
+
+
+async def test_a_restarted_worker_resends_only_what_was_not_acknowledged(
+    pilot: PilotWorld,
+) -> None:
+    await pilot.pilot.flow.stop()  # nobody delivers while the desk works
+    form = sample_application(Annex.TELECOM, pilot.today)
+    number = (await pilot.file(form))["applicationNumber"]
+    staff = pilot.pilot.desk.staff[Annex.TELECOM.committee]
+    officer = staff.officers[0].id
+    await pilot.pilot.desk.take(number, officer)
+    await pilot.pilot.desk.approve(number, officer)
+    await pilot.pilot.desk.sign(number, staff.head.id)
+    app = await pilot.app(number)
+    certified = etree.fromstring(app.document_xml.encode())
+    # a first worker gets the cabinet's ack, then "crashes" before KEDEN
+    first = PilotFlow(pilot.pilot.desk, pilot.pilot.flow.client)
+    await first._send(app, "sent_portal", PORTAL_SERVICE, certified, "portal")
+    restarted = PilotFlow(pilot.pilot.desk, pilot.pilot.flow.client)
+    await restarted.run_once()
+    await restarted.run_once()  # nothing left: nothing sent again
+    # and a redelivery of the cabinet's message (same messageId) is absorbed by the inbox
+    await restarted._send(app, "sent_portal", PORTAL_SERVICE, certified, "portal")
+    done = await pilot.app(number)
+    assert done.state is State.DELIVERED and done.sent_keden
+    assert len(await pilot.cabinet()) == 1
+    records = await pilot.world.keden_records_of(form.applicant.identifier)
+    assert [r.number for r in records] == [done.document_number]

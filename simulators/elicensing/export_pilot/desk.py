@@ -381,7 +381,24 @@ class Desk:
                 "document_xml": etree.tostring(certified, encoding="unicode"),
             }
 
-        return await self.watch(await self._step(number, State.REVIEWED, change))
+        signed = await self.watch(await self._step(number, State.REVIEWED, change))
+        if signed.outcome == "ISSUED" and form.replaces:
+            await self._replace(form.replaces, signed, head)
+        return signed
+
+    async def _replace(self, old_number: str, new: PilotApplication, head: str) -> None:
+        """Rules p.13-14 б): the new permit after a change of founding documents ends the old
+        one — the holder's termination application came attached to the new application."""
+        old = await self.store.by_permit(old_number)
+        if old is None or old.permit_status != PermitStatus.VALID.value:
+            return
+        if old.committee != new.committee:
+            return  # another committee's permit: its own head decides (p.14 "the issuer")
+        reason = (
+            f"founding documents / identity data changed; replaced by {new.document_number} "
+            f"on application {new.number} (Rules p.13)"
+        )
+        await self.terminate(old_number, head, TerminationGround.B, reason)
 
     async def _step(self, number: str, expected: State, change: Any) -> PilotApplication:
         try:
