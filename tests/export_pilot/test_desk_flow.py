@@ -20,30 +20,10 @@ from tests.export_pilot.world import PilotWorld
 from tests.licensing.world import eventually
 
 
-async def _issue(pilot: PilotWorld, annex: Annex) -> tuple[str, str]:
-    receipt = await pilot.file(sample_application(annex, pilot.today))
-    number = receipt["applicationNumber"]
-    committee = annex.committee.value
-    assert receipt["committee"] == committee
-    queue = (await pilot.desk("GET", f"/desk/queue?committee={committee}")).json()
-    assert [a["applicationNumber"] for a in queue] == [number]
-    officer = pilot.pilot.desk.staff[annex.committee].officers[0].id
-    head = pilot.pilot.desk.staff[annex.committee].head.id
-    taken = await pilot.desk("POST", f"/desk/applications/{number}/take", officer=officer)
-    assert taken.status_code == 200 and taken.json()["findings"] == []
-    approved = await pilot.desk("POST", f"/desk/applications/{number}/approve", officer=officer)
-    assert approved.json()["decision"] == "APPROVE"
-    signed = await pilot.desk("POST", f"/desk/applications/{number}/sign", head=head)
-    assert signed.json()["outcome"] == "ISSUED"
-    app = await pilot.delivered(number)
-    assert app.document_number is not None
-    return number, app.document_number
-
-
 async def test_an_industry_permit_is_signed_by_the_head_and_reaches_cabinet_and_keden(
     pilot: PilotWorld,
 ) -> None:
-    number, permit_number = await _issue(pilot, Annex.INDUSTRY)
+    number, permit_number = await pilot.issue(Annex.INDUSTRY)
     [certified] = await pilot.cabinet()
     # the head's personal certificate, as the test PKI issued it (pki/personal/)
     head_pem = (pilot.world.harness.pki_dir / "personal" / "head-industry.pem").read_bytes()
@@ -64,7 +44,7 @@ async def test_an_industry_permit_is_signed_by_the_head_and_reaches_cabinet_and_
 
 
 async def test_termination_reaches_cabinet_and_keden_as_tokhtatyldy(pilot: PilotWorld) -> None:
-    number, permit_number = await _issue(pilot, Annex.TELECOM)
+    number, permit_number = await pilot.issue(Annex.TELECOM)
     head = pilot.pilot.desk.staff[Annex.TELECOM.committee].head.id
     done = await pilot.desk(
         "POST",

@@ -31,7 +31,6 @@ from simulators.elicensing.export_pilot.service import QUERY_SERVICE
 from simulators.elicensing.export_pilot.store import State
 from simulators.elicensing.flow import PORTAL_SERVICE
 from simulators.kit.clock import KZ_TIME
-from tests.export_pilot.test_desk_flow import _issue
 from tests.export_pilot.world import PilotWorld
 from tests.licensing.world import eventually
 
@@ -82,7 +81,7 @@ async def test_a_refusal_names_its_grounds_and_is_signed_by_the_head(pilot: Pilo
 async def test_the_holders_termination_application_ends_in_keden(
     pilot: PilotWorld, channel: SubmissionChannel
 ) -> None:
-    _, permit_number = await _issue(pilot, Annex.INDUSTRY)
+    _, permit_number = await pilot.issue(Annex.INDUSTRY)
     holder = sample_application(Annex.INDUSTRY, pilot.today).applicant
     pilot.pilot.flow.auto = AutoOfficer(pilot.pilot.desk, AutoOfficerSettings(enabled=True))
     ack = await pilot.send(
@@ -104,7 +103,7 @@ async def test_the_holders_termination_application_ends_in_keden(
 
 
 async def test_an_issued_permit_cannot_be_amended(pilot: PilotWorld) -> None:
-    number, _ = await _issue(pilot, Annex.TELECOM)
+    number, _ = await pilot.issue(Annex.TELECOM)
     officer = pilot.pilot.desk.staff[Annex.TELECOM.committee].officers[0].id
     amend = await pilot.desk("POST", f"/desk/applications/{number}/amend", officer=officer)
     assert amend.status_code == 400 and amend.json()["code"] == "Client.ExportPilot.NoAmendments"
@@ -112,8 +111,8 @@ async def test_an_issued_permit_cannot_be_amended(pilot: PilotWorld) -> None:
 
 
 async def test_an_overdue_execution_report_is_listed(pilot: PilotWorld) -> None:
-    _, first = await _issue(pilot, Annex.INDUSTRY)
-    _, second = await _issue(pilot, Annex.TELECOM)
+    _, first = await pilot.issue(Annex.INDUSTRY)
+    _, second = await pilot.issue(Annex.TELECOM)
     holder = sample_application(Annex.TELECOM, pilot.today).applicant
     report = ExecutionReport(permit_number=second, holder=holder, exported_quantity="10")
     assert (await pilot.send(report))["accepted"] == "true"
@@ -161,7 +160,7 @@ async def test_a_bad_scope_question_is_a_fault_naming_the_field(pilot: PilotWorl
 async def test_a_new_application_after_a_change_replaces_the_old_permit(pilot: PilotWorld) -> None:
     """Rules p.13: no amendment — a new application with the termination application, the scans
     of the change and customs' execution info; the old permit ends on ground б (p.14)."""
-    _, old = await _issue(pilot, Annex.INDUSTRY)
+    _, old = await pilot.issue(Annex.INDUSTRY)
     form = sample_application(Annex.INDUSTRY, pilot.today, replaces=old, quantity="7")
     extra = tuple(
         Attachment(kind=kind, number=f"{kind.value[:4]}-1", date=pilot.today)

@@ -13,6 +13,8 @@ from lxml import etree
 from connectors.client import ShepClient
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.forms import ExportPermitApplication
+from simulators.elicensing.export_pilot.goods import Annex
+from simulators.elicensing.export_pilot.samples import sample_application
 from simulators.elicensing.export_pilot.service import QUERY_SERVICE, SUBMIT_SERVICE, ExportPilot
 from simulators.elicensing.export_pilot.store import PilotApplication, State
 from simulators.kit.clock import KZ_TIME
@@ -50,6 +52,26 @@ class PilotWorld:
         transport = httpx.ASGITransport(app=self.world.harness.apps["ELICENSE"])
         async with httpx.AsyncClient(transport=transport, base_url="http://elicense") as http:
             return await http.request(method, path, json=body or None)
+
+    async def issue(self, annex: Annex) -> tuple[str, str]:
+        """File a complete sample, take, approve and sign it on the desk over HTTP; delivered."""
+        receipt = await self.file(sample_application(annex, self.today))
+        number = receipt["applicationNumber"]
+        committee = annex.committee.value
+        assert receipt["committee"] == committee
+        queue = (await self.desk("GET", f"/desk/queue?committee={committee}")).json()
+        assert [a["applicationNumber"] for a in queue] == [number]
+        officer = self.pilot.desk.staff[annex.committee].officers[0].id
+        head = self.pilot.desk.staff[annex.committee].head.id
+        taken = await self.desk("POST", f"/desk/applications/{number}/take", officer=officer)
+        assert taken.status_code == 200 and taken.json()["findings"] == []
+        approved = await self.desk("POST", f"/desk/applications/{number}/approve", officer=officer)
+        assert approved.json()["decision"] == "APPROVE"
+        signed = await self.desk("POST", f"/desk/applications/{number}/sign", head=head)
+        assert signed.json()["outcome"] == "ISSUED"
+        app = await self.delivered(number)
+        assert app.document_number is not None
+        return number, app.document_number
 
     async def app(self, number: str) -> PilotApplication:
         found = await self.pilot.desk.store.get(number)
