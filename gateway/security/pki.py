@@ -186,17 +186,30 @@ def issue_certificate(
     default validity (yesterday + 2 years) so tests can make expired or not-yet-valid certs.
     """
     _check_system(system)
+    start = not_before or datetime.now(UTC) - _BACKDATE
+    return _issue_leaf(
+        directory, _name(system), key_type, start, not_after or start + _LEAF_LIFETIME
+    )
+
+
+def _issue_leaf(
+    directory: Path,
+    subject: x509.Name,
+    key_type: KeyType,
+    not_before: datetime | None,
+    not_after: datetime | None,
+) -> tuple[bytes, bytes]:
+    """A signing leaf for ``subject`` from the CA in ``directory`` (None: the CA's own bounds)."""
     ca, ca_key = _load_ca(directory)
     key = _new_key(key_type)
-    start = not_before or datetime.now(UTC) - _BACKDATE
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(system))
+        .subject_name(subject)
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(not_after or start + _LEAF_LIFETIME)
+        .not_valid_before(not_before or ca.not_valid_before_utc)
+        .not_valid_after(not_after or ca.not_valid_after_utc)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_leaf_key_usage(), critical=True)
         .add_extension(_ski(key), critical=False)
@@ -224,8 +237,6 @@ def issue_personal_certificate(
     """
     if not full_name.strip() or full_name in SYSTEMS:
         raise ValueError(f"a personal certificate needs a person's name, not {full_name!r}")
-    ca, ca_key = _load_ca(directory)
-    key = _new_key("rsa")
     attributes = [
         x509.NameAttribute(NameOID.COMMON_NAME, full_name),
         x509.NameAttribute(NameOID.TITLE, role),
@@ -234,24 +245,7 @@ def issue_personal_certificate(
     ]
     if unit:
         attributes.insert(2, x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name(attributes))
-        .issuer_name(ca.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(ca.not_valid_before_utc)
-        .not_valid_after(ca.not_valid_after_utc)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_leaf_key_usage(), critical=True)
-        .add_extension(_ski(key), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
-            critical=False,
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    return _cert_pem(cert), _key_pem(key)
+    return _issue_leaf(directory, x509.Name(attributes), "rsa", None, None)
 
 
 def ensure_personal_certificate(
