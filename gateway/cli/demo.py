@@ -6,7 +6,8 @@ sample import licence, with its contract copy, as EGOV_PORTAL for a fixture comp
 progress bar shows the wait), and says where to see the signed licence (the portal's
 ``/ops/inbox``) and the customs record (KEDEN, by number). It needs ``kzgate up`` (gateway and
 simulators) running; ``kzgate status`` (``cli.status``) then shows the SLA, alarms and the notices
-sent to the operator's support desk.
+sent to the operator's support desk. ``kzgate demo export-permit`` (the seed 003 pilot) is in
+``demo_export_permit``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     licence = flows.add_parser("licence", help="file a sample import licence and follow it")
     licence.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
     licence.set_defaults(func=_demo_licence)
+    from gateway.cli.demo_export_permit import register_flow  # it imports this module
+
+    register_flow(flows)
 
 
 def simulator_url(settings: Settings, system_id: str) -> str:

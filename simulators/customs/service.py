@@ -27,18 +27,19 @@ from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from gateway.soap.sync import SyncRequest
 from gateway.soap.values import format_datetime
-from simulators.customs.models import CustomsRecord
+from simulators.customs.models import STATUS_KK, CustomsRecord, RecordStatus
 from simulators.customs.payload import (
     ByHolder,
     ByNumber,
     LookupAnswer,
     PayloadError,
     Registration,
+    StatusChange,
     build_lookup_answer,
     decimal_text,
     read_payload,
 )
-from simulators.customs.store import Clock, RecordConflict, RecordStore
+from simulators.customs.store import Clock, RecordConflict, RecordRefused, RecordStore
 from simulators.kit.clock import process_clock
 from simulators.kit.identifiers import explain_invalid
 from simulators.kit.inbox import Inbox, InboxMessage, OnFirstDelivery
@@ -57,6 +58,11 @@ RECORD_CONFLICT = FaultCode(
     "Client.Keden.RecordConflict",
     "This document number is already registered with different content",
     "A licence or permit is registered once; send changes as their own operation, not again.",
+)
+STATUS_CHANGE_REFUSED = FaultCode(
+    "Client.Keden.StatusChangeRefused",
+    "The status change does not apply to this record",
+    "Only a registered, valid document can be terminated, and only by the system that issued it.",
 )
 ISSUER_NOT_SENDER = FaultCode(
     "Client.Keden.IssuerNotSender",
@@ -87,6 +93,9 @@ async def register_message(message: InboxMessage, records: RecordStore) -> None:
         request = read_payload(message.data_element())
     except PayloadError as exc:
         raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
+    if isinstance(request, StatusChange):
+        await change_status(request, message.sender_id, records)
+        return
     if not isinstance(request, Registration):
         raise GatewayError(
             errors.SCHEMA_PAYLOAD_INVALID,
@@ -102,6 +111,21 @@ async def register_message(message: InboxMessage, records: RecordStore) -> None:
         )
     except RecordConflict as exc:
         raise GatewayError(RECORD_CONFLICT, str(exc)) from exc
+
+
+async def change_status(change: StatusChange, sender: str, records: RecordStore) -> None:
+    """Apply an issuer's termination (seed 003 Rules p.15); a redelivery finds it done."""
+    record = await records.by_number(change.number)
+    if record is None:
+        raise GatewayError(STATUS_CHANGE_REFUSED, f"{change.number} is not registered")
+    if record.content.issuer != sender or change.issuer != sender:
+        raise GatewayError(ISSUER_NOT_SENDER, f"issuer {record.content.issuer}, sender {sender}")
+    if record.status is RecordStatus.TERMINATED:
+        return  # the same termination again (redelivery): applied once
+    try:
+        await records.terminate(change.number, change.reason)
+    except RecordRefused as exc:
+        raise GatewayError(STATUS_CHANGE_REFUSED, str(exc)) from exc
 
 
 def lookup_handler(records: RecordStore) -> Callable[[SyncRequest], Awaitable[ProviderResult]]:
@@ -237,6 +261,7 @@ def record_json(record: CustomsRecord, now: datetime) -> dict[str, object]:
         "counterpartyCountry": c.counterparty_country,
         "originCountry": c.origin_country,
         "status": record.status_on(now).value,
+        "statusKk": STATUS_KK[record.status_on(now)],
         "registeredAt": format_datetime(record.registered_at),
         "sourceMessageId": record.source_message_id,
         "statusReason": record.status_reason,

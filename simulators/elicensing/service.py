@@ -48,6 +48,9 @@ from gateway.soap.sync import SyncRequest
 from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
+from simulators.elicensing.export_pilot.assembly import create_export_pilot
+from simulators.elicensing.export_pilot.service import SERVICES as PILOT_SERVICES
+from simulators.elicensing.export_pilot.service import ExportPilot
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
 from simulators.elicensing.metrics import application_families
 from simulators.elicensing.records import Records, default_records, load_records, quota_key
@@ -87,12 +90,15 @@ class Elicense:
     settings: ElicenseSettings
     clock: Clock
     _calendars: dict[Kind, WorkingCalendar] = field(default_factory=dict, init=False)
+    pilot: ExportPilot | None = None  # seed 003: the CIS export-permit pilot (F3)
 
     # --- intake -------------------------------------------------------------------------------
 
     async def handle(self, request: SyncRequest) -> ProviderResult:
         if request.data is None:
             raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
+        if self.pilot is not None and request.service_id in PILOT_SERVICES:
+            return await self.pilot.handle(request)
         payload = _payload(request.data)
         if request.service_id == STATUS_SERVICE or payload.tag == _STATUS_REQUEST:
             return ProviderResult(await self._status(payload))
@@ -192,11 +198,16 @@ class Elicense:
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
             self.flow.start()
+            if self.pilot is not None:
+                self.pilot.flow.start()
             try:
                 yield
             finally:
                 await self.flow.stop()
                 await self.store.close()
+                if self.pilot is not None:
+                    await self.pilot.flow.stop()
+                    await self.pilot.desk.store.close()
 
         self.provider.metrics.extra = self._metric_families
         base = self.provider.app()
@@ -207,6 +218,7 @@ class Elicense:
             Route("/ops/quotas", quotas),
             Route("/ops/support-desk", support_desk),
         ]
+        routes += self.pilot.routes() if self.pilot is not None else []
         return Starlette(routes=routes, lifespan=lifespan, middleware=traced_middleware(SYSTEM_ID))
 
 
@@ -433,6 +445,9 @@ def create_elicense(
         provider=SyncProvider(SYSTEM_ID, key, trust, handler=_no_handler, wsdl_file=WSDL_FILE),
         settings=settings,
         clock=clock,
+    )
+    elicense.pilot = create_export_pilot(
+        pki_dir, database_url, client=client, key=key, clock=clock, retry_delays=tuple(retry_delays)
     )
     elicense.provider.handler = elicense.handle
     return elicense
