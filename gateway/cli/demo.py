@@ -117,14 +117,14 @@ def _demo_licence(args: argparse.Namespace) -> int:
 
 
 async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> int:
-    now = await _business_now(settings)
+    now = await business_now(settings)
     # ELICENSE's own calendar settings (a decreed day off moves the registration here too).
     calendar = ElicenseSettings().calendar(Kind.LICENCE)
     registered_on = calendar.registration_moment(now).date()
     if not await _pay_fee(client, now):
         return EXIT_FAULT
     element = documents.build_application(sample_application(registered_on))
-    answer = _fields((await client.send(SUBMIT, element)).response.data[0])
+    answer = answer_fields((await client.send(SUBMIT, element)).response.data[0])
     number = answer["registrationNumber"]
     print(f"registered {number} at {answer['registeredAt']}, deadline {answer['deadline']}")
     registered_at = dt.datetime.fromisoformat(answer["registeredAt"])
@@ -174,7 +174,7 @@ async def _pay_fee(client: ShepClient, now: dt.datetime) -> bool:
     return True
 
 
-async def _business_now(settings: Settings) -> dt.datetime:
+async def business_now(settings: Settings) -> dt.datetime:
     """ELICENSE's business clock (it may be virtual): the application's dates follow it."""
     async with httpx.AsyncClient() as http:
         reply = await http.get(f"{simulator_url(settings, 'ELICENSE')}/ops/clock", timeout=10)
@@ -188,7 +188,7 @@ async def _wait_delivered(client: ShepClient, number: str, timeout: float) -> di
     ends = started + timeout
     with progress(f"waiting for {number}", total=timeout) as advance:
         while time.monotonic() < ends:
-            status = _fields((await client.send(STATUS, request)).response.data[0])
+            status = answer_fields((await client.send(STATUS, request)).response.data[0])
             if status.get("state") == "DELIVERED":
                 return status
             advance(time.monotonic() - started, f"{number}: {status.get('state', '?')}")
@@ -196,5 +196,5 @@ async def _wait_delivered(client: ShepClient, number: str, timeout: float) -> di
     return None
 
 
-def _fields(element: etree._Element) -> dict[str, str]:
+def answer_fields(element: etree._Element) -> dict[str, str]:
     return {etree.QName(c).localname: c.text or "" for c in element}

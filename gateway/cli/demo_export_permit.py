@@ -20,7 +20,7 @@ import httpx
 from lxml import etree
 
 from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
-from gateway.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, _business_now, _fields, simulator_url
+from gateway.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, answer_fields, business_now, simulator_url
 from gateway.cli.send import client_for
 from gateway.config import Settings
 from simulators.customs.payload import build_by_number, parse_lookup_answer
@@ -56,7 +56,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 async def _run(settings: Settings, client: ShepClient, args: argparse.Namespace) -> int:
-    now = await _business_now(settings)
+    now = await business_now(settings)
     desk = simulator_url(settings, "ELICENSE")
     async with httpx.AsyncClient(base_url=desk, timeout=30) as http:
         return await run_demo(
@@ -75,7 +75,8 @@ async def run_demo(
 ) -> int:
     """The rehearsal: ``client`` speaks SHEP as EGOV_PORTAL, ``http`` is ELICENSE's desk."""
     form = sample_application(Annex.INDUSTRY, now.astimezone(KZ_TIME).date())
-    receipt = _fields((await client.send(SUBMIT_SERVICE, documents.build(form))).response.data[0])
+    submitted = await client.send(SUBMIT_SERVICE, documents.build(form))
+    receipt = answer_fields(submitted.response.data[0])
     number = receipt["applicationNumber"]
     print(f"received {number} for the {receipt['committee']} committee (Annex {receipt['annex']})")
     print(f"  registration due {receipt['registrationDue']} (Rules p.9(1): 1 working day)")
@@ -120,7 +121,7 @@ async def _wait(client: ShepClient, number: str, timeout: float) -> dict[str, st
     etree.SubElement(request, "applicationNumber").text = number
     ends = time.monotonic() + timeout
     while time.monotonic() < ends:
-        status = _fields((await client.send(QUERY_SERVICE, request)).response.data[0])
+        status = answer_fields((await client.send(QUERY_SERVICE, request)).response.data[0])
         if status.get("state") == "DELIVERED":
             return status
         await asyncio.sleep(1.0)
