@@ -44,6 +44,7 @@ from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
+from simulators.elicensing.permit_query import ExecutionLedger, PermitQuery, routed
 from simulators.elicensing.rules import check_permit_draft
 from simulators.elicensing.store import (
     Application,
@@ -334,7 +335,9 @@ def create_elicense(
         calendar=WorkingCalendar(TRADE_COMMITTEE_HOURS),
         clock=clock,
     )
-    elicense.provider.handler = elicense.handle
+    # Customs' queries (seed 004 Annex 5 para 10) are answered beside the portal's services.
+    query = PermitQuery(store, ExecutionLedger(database_url), clock)
+    elicense.provider.handler = routed(query, elicense.handle)
     return elicense
 
 

@@ -1,0 +1,277 @@
+"""F6 end to end: a licence issued by F1, then export declarations against it in KEDEN — formed,
+registered, controlled, released or refused — everything through the gateway on a virtual clock."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from lxml import etree
+from signxml import XMLVerifier
+
+from gateway.soap.values import parse_datetime
+from simulators.customs.declaration_payload import (
+    answer_fields,
+    build_declaration,
+    build_register_request,
+    build_status_request,
+)
+from simulators.customs.declarations import (
+    ControlForm,
+    DeclarationItem,
+    ExportDeclaration,
+    PaymentMethod,
+    RiskProfile,
+    RiskRule,
+)
+from simulators.customs.models import RecordStatus
+from simulators.elicensing.permit_query import build_execution_notice
+from simulators.kit.clock import KZ_TIME
+from tests.licensing.world import World, running_world
+from tests.simulators.elicensing.samples import applicant, export_application
+
+EXPORTER = "170640582744"  # ТОО «Алтын Дала Агро»: a confirmed 2026 fee in PEP
+LEATHER = "4107129100"
+
+
+async def _licence(world: World) -> str:
+    """An export licence for 40 000 kg of leather to Italy, issued by F1 and in KEDEN."""
+    filed = await world.file(export_application(number=None, applicant=applicant(EXPORTER)))
+    app = await world.delivered(filed.number)
+    assert app.document_number is not None
+    await world.keden_record(app.document_number)
+    return app.document_number
+
+
+def _declaration(
+    reference: str, quantity: str, permits: tuple[str, ...], **changes: object
+) -> ExportDeclaration:
+    item = DeclarationItem(
+        code=str(changes.pop("code", LEATHER)),
+        description="Whole bovine leather, tanned",
+        quantity=Decimal(quantity),
+        unit="kg",
+        value=Decimal("46000.00"),
+        currency="EUR",
+        origin_country="KZ",
+        destination_country=str(changes.pop("destination", "IT")),
+        permit_numbers=permits,
+    )
+    base = dict(
+        filing_reference=reference,
+        procedure="EXPORT",
+        declarant_id=EXPORTER,
+        declarant_name="ТОО «Алтын Дала Агро»",
+        payment_method=PaymentMethod.PERSONAL_ACCOUNT,
+        items=(item,),
+    )
+    return ExportDeclaration(**{**base, **changes})  # type: ignore[arg-type]
+
+
+async def _file(world: World, declaration: ExportDeclaration) -> dict[str, object]:
+    answer = await world.portal_client.send(
+        "KedenFileDeclaration_v1", build_declaration(declaration)
+    )
+    return answer_fields(answer.response.data[0])
+
+
+async def _status(world: World, number: str) -> dict[str, object]:
+    answer = await world.portal_client.send(
+        "KedenDeclarationStatus_v1", build_status_request(number)
+    )
+    return answer_fields(answer.response.data[0])
+
+
+def _clearance(world: World):
+    assert world.harness.keden is not None and world.harness.keden.clearance is not None
+    return world.harness.keden.clearance
+
+
+async def test_part_released_and_written_off_then_more_than_left_refused(world: World) -> None:
+    licence = await _licence(world)
+    filed = await _file(world, _declaration("EXP-1", "15000", (licence,)))
+    assert filed["resultCode"] == "SUBMITTED", filed
+    number = str(filed["declarationNumber"])
+    await _clearance(world).run_once()
+    status = await _status(world, number)
+    assert status["status"] == "RELEASE_PERMITTED", status
+    assert status["registrationLate"] == "false" and status["controlForm"] == ["DOCUMENTARY_CHECK"]
+    record = await world.keden_record(licence)
+    assert record is not None and record.remaining_quantity == Decimal("25000")
+    assert record.status is RecordStatus.VALID
+    # E-licensing learnt the execution: its answer to customs shows what is left
+    documents = await _clearance(world)._permit_documents(_declaration("Q", "1", (licence,)))
+    assert [(d.number, d.remaining_quantity) for d in documents] == [(licence, Decimal("25000"))]
+
+    second = await _file(world, _declaration("EXP-2", "30000", (licence,)))
+    assert second["resultCode"] == "FORMATION_REFUSED"
+    [reason] = second["reason"]  # type: ignore[misc]
+    assert reason["code"] == "PERMIT_QUANTITY_EXCEEDED" and "25000" in reason["text"]
+    assert reason["remedy"]
+
+
+async def test_goods_with_no_permit_are_refused_formation(world: World) -> None:
+    filed = await _file(world, _declaration("EXP-NP", "100", ()))
+    assert filed["resultCode"] == "FORMATION_REFUSED"
+    assert [r["code"] for r in filed["reason"]] == ["PERMIT_ABSENT"]  # type: ignore[union-attr]
+    assert "declarationNumber" not in filed
+
+
+async def test_paperless_exclusions_refuse_formation(world: World) -> None:
+    filed = await _file(
+        world,
+        _declaration(
+            "EXP-X",
+            "1",
+            (),
+            procedure="IMPORT",
+            payment_method=PaymentMethod.CUSTOMS_POS_TERMINAL,
+            duty_benefit_claimed=True,
+        ),
+    )
+    codes = [r["code"] for r in filed["reason"]]  # type: ignore[union-attr]
+    assert codes == [
+        "NOT_EXPORT_PROCEDURE",
+        "PAYMENT_AT_CUSTOMS_TERMINAL",
+        "DUTY_BENEFIT_OR_PREFERENCE",
+    ]
+
+
+async def test_release_notices_reach_the_cabinet_signed_by_the_official(world: World) -> None:
+    licence = await _licence(world)
+    filed = await _file(world, _declaration("EXP-S", "100", (licence,)))
+    await _clearance(world).run_once()
+    notices = [
+        d
+        for d in await world.portal_documents(at_least=5)
+        if etree.QName(d).localname == "DeclarationNotice"
+    ]
+    statuses = [d.findtext("status") for d in notices]
+    assert statuses == ["SUBMITTED", "REGISTERED", "RISK_CHECK", "RELEASE_PERMITTED"]
+    assert {d.findtext("declarationNumber") for d in notices} == {filed["declarationNumber"]}
+    cert = (world.harness.pki_dir / "officials" / "KEDEN-OFFICIAL-0001.pem").read_bytes()
+    for notice in notices:
+        XMLVerifier().verify(notice, x509_cert=cert)  # the official's personal key, offline
+    assert cert != (world.harness.pki_dir / "KEDEN.pem").read_bytes()
+
+
+async def test_redelivered_execution_and_release_write_off_once(world: World) -> None:
+    licence = await _licence(world)
+    filed = await _file(world, _declaration("EXP-R", "10000", (licence,)))
+    number = str(filed["declarationNumber"])
+    clearance = _clearance(world)
+    await clearance.run_once()
+    await clearance.run_once()  # a second pass (a restarted worker) finds it released
+    # the release reaches E-licensing again (a resend after a lost answer)
+    [write_off] = await clearance.store.write_offs(licence)
+    notice = build_execution_notice(
+        licence, number, write_off.quantity, write_off.unit, write_off.written_off_at
+    )
+    client = clearance.client
+    answer = await client.send("ElicensePermitExecution_v1", notice)
+    ack = answer_fields(answer.response.data[0])
+    assert (ack["resultCode"], ack["remainingQuantity"]) == ("ALREADY_APPLIED", "30000")
+    record = await world.keden_record(licence)
+    assert record is not None and record.remaining_quantity == Decimal("30000")
+
+
+async def test_whole_quantity_exhausts_the_licence_in_keden_and_elicensing(world: World) -> None:
+    licence = await _licence(world)
+    await _file(world, _declaration("EXP-ALL", "40000", (licence,)))
+    await _clearance(world).run_once()
+    record = await world.keden_record(licence)
+    assert record is not None and record.status is RecordStatus.EXHAUSTED
+    [document] = await _clearance(world)._permit_documents(_declaration("Q", "1", (licence,)))
+    assert document.status is RecordStatus.EXHAUSTED and document.remaining_quantity == 0
+    refused = await _file(world, _declaration("EXP-MORE", "1", (licence,)))
+    assert [r["code"] for r in refused["reason"]] == ["PERMIT_NOT_VALID"]  # type: ignore[union-attr]
+
+
+async def test_examination_releases_only_after_the_officers_result(world: World) -> None:
+    licence = await _licence(world)
+    clearance = _clearance(world)
+    clearance.risk = RiskProfile(rules=(RiskRule("4107", ControlForm.EXAMINATION),))
+    filed = await _file(world, _declaration("EXP-E", "500", (licence,)))
+    number = str(filed["declarationNumber"])
+    await clearance.run_once()
+    status = await _status(world, number)
+    assert status["status"] == "RISK_CHECK"
+    assert status["controlForm"] == ["DOCUMENTARY_CHECK", "EXAMINATION"]
+    world.clock.advance(timedelta(hours=1))
+    await clearance.run_once()
+    assert (await _status(world, number))["status"] == "RISK_CHECK"  # still waiting
+    record = await world.keden_record(licence)
+    assert record is not None and record.remaining_quantity == Decimal("40000")
+    await clearance.record_control_result(
+        number, "инспектор Сапарова А.", violations=False, finding="goods match the declaration"
+    )
+    await clearance.run_once()
+    assert (await _status(world, number))["status"] == "RELEASE_PERMITTED"
+    record = await world.keden_record(licence)
+    assert record is not None and record.remaining_quantity == Decimal("39500")
+
+
+async def test_examination_with_violations_refuses_release_with_remedy(world: World) -> None:
+    licence = await _licence(world)
+    clearance = _clearance(world)
+    clearance.risk = RiskProfile(rules=(RiskRule("4107", ControlForm.PAPER_ORIGINALS),))
+    filed = await _file(world, _declaration("EXP-V", "500", (licence,)))
+    number = str(filed["declarationNumber"])
+    await clearance.run_once()
+    await clearance.record_control_result(
+        number, "инспектор Сапарова А.", violations=True, finding="contract original differs"
+    )
+    await clearance.run_once()
+    status = await _status(world, number)
+    assert status["status"] == "RELEASE_REFUSED"
+    [reason] = status["reason"]  # type: ignore[misc]
+    assert reason["code"] == "CONTROL_FOUND_VIOLATIONS" and reason["remedy"]
+    record = await world.keden_record(licence)
+    assert record is not None and record.remaining_quantity == Decimal("40000")
+
+
+async def test_registers_look_up_by_bin(world: World) -> None:
+    answer = await world.portal_client.send(
+        "KedenRegisterLookup_v1", build_register_request("230740502921", "CUSTOMS_CARRIER")
+    )
+    fields = answer_fields(answer.response.data[0])
+    [entry] = fields["entry"]  # type: ignore[misc]
+    assert (entry["register"], entry["status"]) == ("CUSTOMS_CARRIER", "SUSPENDED")
+    licence = await _licence(world)
+    refused = await _file(world, _declaration("EXP-C", "1", (licence,), carrier="230740502921"))
+    codes = [r["code"] for r in refused["reason"]]  # type: ignore[union-attr]
+    assert codes == ["NOT_ACTIVE_IN_REGISTER_CUSTOMS_CARRIER"]
+
+
+# Tuesday 15 Dec 2026, 17:50: the last working day before Independence Day (Wed 16 Dec).
+BEFORE_HOLIDAY = datetime(2026, 12, 15, 17, 50, tzinfo=KZ_TIME)
+
+
+async def test_filed_1750_before_holiday_registration_deadline_and_lateness(
+    licensing_pki, tmp_path
+) -> None:
+    async with running_world(licensing_pki, tmp_path, start=BEFORE_HOLIDAY) as world:
+        free = _declaration("EXP-H2", "1", (), code="0101210000")  # live horses: no measure
+        filed = await _file(world, free)
+        assert filed["resultCode"] == "SUBMITTED", filed
+        # 10 working minutes on Tuesday, the holiday skipped, 1 h 50 min from Thursday 09:00
+        deadline = datetime(2026, 12, 17, 10, 50, tzinfo=KZ_TIME)
+        assert parse_datetime(str(filed["registrationDeadline"])) == deadline
+        number = str(filed["declarationNumber"])
+        clearance = _clearance(world)
+        world.clock.set(datetime(2026, 12, 17, 11, 30, tzinfo=KZ_TIME))  # the desk ran late
+        await clearance.run_once()
+        status = await _status(world, number)
+        assert status["status"] == "RELEASE_PERMITTED"
+        assert status["registrationLate"] == "true"  # counted, never silent
+        report = await clearance.report()
+        assert report["registrationLate"] == 1
+
+
+async def test_registered_in_time_is_not_late(world: World) -> None:
+    filed = await _file(world, _declaration("EXP-T", "1", (), code="0101210000"))
+    clearance = _clearance(world)
+    await clearance.run_once()
+    status = await _status(world, str(filed["declarationNumber"]))
+    assert (status["status"], status["registrationLate"]) == ("RELEASE_PERMITTED", "false")
+    assert (await clearance.report())["registrationLate"] == 0
