@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -56,6 +57,7 @@ from simulators.customs.declarations import (
     exclusions,
     identification,
     permit_check,
+    record_problem,
 )
 from simulators.customs.models import RecordStatus, TradeType, customs_day
 from simulators.customs.registers import RegisterKind, Registers
@@ -157,6 +159,8 @@ class Clearance:
                 customs_day(now),
                 await self.store.reserved(),
             )
+            if not reasons:  # E-licensing agrees; KEDEN's own record must agree too
+                reasons += await self._record_problems(declaration.permit_quantities(), now)
         if reasons:
             self.formation_refusals += 1
             log.info(
@@ -290,51 +294,25 @@ class Clearance:
                 now.isoformat(),
                 d.registration_deadline.isoformat(),
             )
-        problems = await self._record_problems(d, now)
+        problems = await self._record_problems(d.permit_quantities(), now, exclude=d.number)
         if problems:
             return await self.store.refuse_registration(d.number, problems, late=late)
         return await self.store.register(
             d.number, late=late, text_="the goods declaration is registered (Annex 5 para 8(1))"
         )
 
-    async def _record_problems(self, d: Declaration, now: datetime) -> list[Reason]:
-        reserved = await self.store.reserved(exclude=d.number)
+    async def _record_problems(
+        self, quantities: Mapping[str, Decimal], now: datetime, exclude: str | None = None
+    ) -> list[Reason]:
+        """Each cited document against KEDEN's own record, net of other declarations in work."""
+        reserved = await self.store.reserved(exclude=exclude)
         problems = []
-        for number, quantity in d.permit_quantities().items():
+        for number, quantity in sorted(quantities.items()):
             record = await self.records.by_number(number)
-            if record is None:
-                problems.append(
-                    Reason(
-                        "PERMIT_NOT_IN_RECORDS",
-                        f"{number} has no customs record in KEDEN",
-                        "Wait until E-licensing has registered the document with customs, "
-                        "then declare again.",
-                        permit_number=number,
-                    )
-                )
-                continue
-            status = record.status_on(now)
-            if status is not RecordStatus.VALID:
-                problems.append(
-                    Reason(
-                        "PERMIT_NOT_VALID",
-                        f"{number} is {status.value} in KEDEN's records",
-                        "Obtain a valid licence/permit and declare again.",
-                        permit_number=number,
-                    )
-                )
-                continue
-            left = record.remaining_quantity - reserved.get(number, 0)
-            if quantity > left:
-                problems.append(
-                    Reason(
-                        "PERMIT_QUANTITY_EXCEEDED",
-                        f"{number} has {left} {record.content.unit} left in KEDEN's records; "
-                        f"the declaration asks for {quantity}",
-                        "Declare at most the remaining quantity.",
-                        permit_number=number,
-                    )
-                )
+            held = reserved.get(number, Decimal(0))
+            problem = record_problem(number, quantity, record, now, held)
+            if problem is not None:
+                problems.append(problem)
         return problems
 
     async def _assign_control(self, d: Declaration) -> Declaration:

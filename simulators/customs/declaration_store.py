@@ -46,11 +46,12 @@ from simulators.customs.declarations import (
     ExportDeclaration,
     PaymentMethod,
     Reason,
+    record_problem,
 )
 from simulators.customs.models import RecordStatus, customs_day
 from simulators.customs.payload import decimal_text
 from simulators.customs.store import _create_table as _create_records_table
-from simulators.customs.store import records
+from simulators.customs.store import _record, records
 
 Clock = Callable[[], datetime]
 
@@ -141,12 +142,7 @@ class Declaration:
         )
 
     def permit_quantities(self) -> dict[str, Decimal]:
-        """What the declaration would write off each document it cites."""
-        wanted: dict[str, Decimal] = defaultdict(Decimal)
-        for item in self.content.items:
-            for number in item.permit_numbers:
-                wanted[number] += item.quantity
-        return dict(wanted)
+        return self.content.permit_quantities()
 
 
 @dataclass(frozen=True)
@@ -594,34 +590,7 @@ async def _write_off_all(
 
 
 def _cannot_write_off(number: str, quantity: Decimal, row: Any, now: datetime) -> Reason | None:
-    remedy = "Obtain a valid licence/permit for the goods and declare again."
-    if row is None:
-        return Reason(
-            "PERMIT_NOT_IN_RECORDS",
-            f"{number} has no customs record in KEDEN",
-            "Wait until E-licensing has registered the document with customs.",
-            permit_number=number,
-        )
-    status = RecordStatus(row["status"])
-    if status is RecordStatus.VALID and customs_day(now) > row["valid_to"]:
-        status = RecordStatus.EXPIRED
-    if status is not RecordStatus.VALID:
-        return Reason(
-            "PERMIT_NOT_VALID",
-            f"{number} is {status.value} in KEDEN's records",
-            remedy,
-            permit_number=number,
-        )
-    left = Decimal(row["remaining_quantity"])
-    if quantity > left:
-        return Reason(
-            "PERMIT_QUANTITY_EXCEEDED",
-            f"{number} has {decimal_text(left)} {row['unit']} left; the declaration "
-            f"asks for {decimal_text(quantity)}",
-            "Declare at most the remaining quantity.",
-            permit_number=number,
-        )
-    return None
+    return record_problem(number, quantity, None if row is None else _record(row), now)
 
 
 def _late(declaration: Declaration, now: datetime) -> bool:

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from simulators.customs.models import RecordStatus, TradeType
+from simulators.customs.models import CustomsRecord, RecordStatus, TradeType
 from simulators.kit.calendar import WorkingCalendar, WorkingHours
 
 # Seed 004 Annex 5 names no working hours for customs (its Standard para 4 is not in the text).
@@ -130,6 +130,14 @@ class ExportDeclaration:
     carrier: str | None = None
     duty_benefit_claimed: bool = False
     tariff_preference_claimed: bool = False
+
+    def permit_quantities(self) -> dict[str, Decimal]:
+        """What the declaration would write off each document it cites, summed over items."""
+        wanted: dict[str, Decimal] = defaultdict(Decimal)
+        for item in self.items:
+            for number in item.permit_numbers:
+                wanted[number] += item.quantity
+        return dict(wanted)
 
 
 @dataclass(frozen=True)
@@ -373,6 +381,46 @@ def _mismatch(
     for failed, code, text, remedy in checks:
         if failed:
             return Reason(code, text, remedy, item=index, permit_number=number)
+    return None
+
+
+def record_problem(
+    number: str,
+    quantity: Decimal,
+    record: CustomsRecord | None,
+    now: datetime,
+    held: Decimal = Decimal(0),
+) -> Reason | None:
+    """The document against KEDEN's own customs record (F6 item 10: one model of status for
+    F1 licences, F2 permits and — later — F3 permits): it must be there, VALID at ``now`` (not
+    terminated «тоқтатылды», expired or exhausted) and have ``quantity`` left beyond what other
+    declarations in work ``held`` [design]."""
+    if record is None:
+        return Reason(
+            "PERMIT_NOT_IN_RECORDS",
+            f"{number} has no customs record in KEDEN",
+            "Wait until E-licensing has registered the document with customs, then declare.",
+            permit_number=number,
+        )
+    status = record.status_on(now)
+    if status is not RecordStatus.VALID:
+        why = f" ({record.status_reason})" if record.status_reason else ""
+        return Reason(
+            "PERMIT_NOT_VALID",
+            f"{number} is {status.value} in KEDEN's records{why}",
+            "A terminated, expired or exhausted document cannot cover goods; obtain a new one.",
+            permit_number=number,
+        )
+    left = record.remaining_quantity - held
+    if quantity > left:
+        return Reason(
+            "PERMIT_QUANTITY_EXCEEDED",
+            f"{number} has {left} {record.content.unit} left in KEDEN's records"
+            + (f" ({held} held by declarations in work)" if held else "")
+            + f"; the declaration asks for {quantity}",
+            "Declare at most the remaining quantity, or obtain a new licence/permit for the rest.",
+            permit_number=number,
+        )
     return None
 
 

@@ -275,3 +275,71 @@ async def test_registered_in_time_is_not_late(world: World) -> None:
     status = await _status(world, str(filed["declarationNumber"]))
     assert (status["status"], status["registrationLate"]) == ("RELEASE_PERMITTED", "false")
     assert (await clearance.report())["registrationLate"] == 0
+
+
+async def test_document_terminated_in_keden_refuses_formation(world: World) -> None:
+    """KEDEN's own record decides too (one status model; F3 terminations land here)."""
+    licence = await _licence(world)
+    await world.harness.keden.records.terminate(licence, "terminated by the issuing body")
+    refused = await _file(world, _declaration("EXP-TERM", "10", (licence,)))
+    [reason] = refused["reason"]  # type: ignore[misc]
+    assert reason["code"] == "PERMIT_NOT_VALID" and "TERMINATED" in reason["text"]
+
+
+async def test_terminated_after_filing_refuses_registration_with_reason(world: World) -> None:
+    licence = await _licence(world)
+    filed = await _file(world, _declaration("EXP-RR", "10", (licence,)))
+    await world.harness.keden.records.terminate(licence, "terminated by the issuing body")
+    await _clearance(world).run_once()
+    status = await _status(world, str(filed["declarationNumber"]))
+    assert status["status"] == "REGISTRATION_REFUSED"
+    [reason] = status["reason"]  # type: ignore[misc]
+    assert reason["code"] == "PERMIT_NOT_VALID" and reason["remedy"]
+
+
+async def test_two_declarations_in_work_cannot_both_take_the_rest(world: World) -> None:
+    licence = await _licence(world)
+    first = await _file(world, _declaration("EXP-A", "30000", (licence,)))
+    assert first["resultCode"] == "SUBMITTED"
+    second = await _file(world, _declaration("EXP-B", "20000", (licence,)))  # 10 000 not held
+    [reason] = second["reason"]  # type: ignore[misc]
+    assert reason["code"] == "PERMIT_QUANTITY_EXCEEDED" and "held" in reason["text"]
+
+
+async def test_officer_late_past_release_deadline_is_counted(world: World) -> None:
+    licence = await _licence(world)
+    clearance = _clearance(world)
+    clearance.risk = RiskProfile(rules=(RiskRule("4107", ControlForm.EXAMINATION),))
+    filed = await _file(world, _declaration("EXP-LATE", "5", (licence,)))
+    number = str(filed["declarationNumber"])
+    await clearance.run_once()
+    status = await _status(world, number)
+    deadline = parse_datetime(str(status["releaseDeadline"]))
+    world.clock.set(deadline + timedelta(minutes=1))
+    await clearance.run_once()
+    status = await _status(world, number)
+    assert (status["status"], status["releaseLate"]) == ("RISK_CHECK", "true")
+    assert (await clearance.report())["releaseLate"] == 1
+    assert (await clearance.report())["waitingForOfficer"] == [number]
+
+
+async def test_officer_result_through_ops_endpoint_and_repeated_once(world: World) -> None:
+    import httpx
+
+    licence = await _licence(world)
+    keden = world.harness.keden
+    clearance = _clearance(world)
+    clearance.risk = RiskProfile(examination_share=1.0)  # every declaration is examined
+    filed = await _file(world, _declaration("EXP-OPS", "700", (licence,)))
+    number = str(filed["declarationNumber"])
+    await clearance.run_once()
+    transport = httpx.ASGITransport(app=keden.app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://keden") as ops:
+        body = {"officer": "инспектор Сапарова А.", "finding": "goods match"}
+        for _ in range(2):  # the officer's action delivered twice
+            answer = await ops.post(f"/ops/declarations/{number}/control-result", json=body)
+            assert answer.status_code == 200 and answer.json()["status"] == "RELEASE_PERMITTED"
+        listing = (await ops.get("/ops/declarations")).json()
+    assert listing["byStatus"]["RELEASE_PERMITTED"] == 1
+    record = await world.keden_record(licence)
+    assert record is not None and record.remaining_quantity == Decimal("39300")
