@@ -73,13 +73,20 @@ from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import Clock
 from simulators.kit.fixtures import load_json
 from simulators.kit.identifiers import is_valid_bin
+from simulators.kit.payloads import field_text
 from simulators.legal_entities.payload import build_request as gbdul_request
+from simulators.tax.customs_account import build_debit_request
 
 log = logging.getLogger(__name__)
 
 PORTAL_SERVICE = "PortalNotification_v1"
 GBDUL_SERVICE = "GbdulInfoByBin_v1"
 GBDFL_SERVICE = "GbdflInfoByIin_v1"
+DEBIT_SERVICE = "KgdCustomsPaymentDebit_v1"
+# [design] The customs payments of a declaration: a flat customs fee for customs operations.
+# Seed 004 names no amounts, and the simulated export goods bear no export duty; a setting.
+CUSTOMS_FEE = Decimal("20000.00")
+CUSTOMS_FEE_PURPOSE = "CUSTOMS_FEE_EXPORT_DECLARATION"
 OFFICIAL_ID = "KEDEN-OFFICIAL-0001"  # the customs official of the simulated post (test PKI)
 MESSAGE_NAMESPACE = uuid.UUID("0b7b1f8e-4f0c-5b8e-9d1e-3c2a7f6d5e41")
 _ACTIVE_PERSON = {"ALIVE"}
@@ -135,6 +142,7 @@ class Clearance:
     permit_goods: PermitGoods
     risk: RiskProfile = field(default_factory=RiskProfile)
     official_id: str = OFFICIAL_ID
+    customs_fee: Decimal = CUSTOMS_FEE
     formation_refusals: int = 0
     _task: asyncio.Task[None] | None = field(default=None, init=False)
     _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
@@ -186,9 +194,9 @@ class Clearance:
         else:
             answer = await self._answer(GBDFL_SERVICE, gbdfl_request(identifier))
             subject, active = _child(answer, "person"), _ACTIVE_PERSON
-        if _text(answer, "resultCode") != "FOUND" or subject is None:
+        if field_text(answer, "resultCode") != "FOUND" or subject is None:
             return Declarant(found=False)
-        status = _text(subject, "status")
+        status = field_text(subject, "status")
         return Declarant(found=True, active=status in active, status=status)
 
     async def _permit_documents(self, declaration: ExportDeclaration) -> list[PermitDocument]:
@@ -263,8 +271,12 @@ class Clearance:
     async def run_once(self) -> None:
         """One pass: every open declaration as far as it can go, then the deliveries."""
         for declaration in await self.store.open():
-            with contextlib.suppress(StaleDeclaration):
+            try:
                 await self._advance(declaration)
+            except StaleDeclaration:
+                continue  # another pass moved it first
+            except Exception:  # a provider down: this one waits, the others go on
+                log.exception("KEDEN could not advance %s; retried next pass", declaration.number)
         await self.deliver()
 
     async def _advance(self, d: Declaration) -> None:
@@ -332,6 +344,11 @@ class Clearance:
                 "KEDEN %s is past its release deadline %s", d.number, d.release_deadline.isoformat()
             )
             await self.store.mark_release_late(d.number)
+        if d.customs_paid is None:
+            unpaid = await self._debit(d)
+            if unpaid is not None:
+                await self.store.refuse_release(d.number, [unpaid])
+                return
         if d.waits_for_officer:
             return
         result = d.control_result
@@ -352,6 +369,26 @@ class Clearance:
         checked = "documentary check" if result is None else f"{result.officer}: {result.finding}"
         await self.store.release(
             d.number, f"release of goods permitted (Annex 5 para 8(3)); control: {checked}"
+        )
+
+    async def _debit(self, d: Declaration) -> Reason | None:
+        """Para 8(2) / process 9 (L1155-1158): the customs payments debited from the
+        declarant's personal account at KGD — once per declaration, KGD sees to that."""
+        answer = await self._answer(
+            DEBIT_SERVICE,
+            build_debit_request(
+                d.content.declarant_id, d.number, self.customs_fee, CUSTOMS_FEE_PURPOSE
+            ),
+        )
+        result = field_text(answer, "resultCode")
+        if result in ("DEBITED", "ALREADY_DEBITED"):
+            await self.store.mark_paid(d.number, self.customs_fee)
+            return None
+        return Reason(
+            "CUSTOMS_PAYMENTS_NOT_PAID",
+            f"the customs payments of {self.customs_fee} KZT could not be debited from the "
+            f"personal account: {field_text(answer, 'resultMessage')} (Annex 5 para 8(2))",
+            "Top up the personal account for customs payments and declare again.",
         )
 
     # --- deliveries -------------------------------------------------------------------------
@@ -416,18 +453,18 @@ class Clearance:
 def _permit_document(element: etree._Element) -> PermitDocument:
     codes = tuple((c.text or "").strip() for c in element if etree.QName(c).localname == "code")
     return PermitDocument(
-        number=_text(element, "number"),
-        kind=_text(element, "kind"),
-        trade_type=TradeType(_text(element, "type")),
-        holder_id=_text(element, "holderId"),
+        number=field_text(element, "number"),
+        kind=field_text(element, "kind"),
+        trade_type=TradeType(field_text(element, "type")),
+        holder_id=field_text(element, "holderId"),
         codes=codes,
-        trade_country=_text(element, "tradeCountry"),
-        valid_from=date.fromisoformat(_text(element, "validFrom")[:10]),
-        valid_to=date.fromisoformat(_text(element, "validTo")[:10]),
-        status=RecordStatus(_text(element, "status")),
-        quantity=Decimal(_text(element, "quantity")),
-        remaining_quantity=Decimal(_text(element, "remainingQuantity")),
-        unit=_text(element, "unit"),
+        trade_country=field_text(element, "tradeCountry"),
+        valid_from=date.fromisoformat(field_text(element, "validFrom")[:10]),
+        valid_to=date.fromisoformat(field_text(element, "validTo")[:10]),
+        status=RecordStatus(field_text(element, "status")),
+        quantity=Decimal(field_text(element, "quantity")),
+        remaining_quantity=Decimal(field_text(element, "remainingQuantity")),
+        unit=field_text(element, "unit"),
     )
 
 
@@ -440,11 +477,6 @@ def _child(parent: etree._Element, name: str) -> etree._Element | None:
         (c for c in parent.iterchildren(tag=etree.Element) if etree.QName(c).localname == name),
         None,
     )
-
-
-def _text(parent: etree._Element, name: str) -> str:
-    found = _child(parent, name)
-    return "" if found is None else (found.text or "").strip()
 
 
 __all__ = ["Clearance", "ControlForm", "Filing", "official_key"]

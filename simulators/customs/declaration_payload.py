@@ -27,6 +27,7 @@ from simulators.customs.declarations import (
 from simulators.customs.payload import NAMESPACE, PayloadError, decimal_text
 from simulators.customs.registers import RegisterEntry
 from simulators.kit.identifiers import explain_invalid
+from simulators.kit.payloads import field_text
 from simulators.kit.xml import add_field
 
 XSD_FILE = "keden.xsd"
@@ -57,17 +58,17 @@ def read_request(data: etree._Element) -> etree._Element:
 
 def parse_declaration(element: etree._Element) -> ExportDeclaration:
     declarant = child(element, "declarant")
-    declarant_id = _text(declarant, "id")
+    declarant_id = field_text(declarant, "id")
     for identifier in (declarant_id, _opt(element, "representative"), _opt(element, "carrier")):
         reason = explain_invalid(identifier) if identifier else None
         if reason is not None:
             raise PayloadError(f"{identifier} is not a valid BIN/IIN: {reason}")
     return ExportDeclaration(
-        filing_reference=_text(element, "filingReference"),
-        procedure=_text(element, "procedure"),
+        filing_reference=field_text(element, "filingReference"),
+        procedure=field_text(element, "procedure"),
         declarant_id=declarant_id,
-        declarant_name=_text(declarant, "name"),
-        payment_method=PaymentMethod(_text(element, "paymentMethod")),
+        declarant_name=field_text(declarant, "name"),
+        payment_method=PaymentMethod(field_text(element, "paymentMethod")),
         items=tuple(_item(i) for i in children(element, "item")),
         representative=_opt(element, "representative"),
         carrier=_opt(element, "carrier"),
@@ -78,14 +79,14 @@ def parse_declaration(element: etree._Element) -> ExportDeclaration:
 
 def _item(element: etree._Element) -> DeclarationItem:
     return DeclarationItem(
-        code=_text(element, "code"),
-        description=_text(element, "description"),
-        quantity=Decimal(_text(element, "quantity")),
-        unit=_text(element, "unit"),
-        value=Decimal(_text(element, "value")),
-        currency=_text(element, "currency"),
-        origin_country=_text(element, "originCountry"),
-        destination_country=_text(element, "destinationCountry"),
+        code=field_text(element, "code"),
+        description=field_text(element, "description"),
+        quantity=Decimal(field_text(element, "quantity")),
+        unit=field_text(element, "unit"),
+        value=Decimal(field_text(element, "value")),
+        currency=field_text(element, "currency"),
+        origin_country=field_text(element, "originCountry"),
+        destination_country=field_text(element, "destinationCountry"),
         permit_numbers=tuple((p.text or "").strip() for p in children(element, "permitNumber")),
     )
 
@@ -176,6 +177,11 @@ def build_status_answer(
     add_field(element, "releaseDeadline", _moment(d.release_deadline))
     add_field(element, "decidedAt", _moment(d.decided_at))
     add_field(element, "releaseLate", "true" if d.release_late else "false")
+    add_field(
+        element,
+        "customsPaid",
+        None if d.customs_paid is None else decimal_text(d.customs_paid),
+    )
     for reason in d.reasons:
         _add_reason(element, reason)
     for event in history:
@@ -252,10 +258,5 @@ def _moment(value: datetime | None) -> str | None:
     return None if value is None else format_datetime(value)
 
 
-def _text(element: etree._Element | None, name: str) -> str:
-    found = None if element is None else child(element, name)
-    return "" if found is None else (found.text or "").strip()
-
-
 def _opt(element: etree._Element, name: str) -> str | None:
-    return _text(element, name) or None
+    return field_text(element, name) or None

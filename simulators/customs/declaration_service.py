@@ -21,7 +21,6 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
-from lxml import etree
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -32,7 +31,7 @@ from gateway.errors import GatewayError
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from gateway.soap.sync import SyncRequest
-from gateway.soap.values import child, format_datetime
+from gateway.soap.values import format_datetime
 from simulators.customs.clearance import (
     Clearance,
     OfficerActionRefused,
@@ -56,6 +55,7 @@ from simulators.customs.registers import RegisterKind, Registers
 from simulators.customs.store import RecordStore
 from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import process_clock
+from simulators.kit.payloads import field_text
 from simulators.kit.provider import ProviderResult
 
 FILE_SERVICE = "KedenFileDeclaration_v1"
@@ -89,11 +89,11 @@ def declaration_handler(clearance: Clearance, other: Handler) -> Handler:
                 build_filing_answer(filing.declaration, duplicate=filing.duplicate)
             )
         if element.tag == REGISTER_REQUEST.text:
-            bin_ = _field(element, "bin")
-            kind = _field(element, "register")
+            bin_ = field_text(element, "bin")
+            kind = field_text(element, "register")
             entries = clearance.registers.look_up(bin_, RegisterKind(kind) if kind else None)
             return ProviderResult(build_register_answer(bin_, entries))
-        number = _field(element, "declarationNumber")
+        number = field_text(element, "declarationNumber")
         found = await clearance.store.get(number)
         history = await clearance.store.events_of(number) if found else []
         return ProviderResult(build_status_answer(number, found, history))
@@ -171,11 +171,6 @@ def create_clearance(
 def risk_from_env() -> RiskProfile:
     raw = os.environ.get(RISK_ENV)
     return RiskProfile.from_json(json.loads(raw)) if raw else RiskProfile()
-
-
-def _field(element: etree._Element, name: str) -> str:
-    found = child(element, name)
-    return "" if found is None else (found.text or "").strip()
 
 
 def _json(d: Declaration) -> dict[str, object]:

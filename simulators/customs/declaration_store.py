@@ -76,6 +76,7 @@ declarations = Table(
     Column("decided_at", UtcDateTime, nullable=True),
     Column("release_late", Boolean, nullable=False, default=False),
     Column("reasons", Text, nullable=True),  # JSON list of Reason
+    Column("customs_paid", String, nullable=True),  # KZT debited from the personal account
     UniqueConstraint("declarant_id", "filing_reference", name="uq_sim_keden_filing"),
 )
 
@@ -132,6 +133,7 @@ class Declaration:
     decided_at: datetime | None = None
     release_late: bool = False
     reasons: tuple[Reason, ...] = ()
+    customs_paid: Decimal | None = None
 
     @property
     def waits_for_officer(self) -> bool:
@@ -370,6 +372,13 @@ class DeclarationStore:
                 "release refused: " + "; ".join(r.text for r in reasons),
             )
         return await self._required(number)
+
+    async def mark_paid(self, number: str, amount: Decimal) -> None:
+        """KGD debited the customs payments (recorded after its answer; a repeat is harmless:
+        KGD takes a declaration's payments once)."""
+        await self._ensure_schema()
+        async with write_transaction(self._engine) as conn:
+            await self._set(conn, number, customs_paid=decimal_text(amount))
 
     async def mark_release_late(self, number: str) -> None:
         await self._ensure_schema()
@@ -706,6 +715,7 @@ def _declaration(row: Any) -> Declaration:
         decided_at=row["decided_at"],
         release_late=bool(row["release_late"]),
         reasons=tuple(Reason(**r) for r in json.loads(row["reasons"] or "[]")),
+        customs_paid=None if row["customs_paid"] is None else Decimal(row["customs_paid"]),
     )
 
 

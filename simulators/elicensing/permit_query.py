@@ -31,11 +31,8 @@ from sqlalchemy import Column, MetaData, String, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.soap.schema import PayloadSchemas
 from gateway.soap.sync import SyncRequest
-from gateway.soap.values import child, children, format_datetime, parse_datetime
+from gateway.soap.values import children, format_datetime, parse_datetime
 from gateway.storage.engine import create_engine, write_transaction
 from gateway.storage.types import UtcDateTime
 from simulators.customs.models import RecordStatus, customs_day
@@ -43,6 +40,7 @@ from simulators.customs.payload import decimal_text
 from simulators.elicensing import documents
 from simulators.elicensing.store import Application, ApplicationStore, Kind, Outcome
 from simulators.kit.clock import Clock
+from simulators.kit.payloads import field_text, request_element
 from simulators.kit.provider import ProviderResult
 from simulators.kit.xml import add_field
 
@@ -55,7 +53,6 @@ DOCUMENTS_RESPONSE = etree.QName(NAMESPACE, "PermitDocumentsResponse")
 EXECUTION_NOTICE = etree.QName(NAMESPACE, "PermitExecutionNotice")
 EXECUTION_ACK = etree.QName(NAMESPACE, "PermitExecutionAck")
 _NSMAP = {"elp": NAMESPACE}
-_SCHEMAS = PayloadSchemas()
 
 metadata = MetaData()
 
@@ -201,18 +198,13 @@ class PermitQuery:
         )
 
     async def handle(self, request: SyncRequest) -> ProviderResult:
-        element = _payload(request)
+        element = request_element(request, XSD_FILE, DOCUMENTS_REQUEST, EXECUTION_NOTICE)
         if element.tag == DOCUMENTS_REQUEST.text:
             return ProviderResult(await self._documents(element))
-        if element.tag == EXECUTION_NOTICE.text:
-            return ProviderResult(await self._execution(element))
-        raise GatewayError(
-            errors.SCHEMA_PAYLOAD_INVALID,
-            "data must carry PermitDocumentsRequest or PermitExecutionNotice",
-        )
+        return ProviderResult(await self._execution(element))
 
     async def _documents(self, element: etree._Element) -> etree._Element:
-        holder = _text(element, "holderId")
+        holder = field_text(element, "holderId")
         codes = {(c.text or "").strip() for c in children(element, "code")}
         found = [d for d in await self.issued_of(holder) if not codes or codes & set(d.codes)]
         now = self.clock.now()
@@ -225,7 +217,7 @@ class PermitQuery:
         return answer
 
     async def _execution(self, element: etree._Element) -> etree._Element:
-        number = _text(element, "documentNumber")
+        number = field_text(element, "documentNumber")
         answer = etree.Element(EXECUTION_ACK, nsmap=_NSMAP)
         document = await self.issued(number)
         if document is None:
@@ -234,10 +226,10 @@ class PermitQuery:
             return answer
         applied = await self.ledger.record(
             number,
-            _text(element, "declarationNumber"),
-            Decimal(_text(element, "quantity")),
-            _text(element, "unit"),
-            parse_datetime(_text(element, "releasedAt")),
+            field_text(element, "declarationNumber"),
+            Decimal(field_text(element, "quantity")),
+            field_text(element, "unit"),
+            parse_datetime(field_text(element, "releasedAt")),
         )
         document = await self.issued(number)
         assert document is not None
@@ -303,21 +295,3 @@ def _add_document(element: etree._Element, d: IssuedDocument, now: datetime) -> 
     add_field(element, "quantity", decimal_text(d.quantity))
     add_field(element, "remainingQuantity", decimal_text(d.remaining))
     add_field(element, "unit", d.unit)
-
-
-def _payload(request: SyncRequest) -> etree._Element:
-    if request.data is None:
-        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
-    try:
-        _SCHEMAS.validate(request.data, XSD_FILE)
-    except GatewayError as exc:
-        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, exc.detail or exc.message) from None
-    found = list(request.data.iterchildren(tag=etree.Element))
-    if len(found) != 1:
-        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data must carry one element")
-    return found[0]
-
-
-def _text(element: etree._Element, name: str) -> str:
-    found = child(element, name)
-    return "" if found is None else (found.text or "").strip()

@@ -27,6 +27,7 @@ from simulators.customs.declarations import (
 from simulators.customs.models import RecordStatus
 from simulators.elicensing.permit_query import build_execution_notice
 from simulators.kit.clock import KZ_TIME
+from simulators.tax.customs_account import build_debit_request
 from tests.licensing.world import World, running_world
 from tests.simulators.elicensing.samples import applicant, export_application
 
@@ -343,3 +344,36 @@ async def test_officer_result_through_ops_endpoint_and_repeated_once(world: Worl
     assert listing["byStatus"]["RELEASE_PERMITTED"] == 1
     record = await world.keden_record(licence)
     assert record is not None and record.remaining_quantity == Decimal("39300")
+
+
+async def test_customs_payments_debited_once_from_the_personal_account(world: World) -> None:
+    licence = await _licence(world)
+    filed = await _file(world, _declaration("EXP-PAY", "100", (licence,)))
+    clearance = _clearance(world)
+    await clearance.run_once()
+    status = await _status(world, str(filed["declarationNumber"]))
+    assert (status["status"], status["customsPaid"]) == ("RELEASE_PERMITTED", "20000")
+    # the debit asked again (a resend after a lost answer) takes nothing twice
+    again = await clearance._answer(
+        "KgdCustomsPaymentDebit_v1",
+        build_debit_request(EXPORTER, str(filed["declarationNumber"]), Decimal("20000"), "X"),
+    )
+    fields = answer_fields(again)
+    assert (fields["resultCode"], fields["balance"]) == ("ALREADY_DEBITED", "2480000.00")
+
+
+async def test_empty_personal_account_refuses_release_with_remedy(world: World) -> None:
+    poor = _declaration(
+        "EXP-POOR",
+        "1",
+        (),
+        code="0101210000",
+        declarant_id="111040099201",
+        declarant_name="ТОО «Ақ Бидай Экспорт»",
+    )
+    filed = await _file(world, poor)
+    await _clearance(world).run_once()
+    status = await _status(world, str(filed["declarationNumber"]))
+    assert status["status"] == "RELEASE_REFUSED"
+    [reason] = status["reason"]  # type: ignore[misc]
+    assert reason["code"] == "CUSTOMS_PAYMENTS_NOT_PAID" and "Top up" in reason["remedy"]
