@@ -1,4 +1,5 @@
-"""``kzgate demo licence`` and ``kzgate status``: the F1 licence flow on a running system.
+"""``kzgate demo licence`` and ``kzgate status``: the F1 licence flow on a running system
+(``kzgate demo declaration``, the F6 customs flow, lives in ``demo_declaration``).
 
 ``demo licence`` files a sample import licence as EGOV_PORTAL for a fixture company whose 2026
 licence fee is confirmed in PEP (ТОО «Алтын Дала Агро»), prints the registration number and the
@@ -40,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     licence = flows.add_parser("licence", help="file a sample import licence and follow it")
     licence.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
     licence.set_defaults(func=_demo_licence)
+    from gateway.cli import demo_declaration  # imported here: it builds on this module
+
+    demo_declaration.register(flows)
     status = sub.add_parser("status", help="ELICENSE's SLA report (/ops/sla)")
     status.set_defaults(func=_status)
 

@@ -310,7 +310,9 @@ class Clearance:
         if problems:
             return await self.store.refuse_registration(d.number, problems, late=late)
         return await self.store.register(
-            d.number, late=late, text_="the goods declaration is registered (Annex 5 para 8(1))"
+            d.number,
+            late=late,
+            text_="in the information system and the registration journal (Annex 5 para 8(1))",
         )
 
     async def _record_problems(

@@ -246,7 +246,7 @@ class DeclarationStore:
                 number,
                 DeclarationStatus.REGISTERED,
                 now,
-                f"registered as {registration}. {text_}",
+                f"registered as {registration}: {text_}",
             )
         return await self._required(number)
 
