@@ -21,6 +21,7 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+from lxml import etree
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -41,6 +42,7 @@ from simulators.customs.clearance import (
 from simulators.customs.declaration_payload import (
     EXPORT_DECLARATION,
     REGISTER_REQUEST,
+    STATUS_REQUEST,
     build_filing_answer,
     build_formation_refusal,
     build_register_answer,
@@ -63,6 +65,11 @@ STATUS_SERVICE = "KedenDeclarationStatus_v1"
 REGISTER_SERVICE = "KedenRegisterLookup_v1"
 RISK_ENV = "KZGATE_KEDEN_RISK"
 SERVICES = (FILE_SERVICE, STATUS_SERVICE, REGISTER_SERVICE)
+_REQUEST_OF = {
+    FILE_SERVICE: EXPORT_DECLARATION,
+    STATUS_SERVICE: STATUS_REQUEST,
+    REGISTER_SERVICE: REGISTER_REQUEST,
+}
 
 Handler = Callable[[SyncRequest], Awaitable[ProviderResult]]
 
@@ -77,6 +84,13 @@ def declaration_handler(clearance: Clearance, other: Handler) -> Handler:
             raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
         try:
             element = read_request(request.data)
+            expected = _REQUEST_OF[request.service_id]
+            if element.tag != expected.text:
+                # a misrouted message is refused, never answered as another service's request
+                raise PayloadError(
+                    f"{request.service_id} takes {expected.localname}, "
+                    f"not {etree.QName(element).localname}"
+                )
             if element.tag == EXPORT_DECLARATION.text:
                 declaration = parse_declaration(element)
         except PayloadError as exc:

@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import pytest
 from lxml import etree
 from signxml import XMLVerifier
 
+from connectors.client import GatewayFault
 from gateway.soap.values import parse_datetime
 from simulators.customs.declaration_payload import (
     answer_fields,
@@ -380,3 +382,26 @@ async def test_empty_personal_account_refuses_release_with_remedy(world: World) 
     assert status["status"] == "RELEASE_REFUSED"
     [reason] = status["reason"]  # type: ignore[misc]
     assert reason["code"] == "CUSTOMS_PAYMENTS_NOT_PAID" and "Top up" in reason["remedy"]
+
+
+def _fault_of(exc: GatewayFault) -> tuple[str, str]:
+    """The code and message of KEDEN's refusal, as the gateway relays a provider's fault."""
+    info = exc.info.sub_error or exc.info
+    return info.error_code, info.error_message
+
+
+async def test_bad_declarant_identifier_is_a_fault_with_the_reason(world: World) -> None:
+    bad = _declaration("EXP-BAD", "1", (), code="0101210000", declarant_id="170640582745")
+    with pytest.raises(GatewayFault) as caught:
+        await _file(world, bad)
+    code, message = _fault_of(caught.value)
+    assert code == "Client.Schema.PayloadInvalid" and "170640582745" in message
+
+
+async def test_declaration_sent_to_the_status_service_is_refused(world: World) -> None:
+    element = build_declaration(_declaration("EXP-MIS", "1", (), code="0101210000"))
+    with pytest.raises(GatewayFault) as caught:
+        await world.portal_client.send("KedenDeclarationStatus_v1", element)
+    code, message = _fault_of(caught.value)
+    assert code == "Client.Schema.PayloadInvalid"
+    assert "takes DeclarationStatusRequest" in message
