@@ -75,11 +75,23 @@ from simulators.kit.fixtures import load_json
 from simulators.kit.identifiers import is_valid_bin
 from simulators.kit.payloads import field_text
 from simulators.legal_entities.payload import build_request as gbdul_request
+from simulators.monitoring.payload import Stage, build_stage_event
 from simulators.tax.customs_account import build_debit_request
 
 log = logging.getLogger(__name__)
 
 PORTAL_SERVICE = "PortalNotification_v1"
+MONITORING_SERVICE = "MonitoringStage_v1"
+SYSTEM_ID = "KEDEN"
+# The declaration's statuses as stages of a state service for the monitoring IS [design: the
+# seed asks results be notified to "interested persons" (para 3); MONITORING is one of them].
+MONITORING_STAGE = {
+    DeclarationStatus.REGISTERED: Stage.REGISTERED,
+    DeclarationStatus.RISK_CHECK: Stage.IN_WORK,
+    DeclarationStatus.RELEASE_PERMITTED: Stage.ISSUED,
+    DeclarationStatus.REGISTRATION_REFUSED: Stage.REFUSED,
+    DeclarationStatus.RELEASE_REFUSED: Stage.REFUSED,
+}
 GBDUL_SERVICE = "GbdulInfoByBin_v1"
 GBDFL_SERVICE = "GbdflInfoByIin_v1"
 DEBIT_SERVICE = "KgdCustomsPaymentDebit_v1"
@@ -396,8 +408,44 @@ class Clearance:
     # --- deliveries -------------------------------------------------------------------------
 
     async def deliver(self) -> None:
-        """Unsent statuses to the cabinet (signed by the official), write-offs to E-licensing."""
+        """Unsent statuses to the cabinet (signed by the official) and to MONITORING, write-offs
+        to E-licensing. A receiver that is down is retried on the next pass; the statuses of one
+        declaration keep their order (a later one waits for an earlier one that failed)."""
+        stuck: set[str] = set()
         for event in await self.store.unsent_events():
+            if event.number in stuck:
+                continue
+            try:
+                await self._deliver_event(event)
+            except Exception as error:  # the gateway or a receiver down: next pass resends
+                stuck.add(event.number)
+                log.warning(
+                    "KEDEN %s status %s not delivered yet: %s", event.number, event.seq, error
+                )
+        for write_off in await self.store.write_offs():
+            if write_off.reported_elicense:
+                continue
+            notice = build_execution_notice(
+                write_off.record_number,
+                write_off.declaration_number,
+                write_off.quantity,
+                write_off.unit,
+                write_off.written_off_at,
+            )
+            try:
+                await self.client.send(EXECUTION_SERVICE, notice)
+            except Exception as error:  # E-licensing applies it once whenever it arrives
+                log.warning(
+                    "KEDEN write-off %s/%s not reported yet: %s",
+                    write_off.declaration_number,
+                    write_off.record_number,
+                    error,
+                )
+                continue
+            await self.store.mark_reported(write_off.declaration_number, write_off.record_number)
+
+    async def _deliver_event(self, event: Event) -> None:
+        if not event.sent_portal:
             declaration = await self.store.get(event.number)
             assert declaration is not None
             notice = event.notice or await self._sign_notice(declaration, event)
@@ -407,21 +455,17 @@ class Clearance:
                 message_id=_message_id(event.number, f"status-{event.seq}"),
             )
             await self.client.send_async(request)
-            await self.store.mark_sent(event.number, event.seq)
-        for write_off in await self.store.write_offs():
-            if write_off.reported_elicense:
-                continue
-            await self.client.send(
-                EXECUTION_SERVICE,
-                build_execution_notice(
-                    write_off.record_number,
-                    write_off.declaration_number,
-                    write_off.quantity,
-                    write_off.unit,
-                    write_off.written_off_at,
-                ),
-            )
-            await self.store.mark_reported(write_off.declaration_number, write_off.record_number)
+            await self.store.mark_sent(event.number, event.seq, "sent_portal")
+        if not event.sent_monitoring:
+            stage = MONITORING_STAGE.get(event.status)
+            if stage is not None:  # SUBMITTED has no stage of its own: REGISTERED follows
+                request = self.client.async_request(
+                    MONITORING_SERVICE,
+                    build_stage_event(event.number, stage, SYSTEM_ID, event.at, event.status.value),
+                    message_id=_message_id(event.number, f"stage-{event.seq}"),
+                )
+                await self.client.send_async(request)
+            await self.store.mark_sent(event.number, event.seq, "sent_monitoring")
 
     async def _sign_notice(self, declaration: Declaration, event: Event) -> str:
         forms = declaration.control_forms if event.status is DeclarationStatus.RISK_CHECK else ()

@@ -90,6 +90,7 @@ events = Table(
     Column("text", Text, nullable=False),
     Column("notice", Text, nullable=True),  # the signed authorised message, once built
     Column("sent_portal", Boolean, nullable=False, default=False),
+    Column("sent_monitoring", Boolean, nullable=False, default=False),
 )
 
 write_offs = Table(
@@ -156,6 +157,7 @@ class Event:
     text: str
     notice: str | None
     sent_portal: bool
+    sent_monitoring: bool
 
 
 @dataclass(frozen=True)
@@ -397,13 +399,14 @@ class DeclarationStore:
                 .values(notice=notice)
             )
 
-    async def mark_sent(self, number: str, seq: int) -> None:
+    async def mark_sent(self, number: str, seq: int, flag: str) -> None:
+        """Set ``flag`` (sent_portal, sent_monitoring) after the gateway acknowledged it."""
         await self._ensure_schema()
         async with write_transaction(self._engine) as conn:
             await conn.execute(
                 events.update()
                 .where(events.c.number == number, events.c.seq == seq)
-                .values(sent_portal=True)
+                .values(**{flag: True})
             )
 
     async def mark_reported(self, declaration_number: str, record_number: str) -> None:
@@ -462,7 +465,7 @@ class DeclarationStore:
             return [_event_row(r._mapping) for r in await conn.execute(query)]
 
     async def unsent_events(self) -> list[Event]:
-        return [e for e in await self.events_of() if not e.sent_portal]
+        return [e for e in await self.events_of() if not (e.sent_portal and e.sent_monitoring)]
 
     async def write_offs(self, record_number: str | None = None) -> list[WriteOff]:
         await self._ensure_schema()
@@ -631,7 +634,13 @@ async def _event(
     ).scalar_one() + 1
     await conn.execute(
         events.insert().values(
-            number=number, seq=seq, status=status.value, at=at, text=text_, sent_portal=False
+            number=number,
+            seq=seq,
+            status=status.value,
+            at=at,
+            text=text_,
+            sent_portal=False,
+            sent_monitoring=False,
         )
     )
 
@@ -728,6 +737,7 @@ def _event_row(row: Any) -> Event:
         text=row["text"],
         notice=row["notice"],
         sent_portal=bool(row["sent_portal"]),
+        sent_monitoring=bool(row["sent_monitoring"]),
     )
 
 

@@ -405,3 +405,29 @@ async def test_declaration_sent_to_the_status_service_is_refused(world: World) -
     code, message = _fault_of(caught.value)
     assert code == "Client.Schema.PayloadInvalid"
     assert "takes DeclarationStatusRequest" in message
+
+
+async def test_elicensing_down_at_release_learns_the_write_off_later_once(world: World) -> None:
+    licence = await _licence(world)
+    filed = await _file(world, _declaration("EXP-DOWN", "4000", (licence,)))
+    clearance = _clearance(world)
+    elicense = world.harness.elicense
+    assert elicense is not None
+    elicense.provider.faults.failures.fail_next(1, "http-503")  # down when the release reports
+    await clearance.run_once()
+    status = await _status(world, str(filed["declarationNumber"]))
+    assert status["status"] == "RELEASE_PERMITTED"  # customs does not wait for E-licensing
+    [pending] = await clearance.store.write_offs(licence)
+    assert not pending.reported_elicense
+    await clearance.run_once()  # the next pass reports it
+    [reported] = await clearance.store.write_offs(licence)
+    assert reported.reported_elicense
+    [document] = await clearance._permit_documents(_declaration("Q", "1", (licence,)))
+    assert document.remaining_quantity == Decimal("36000")  # written off once in E-licensing
+
+
+async def test_statuses_reach_monitoring_as_stages(world: World) -> None:
+    filed = await _file(world, _declaration("EXP-MON", "1", (), code="0101210000"))
+    await _clearance(world).run_once()
+    stages = await world.stages(str(filed["declarationNumber"]), at_least=3)
+    assert sorted(stages) == sorted(["REGISTERED", "IN_WORK", "ISSUED"])
