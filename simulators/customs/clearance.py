@@ -318,7 +318,7 @@ class Clearance:
                 now.isoformat(),
                 d.registration_deadline.isoformat(),
             )
-        problems = await self._record_problems(d.permit_quantities(), now, exclude=d.number)
+        problems = await self._record_problems(d.permit_quantities(), now, ahead_of=d)
         if problems:
             return await self.store.refuse_registration(d.number, problems, late=late)
         return await self.store.register(
@@ -328,10 +328,11 @@ class Clearance:
         )
 
     async def _record_problems(
-        self, quantities: Mapping[str, Decimal], now: datetime, exclude: str | None = None
+        self, quantities: Mapping[str, Decimal], now: datetime, ahead_of: Declaration | None = None
     ) -> list[Reason]:
-        """Each cited document against KEDEN's own record, net of other declarations in work."""
-        reserved = await self.store.reserved(exclude=exclude)
+        """Each cited document against KEDEN's own record, net of the declarations in work (at
+        registration: those filed before this one)."""
+        reserved = await self.store.reserved(ahead_of=ahead_of)
         problems = []
         for number, quantity in sorted(quantities.items()):
             record = await self.records.by_number(number)

@@ -445,12 +445,13 @@ class DeclarationStore:
         async with self._engine.connect() as conn:
             return [_declaration(r._mapping) for r in await conn.execute(query)]
 
-    async def reserved(self, exclude: str | None = None) -> dict[str, Decimal]:
+    async def reserved(self, ahead_of: Declaration | None = None) -> dict[str, Decimal]:
         """Quantity per document held by declarations submitted or in control, not yet released:
-        a second declaration cannot count on what the first one will write off."""
+        a later declaration cannot count on what an earlier one will write off. With
+        ``ahead_of``, only the declarations filed before it count (first come, first served)."""
         held: dict[str, Decimal] = defaultdict(Decimal)
         for declaration in await self.open():
-            if declaration.number == exclude:
+            if ahead_of is not None and _filed_order(declaration) >= _filed_order(ahead_of):
                 continue
             for number, quantity in declaration.permit_quantities().items():
                 held[number] += quantity
@@ -603,6 +604,11 @@ async def _write_off_all(
 
 def _cannot_write_off(number: str, quantity: Decimal, row: Any, now: datetime) -> Reason | None:
     return record_problem(number, quantity, None if row is None else _record(row), now)
+
+
+def _filed_order(declaration: Declaration) -> tuple[datetime, int]:
+    # Numbers are ED-<year>-<sequence>: the sequence orders filings of one business moment.
+    return declaration.submitted_at, int(declaration.number.rsplit("-", 1)[1])
 
 
 def _late(declaration: Declaration, now: datetime) -> bool:
