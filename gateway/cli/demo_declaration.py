@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 
@@ -32,6 +33,8 @@ from gateway.cli.demo import (
 )
 from gateway.cli.send import client_for
 from gateway.config import Settings
+from gateway.security.payload import sign_payload
+from gateway.security.transport import TransportKey
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,
@@ -46,6 +49,7 @@ from simulators.customs.declarations import (
 from simulators.customs.payload import build_by_number, parse_lookup_answer
 from simulators.elicensing import documents, forms
 from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, WorkingCalendar
+from simulators.kit.personal_keys import declarant_name, personal_key
 
 FILE, STATUS = "KedenFileDeclaration_v1", "KedenDeclarationStatus_v1"
 LEATHER = "4107129100"
@@ -111,8 +115,12 @@ def export_declaration(reference: str, quantity: str, licence: str) -> ExportDec
     )
 
 
-async def run(client: ShepClient, now: dt.datetime, timeout: float, say: Say = print) -> int:
-    """The demo against the gateway ``client`` reaches, at business time ``now``."""
+async def run(
+    client: ShepClient, pki_dir: Path, now: dt.datetime, timeout: float, say: Say = print
+) -> int:
+    """The demo against the gateway ``client`` reaches, at business time ``now``; the declarant
+    signs with a personal key the test PKI in ``pki_dir`` issues."""
+    declarant = personal_key(pki_dir, declarant_name(DEMO_APPLICANT))
     licence_moment = WorkingCalendar(TRADE_COMMITTEE_HOURS).registration_moment(now)
     customs_moment = WorkingCalendar(CUSTOMS_HOURS).registration_moment(now)
     if licence_moment - now > dt.timedelta(minutes=1) or customs_moment > now:
@@ -138,7 +146,7 @@ async def run(client: ShepClient, now: dt.datetime, timeout: float, say: Say = p
         return EXIT_TIMEOUT
 
     reference = f"DEMO-{licence}"
-    first = await _file(client, export_declaration(f"{reference}-1", "15000", licence))
+    first = await _file(client, declarant, export_declaration(f"{reference}-1", "15000", licence))
     if first["resultCode"] != "SUBMITTED":
         say(f"declaration refused at formation: {first.get('reason')}")
         return EXIT_FAULT
@@ -155,7 +163,7 @@ async def run(client: ShepClient, now: dt.datetime, timeout: float, say: Say = p
         say(f"  {event['at']}  {event['status']:<20} {event['text']}")
     say(f"KEDEN: {licence} has {await _remaining(client, licence, ends)} kg left")
 
-    second = await _file(client, export_declaration(f"{reference}-2", "30000", licence))
+    second = await _file(client, declarant, export_declaration(f"{reference}-2", "30000", licence))
     for reason in second.get("reason", []):  # type: ignore[union-attr]
         say(
             f"F6: a declaration of 30000 kg: {second['resultCode']} — {reason['code']}: "
@@ -164,8 +172,12 @@ async def run(client: ShepClient, now: dt.datetime, timeout: float, say: Say = p
     return 0
 
 
-async def _file(client: ShepClient, declaration: ExportDeclaration) -> dict[str, object]:
-    answer = await client.send(FILE, build_declaration(declaration))
+async def _file(
+    client: ShepClient, declarant: TransportKey, declaration: ExportDeclaration
+) -> dict[str, object]:
+    element = build_declaration(declaration)
+    sign_payload(element, declarant)  # the declarant confirms it with their EDS (process 4)
+    answer = await client.send(FILE, element)
     return answer_fields(answer.response.data[0])
 
 
@@ -203,4 +215,4 @@ def _demo_declaration(args: argparse.Namespace) -> int:
 
 async def _main(settings: Settings, timeout: float) -> int:
     client = client_for(settings, "EGOV_PORTAL", None, None)
-    return await run(client, await _business_now(settings), timeout)
+    return await run(client, settings.pki_dir, await _business_now(settings), timeout)

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -31,7 +31,6 @@ from lxml import etree
 
 from connectors.client import ShepClient
 from gateway.security.payload import sign_payload
-from gateway.security.pki import issue_certificate
 from gateway.security.transport import TransportKey
 from simulators.customs.declaration_payload import build_notice
 from simulators.customs.declaration_store import (
@@ -74,6 +73,7 @@ from simulators.kit.clock import Clock
 from simulators.kit.fixtures import load_json
 from simulators.kit.identifiers import is_valid_bin
 from simulators.kit.payloads import field_text
+from simulators.kit.personal_keys import personal_key
 from simulators.legal_entities.payload import build_request as gbdul_request
 from simulators.monitoring.payload import Stage, build_stage_event
 from simulators.tax.customs_account import build_debit_request
@@ -112,18 +112,9 @@ def official_key(pki_dir: Path, official: str = OFFICIAL_ID) -> TransportKey:
     """The official's personal signing key from the test PKI, issued on first use.
 
     Seed 004 wants results "certified with the EDS of the provider's authorised official" (para 3,
-    L1010-1016): a personal certificate, not KEDEN's system key. Kept under ``officials/``
-    so the system certificates beside it stay as they are.
+    L1010-1016): a personal certificate, not KEDEN's system key.
     """
-    directory = pki_dir / "officials"
-    cert, key = directory / f"{official}.pem", directory / f"{official}.key"
-    if not (cert.exists() and key.exists()):
-        directory.mkdir(parents=True, exist_ok=True)
-        cert_pem, key_pem = issue_certificate(pki_dir, official)
-        key.write_bytes(key_pem)
-        key.chmod(0o600)
-        cert.write_bytes(cert_pem)
-    return TransportKey.from_files(cert, key)
+    return personal_key(pki_dir, official)
 
 
 def default_permit_goods() -> PermitGoods:
@@ -161,8 +152,11 @@ class Clearance:
 
     # --- formation --------------------------------------------------------------------------
 
-    async def file(self, declaration: ExportDeclaration) -> Filing:
-        reasons = exclusions(declaration)
+    async def file(
+        self, declaration: ExportDeclaration, signature: Sequence[Reason] = ()
+    ) -> Filing:
+        """Form ``declaration``; ``signature``: what is wrong with the declarant's EDS on it."""
+        reasons = exclusions(declaration) + list(signature)
         if not reasons:  # outside the paperless form nothing more is asked of other systems
             declarant = await self._identify(declaration.declarant_id)
             reasons += identification(declarant, declaration.declarant_id)

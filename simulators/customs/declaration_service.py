@@ -54,6 +54,7 @@ from simulators.customs.declaration_store import Declaration, DeclarationStore
 from simulators.customs.declarations import CUSTOMS_HOURS, RiskProfile
 from simulators.customs.payload import PayloadError
 from simulators.customs.registers import RegisterKind, Registers
+from simulators.customs.signatures import declarant_signature
 from simulators.customs.store import RecordStore
 from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import process_clock
@@ -74,8 +75,9 @@ _REQUEST_OF = {
 Handler = Callable[[SyncRequest], Awaitable[ProviderResult]]
 
 
-def declaration_handler(clearance: Clearance, other: Handler) -> Handler:
-    """KEDEN's SyncChannel handler: the declaration services here, the look-ups in ``other``."""
+def declaration_handler(clearance: Clearance, trust: TrustStore, other: Handler) -> Handler:
+    """KEDEN's SyncChannel handler: the declaration services here, the look-ups in ``other``;
+    ``trust`` verifies the declarant's EDS."""
 
     async def handle(request: SyncRequest) -> ProviderResult:
         if request.service_id not in SERVICES:
@@ -96,7 +98,8 @@ def declaration_handler(clearance: Clearance, other: Handler) -> Handler:
         except PayloadError as exc:
             raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
         if element.tag == EXPORT_DECLARATION.text:
-            filing = await clearance.file(declaration)
+            signature = declarant_signature(element, trust, declaration.declarant_id)
+            filing = await clearance.file(declaration, signature)
             if filing.declaration is None:
                 return ProviderResult(build_formation_refusal(filing.reasons))
             return ProviderResult(

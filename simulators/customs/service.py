@@ -240,7 +240,7 @@ def create_keden(
         keden.clearance = create_clearance(
             pki_dir, database_url, records, key, trust, gateway_url=gateway_url, risk=risk
         )
-        provider.handler = declaration_handler(keden.clearance, provider.handler)
+        provider.handler = declaration_handler(keden.clearance, trust, provider.handler)
     return keden
 
 

@@ -11,6 +11,7 @@ from lxml import etree
 from signxml import XMLVerifier
 
 from connectors.client import GatewayFault
+from gateway.security.payload import sign_payload
 from gateway.soap.values import parse_datetime
 from simulators.customs.declaration_payload import (
     answer_fields,
@@ -29,6 +30,7 @@ from simulators.customs.declarations import (
 from simulators.customs.models import RecordStatus
 from simulators.elicensing.permit_query import build_execution_notice
 from simulators.kit.clock import KZ_TIME
+from simulators.kit.personal_keys import declarant_name, personal_key
 from simulators.tax.customs_account import build_debit_request
 from tests.licensing.world import World, running_world
 from tests.simulators.elicensing.samples import applicant, export_application
@@ -71,10 +73,16 @@ def _declaration(
     return ExportDeclaration(**{**base, **changes})  # type: ignore[arg-type]
 
 
-async def _file(world: World, declaration: ExportDeclaration) -> dict[str, object]:
-    answer = await world.portal_client.send(
-        "KedenFileDeclaration_v1", build_declaration(declaration)
-    )
+async def _file(
+    world: World, declaration: ExportDeclaration, *, signer: str | None = None
+) -> dict[str, object]:
+    """File as the portal, the declaration signed with the declarant's personal key (or
+    ``signer``'s; "" for unsigned)."""
+    element = build_declaration(declaration)
+    name = declarant_name(declaration.declarant_id) if signer is None else signer
+    if name:
+        sign_payload(element, personal_key(world.harness.pki_dir, name))
+    answer = await world.portal_client.send("KedenFileDeclaration_v1", element)
     return answer_fields(answer.response.data[0])
 
 
@@ -155,7 +163,7 @@ async def test_release_notices_reach_the_cabinet_signed_by_the_official(world: W
         ["SUBMITTED", "REGISTERED", "RISK_CHECK", "RELEASE_PERMITTED"]
     )
     assert {d.findtext("declarationNumber") for d in notices} == {filed["declarationNumber"]}
-    cert = (world.harness.pki_dir / "officials" / "KEDEN-OFFICIAL-0001.pem").read_bytes()
+    cert = (world.harness.pki_dir / "personal" / "KEDEN-OFFICIAL-0001.pem").read_bytes()
     for notice in notices:
         XMLVerifier().verify(notice, x509_cert=cert)  # the official's personal key, offline
     assert cert != (world.harness.pki_dir / "KEDEN.pem").read_bytes()
@@ -431,3 +439,23 @@ async def test_statuses_reach_monitoring_as_stages(world: World) -> None:
     await _clearance(world).run_once()
     stages = await world.stages(str(filed["declarationNumber"]), at_least=3)
     assert sorted(stages) == sorted(["REGISTERED", "IN_WORK", "ISSUED"])
+
+
+async def test_declaration_must_carry_the_declarants_own_valid_signature(world: World) -> None:
+    free = _declaration("EXP-SIG", "1", (), code="0101210000")
+    unsigned = await _file(world, free, signer="")
+    assert [r["code"] for r in unsigned["reason"]] == ["DECLARANT_SIGNATURE_MISSING"]
+    by_another = await _file(world, free, signer=declarant_name("111040099201"))
+    assert [r["code"] for r in by_another["reason"]] == ["DECLARANT_SIGNATURE_NOT_DECLARANTS"]
+    by_system = build_declaration(free)
+    sign_payload(by_system, world.harness.key_of("EGOV_PORTAL"))  # a system key is not an EDS
+    answer = await world.portal_client.send("KedenFileDeclaration_v1", by_system)
+    codes = [r["code"] for r in answer_fields(answer.response.data[0])["reason"]]
+    assert codes == ["DECLARANT_SIGNATURE_NOT_DECLARANTS"]
+    element = build_declaration(free)
+    sign_payload(element, personal_key(world.harness.pki_dir, declarant_name(EXPORTER)))
+    element.find("item/quantity").text = "1000"  # altered after signing
+    answer = await world.portal_client.send("KedenFileDeclaration_v1", element)
+    tampered = answer_fields(answer.response.data[0])
+    assert [r["code"] for r in tampered["reason"]] == ["DECLARANT_SIGNATURE_INVALID"]
+    assert (await _file(world, free))["resultCode"] == "SUBMITTED"

@@ -11,7 +11,9 @@ async def test_demo_declaration_releases_writes_off_and_refuses_the_excess(world
     world.harness.keden.clearance.start()  # KEDEN's worker, as its app's lifespan runs it
     lines: list[str] = []
     try:
-        code = await run(world.portal_client, world.clock.now(), 60.0, lines.append)
+        code = await run(
+            world.portal_client, world.harness.pki_dir, world.clock.now(), 60.0, lines.append
+        )
     finally:
         await world.harness.keden.clearance.stop()
     text = "\n".join(lines)
