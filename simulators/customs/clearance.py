@@ -104,6 +104,10 @@ MESSAGE_NAMESPACE = uuid.UUID("0b7b1f8e-4f0c-5b8e-9d1e-3c2a7f6d5e41")
 _ACTIVE_PERSON = {"ALIVE"}
 
 
+class FactsMissing(Exception):
+    """A state database answered without the payload KEDEN needs to form a declaration."""
+
+
 class OfficerActionRefused(Exception):
     """An officer's action the declaration's state does not allow."""
 
@@ -222,7 +226,7 @@ class Clearance:
         data = result.response.data
         found = [] if data is None else list(data.iterchildren(tag=etree.Element))
         if not found:
-            raise RuntimeError(f"{service} answered without a payload")
+            raise FactsMissing(f"{service} answered without a payload")
         return found[0]
 
     # --- the officer ------------------------------------------------------------------------

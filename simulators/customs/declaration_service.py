@@ -21,20 +21,22 @@ import os
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
+import httpx
 from lxml import etree
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.client import ShepClient
+from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
 from gateway import errors
-from gateway.errors import GatewayError
+from gateway.errors import FaultCode, GatewayError
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from gateway.soap.sync import SyncRequest
 from gateway.soap.values import format_datetime
 from simulators.customs.clearance import (
     Clearance,
+    FactsMissing,
     OfficerActionRefused,
     default_permit_goods,
     official_key,
@@ -74,6 +76,15 @@ _REQUEST_OF = {
 
 Handler = Callable[[SyncRequest], Awaitable[ProviderResult]]
 
+# Forming needs GBDUL/GBDFL and E-licensing through the gateway (process 4); when one cannot
+# answer, KEDEN cannot decide either way, so it says so — retrying later may succeed.
+FORMATION_UNAVAILABLE = FaultCode(
+    "Server.Keden.FormationUnavailable",
+    "KEDEN could not reach a state database it must ask to form the declaration",
+    "Nothing was filed; send the same declaration again later (the same filingReference).",
+)
+UNREACHABLE = (GatewayFault, AnswerNotTrusted, httpx.HTTPError, FactsMissing)
+
 
 def declaration_handler(clearance: Clearance, trust: TrustStore, other: Handler) -> Handler:
     """KEDEN's SyncChannel handler: the declaration services here, the look-ups in ``other``;
@@ -99,7 +110,10 @@ def declaration_handler(clearance: Clearance, trust: TrustStore, other: Handler)
             raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
         if element.tag == EXPORT_DECLARATION.text:
             signature = declarant_signature(element, trust, declaration.declarant_id)
-            filing = await clearance.file(declaration, signature)
+            try:
+                filing = await clearance.file(declaration, signature)
+            except UNREACHABLE as exc:  # nothing is stored before every answer is in
+                raise GatewayError(FORMATION_UNAVAILABLE, str(exc)) from exc
             if filing.declaration is None:
                 return ProviderResult(build_formation_refusal(filing.reasons))
             return ProviderResult(

@@ -459,3 +459,17 @@ async def test_declaration_must_carry_the_declarants_own_valid_signature(world: 
     tampered = answer_fields(answer.response.data[0])
     assert [r["code"] for r in tampered["reason"]] == ["DECLARANT_SIGNATURE_INVALID"]
     assert (await _file(world, free))["resultCode"] == "SUBMITTED"
+
+
+async def test_elicensing_down_at_formation_is_a_fault_and_nothing_is_filed(world: World) -> None:
+    licence = await _licence(world)
+    elicense = world.harness.elicense
+    assert elicense is not None
+    elicense.provider.faults.failures.fail_next(1, "http-503")
+    with pytest.raises(GatewayFault) as caught:
+        await _file(world, _declaration("EXP-503", "10", (licence,)))
+    code, _ = _fault_of(caught.value)
+    assert code == "Server.Keden.FormationUnavailable"
+    assert await _clearance(world).store.all() == []
+    again = await _file(world, _declaration("EXP-503", "10", (licence,)))  # the same, later
+    assert (again["resultCode"], again["duplicate"]) == ("SUBMITTED", "false")
