@@ -237,3 +237,12 @@ def test_registers_give_status_and_refuse_inactive_or_absent_entries() -> None:
         "CUSTOMS_REPRESENTATIVE",
         "CUSTOMS_CARRIER",
     }
+
+
+def test_risk_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulators.customs.declaration_service import RISK_ENV, risk_from_env
+
+    monkeypatch.delenv(RISK_ENV, raising=False)
+    assert risk_from_env() == RiskProfile()
+    monkeypatch.setenv(RISK_ENV, '{"rules": [{"code_prefix": "41", "form": "EXAMINATION"}]}')
+    assert ControlForm.EXAMINATION in risk_from_env().forms("ED-1", ["4107129100"])
