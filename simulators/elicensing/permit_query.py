@@ -10,8 +10,7 @@
   a document — "information on permit execution" (seed 003 Rules p.13; for licences a design
   choice, law.md §5.4 point 10). Applied once per (document, declaration): the primary key
   decides, so a resend after a lost answer changes nothing. The document turns EXHAUSTED here
-  when nothing
-  is left, as it does in KEDEN.
+  when nothing is left, as it does in KEDEN.
 
 Status follows one model with KEDEN's records (``simulators.customs.models.RecordStatus``):
 VALID, EXPIRED (validity ended, computed from the clock), EXHAUSTED (quantity executed in full);

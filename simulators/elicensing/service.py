@@ -79,6 +79,12 @@ class Elicense:
     provider: SyncProvider
     calendar: WorkingCalendar
     clock: Clock
+    permit_query: PermitQuery | None = None  # customs' queries (seed 004 Annex 5 para 10)
+
+    async def close(self) -> None:
+        await self.store.close()
+        if self.permit_query is not None:
+            await self.permit_query.ledger.close()
 
     # --- intake -------------------------------------------------------------------------------
 
@@ -135,7 +141,7 @@ class Elicense:
                 yield
             finally:
                 await self.flow.stop()
-                await self.store.close()
+                await self.close()
 
         base = self.provider.app()
         routes = [*base.routes, Route("/ops/sla", sla), Route("/ops/applications", listing)]
@@ -336,8 +342,8 @@ def create_elicense(
         clock=clock,
     )
     # Customs' queries (seed 004 Annex 5 para 10) are answered beside the portal's services.
-    query = PermitQuery(store, ExecutionLedger(database_url), clock)
-    elicense.provider.handler = routed(query, elicense.handle)
+    elicense.permit_query = PermitQuery(store, ExecutionLedger(database_url), clock)
+    elicense.provider.handler = routed(elicense.permit_query, elicense.handle)
     return elicense
 
 

@@ -146,7 +146,7 @@ async def running_gateway(
                     )
                 finally:
                     await elicense.flow.stop()
-    await elicense.store.close()
+    await elicense.close()  # its register and its customs execution ledger
     await monitoring.inbox.close()
     await portal.inbox.close()
     await keden.close()
