@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
+import httpx
 import pytest
 from lxml import etree
 from signxml import XMLVerifier
@@ -338,8 +339,6 @@ async def test_officer_late_past_release_deadline_is_counted(world: World) -> No
 
 
 async def test_officer_result_through_ops_endpoint_and_repeated_once(world: World) -> None:
-    import httpx
-
     licence = await _licence(world)
     keden = world.harness.keden
     clearance = _clearance(world)
@@ -473,3 +472,36 @@ async def test_elicensing_down_at_formation_is_a_fault_and_nothing_is_filed(worl
     assert await _clearance(world).store.all() == []
     again = await _file(world, _declaration("EXP-503", "10", (licence,)))  # the same, later
     assert (again["resultCode"], again["duplicate"]) == ("SUBMITTED", "false")
+
+
+FRIDAY_EVENING = datetime(2026, 11, 27, 19, 0, tzinfo=KZ_TIME)
+
+
+async def test_filed_after_hours_is_registered_at_the_next_opening(licensing_pki, tmp_path) -> None:
+    async with running_world(licensing_pki, tmp_path, start=FRIDAY_EVENING) as world:
+        filed = await _file(world, _declaration("EXP-FRI", "1", (), code="0101210000"))
+        # counted from Monday 09:00: due at 11:00
+        due = datetime(2026, 11, 30, 11, 0, tzinfo=KZ_TIME)
+        assert parse_datetime(str(filed["registrationDeadline"])) == due
+        number = str(filed["declarationNumber"])
+        clearance = _clearance(world)
+        await clearance.run_once()
+        assert (await _status(world, number))["status"] == "SUBMITTED"  # nobody works now
+        world.clock.set(datetime(2026, 11, 30, 9, 30, tzinfo=KZ_TIME))
+        await clearance.run_once()
+        status = await _status(world, number)
+        assert (status["status"], status["registrationLate"]) == ("RELEASE_PERMITTED", "false")
+
+
+async def test_officer_result_for_a_declaration_needing_none_is_refused(world: World) -> None:
+    filed = await _file(world, _declaration("EXP-NO", "1", (), code="0101210000"))
+    number = str(filed["declarationNumber"])
+    await _clearance(world).run_once()
+    transport = httpx.ASGITransport(app=world.harness.keden.app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://keden") as ops:
+        body = {"officer": "инспектор Сапарова А.", "violations": True, "finding": "late"}
+        answer = await ops.post(f"/ops/declarations/{number}/control-result", json=body)
+        unknown = await ops.post("/ops/declarations/ED-2026-9999999/control-result", json=body)
+    assert answer.status_code == 409 and "needs no officer" in answer.json()["error"]
+    assert unknown.status_code == 409
+    assert (await _status(world, number))["status"] == "RELEASE_PERMITTED"  # unchanged
