@@ -58,7 +58,7 @@ from simulators.customs.declarations import (
     permit_check,
     record_problem,
 )
-from simulators.customs.models import RecordStatus, TradeType, customs_day
+from simulators.customs.models import RecordStatus, TradeCountryRole, TradeType, customs_day
 from simulators.customs.registers import RegisterKind, Registers
 from simulators.customs.store import RecordStore
 from simulators.elicensing.permit_query import (
@@ -504,6 +504,7 @@ def _permit_document(element: etree._Element) -> PermitDocument:
         holder_id=field_text(element, "holderId"),
         codes=codes,
         trade_country=field_text(element, "tradeCountry"),
+        trade_country_role=TradeCountryRole(field_text(element, "tradeCountryRole")),
         valid_from=date.fromisoformat(field_text(element, "validFrom")[:10]),
         valid_to=date.fromisoformat(field_text(element, "validTo")[:10]),
         status=RecordStatus(field_text(element, "status")),

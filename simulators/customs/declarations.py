@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
-from simulators.customs.models import CustomsRecord, RecordStatus, TradeType
+from simulators.customs.models import CustomsRecord, RecordStatus, TradeCountryRole, TradeType
 from simulators.kit.calendar import WorkingCalendar, WorkingHours
 
 # Seed 004 Annex 5 names no working hours for customs (its Standard para 4 is not in the text).
@@ -35,6 +35,7 @@ REGISTRATION_TERM = timedelta(hours=2)  # para 5(1) L1034-1035 and para 8(1) L10
 # Customs Code art. 119(1): release within 4 hours of registration; art. 119(2) lets the term be
 # extended for customs control such as an examination. Both are settings, not law read here.
 RELEASE_TERM = timedelta(hours=4)
+EXPORTING_COUNTRY = "KZ"  # the export procedure of a Kazakh customs authority
 EXAMINATION_EXTRA_DAYS = 2  # [design] working days added when the risk system orders a check
 
 
@@ -157,6 +158,15 @@ class PermitDocument:
     quantity: Decimal
     remaining_quantity: Decimal
     unit: str
+    trade_country_role: TradeCountryRole = TradeCountryRole.DESTINATION
+
+    def allows_destination(self, country: str) -> bool:
+        """Field 7 names the destination on licences, the dispatch country on issued permits
+        (seed 002 forms): a destination is checked against the first; an export permit's
+        dispatch country must be Kazakhstan, where the goods leave from [design]."""
+        if self.trade_country_role is TradeCountryRole.DESTINATION:
+            return self.trade_country == country
+        return self.trade_country == EXPORTING_COUNTRY
 
 
 @dataclass(frozen=True)
@@ -354,9 +364,11 @@ def _mismatch(
             "Declare the goods under the code the licence/permit names, or obtain one for it.",
         ),
         (
-            document.trade_country != item.destination_country,
+            not document.allows_destination(item.destination_country),
             "PERMIT_COUNTRY_MISMATCH",
-            f"{number} allows export to {document.trade_country}, not {item.destination_country}",
+            f"{number} names {document.trade_country} "
+            f"({document.trade_country_role.value.lower()}), the item goes to "
+            f"{item.destination_country}",
             "Declare the destination the licence/permit names.",
         ),
         (

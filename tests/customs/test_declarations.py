@@ -34,7 +34,8 @@ from simulators.kit.clock import KZ_TIME
 from simulators.kit.personal_keys import declarant_name, personal_key
 from simulators.tax.customs_account import build_debit_request
 from tests.licensing.world import World, running_world
-from tests.simulators.elicensing.samples import applicant, export_application
+from tests.simulators.elicensing.samples import EXPORTER as SEMEY_TERI
+from tests.simulators.elicensing.samples import applicant, export_application, permit_draft
 
 EXPORTER = "170640582744"  # ТОО «Алтын Дала Агро»: a confirmed 2026 fee in PEP
 LEATHER = "4107129100"
@@ -505,3 +506,24 @@ async def test_officer_result_for_a_declaration_needing_none_is_refused(world: W
     assert answer.status_code == 409 and "needs no officer" in answer.json()["error"]
     assert unknown.status_code == 409
     assert (await _status(world, number))["status"] == "RELEASE_PERMITTED"  # unchanged
+
+
+async def test_an_f2_permit_covers_its_declaration_and_is_written_off(world: World) -> None:
+    filed = await world.file(permit_draft())
+    app = await world.delivered(filed.number)
+    permit = app.document_number
+    assert permit is not None
+    await world.keden_record(permit)
+    declaration = _declaration(
+        "EXP-F2",
+        "1000",
+        (permit,),
+        declarant_id=SEMEY_TERI,
+        declarant_name="ТОО «Семей Тері»",
+    )
+    answer = await _file(world, declaration)
+    assert answer["resultCode"] == "SUBMITTED", answer
+    await _clearance(world).run_once()
+    assert (await _status(world, str(answer["declarationNumber"])))["status"] == "RELEASE_PERMITTED"
+    record = await world.keden_record(permit)
+    assert record is not None and record.remaining_quantity == Decimal("39000")

@@ -26,7 +26,7 @@ from simulators.customs.declarations import (
     identification,
     permit_check,
 )
-from simulators.customs.models import RecordStatus, TradeType
+from simulators.customs.models import RecordStatus, TradeCountryRole, TradeType
 from simulators.customs.registers import RegisterKind, Registers
 from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import KZ_TIME
@@ -246,3 +246,14 @@ def test_risk_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert risk_from_env() == RiskProfile()
     monkeypatch.setenv(RISK_ENV, '{"rules": [{"code_prefix": "41", "form": "EXAMINATION"}]}')
     assert ControlForm.EXAMINATION in risk_from_env().forms("ED-1", ["4107129100"])
+
+
+def test_an_export_permit_names_kazakhstan_as_dispatch_country() -> None:
+    permit = replace(
+        LICENCE, kind="PERMIT", trade_country="KZ", trade_country_role=TradeCountryRole.DISPATCH
+    )
+    assert permit_check(declaration(item()), [permit], GOODS, TODAY) == []
+    abroad = replace(permit, trade_country="CN")
+    assert codes(permit_check(declaration(item()), [abroad], GOODS, TODAY)) == [
+        "PERMIT_COUNTRY_MISMATCH"
+    ]
