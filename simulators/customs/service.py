@@ -171,21 +171,26 @@ class Keden:
         extra = [*sync_routes(self.provider), Route("/ops/records", self._listing)]
         if self.clearance is not None:
             extra += declaration_routes(self.clearance)
-        base = self.participant.app(ASYNC_PATH, extra_routes=extra)
+        app = self.participant.app(ASYNC_PATH, extra_routes=extra)
         clearance = self.clearance
+        if clearance is None:
+            return app
+        # Around the participant's own lifespan (it closes the inbox and records), so whatever
+        # the participant's app carries — middleware included — stays as it is.
+        inner = app.router.lifespan_context
 
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            if clearance is not None:
-                clearance.start()
+            clearance.start()
             try:
-                yield
+                async with inner(app):
+                    yield
             finally:
-                if clearance is not None:
-                    await clearance.stop()
-                await self.close()
+                await clearance.stop()
+                await clearance.store.close()
 
-        return Starlette(routes=base.routes, lifespan=lifespan)
+        app.router.lifespan_context = lifespan
+        return app
 
     async def close(self) -> None:
         await self.participant.inbox.close()  # closes the record store too
