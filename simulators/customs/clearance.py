@@ -28,10 +28,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from lxml import etree
+from pydantic import BaseModel
 
 from connectors.client import ShepClient
 from gateway.security.payload import sign_payload
 from gateway.security.transport import TransportKey
+from gateway.soap.values import child
 from simulators.customs.declaration_payload import build_notice
 from simulators.customs.declaration_store import (
     Declaration,
@@ -43,7 +45,6 @@ from simulators.customs.declarations import (
     EXAMINATION_EXTRA_DAYS,
     REGISTRATION_TERM,
     RELEASE_TERM,
-    ControlForm,
     ControlResult,
     Declarant,
     DeclarationStatus,
@@ -121,9 +122,15 @@ def official_key(pki_dir: Path, official: str = OFFICIAL_ID) -> TransportKey:
     return personal_key(pki_dir, official)
 
 
+class _PermitGoodsFile(BaseModel, frozen=True):
+    why: str = ""
+    prefixes: tuple[str, ...]
+
+
 def default_permit_goods() -> PermitGoods:
-    data = load_json(f"{__package__}.fixtures", "permit_goods.json", dict[str, object])
-    return PermitGoods(tuple(data["prefixes"]))  # type: ignore[arg-type]
+    return PermitGoods(
+        load_json(f"{__package__}.fixtures", "permit_goods.json", _PermitGoodsFile).prefixes
+    )
 
 
 @dataclass(frozen=True)
@@ -200,10 +207,10 @@ class Clearance:
         """Process 4: the declarant's requisites from GBDUL (BIN) or GBDFL (IIN)."""
         if is_valid_bin(identifier):
             answer = await self._answer(GBDUL_SERVICE, gbdul_request(identifier))
-            subject, active = _child(answer, "organization"), {"ACTIVE"}
+            subject, active = child(answer, "organization"), {"ACTIVE"}
         else:
             answer = await self._answer(GBDFL_SERVICE, gbdfl_request(identifier))
-            subject, active = _child(answer, "person"), _ACTIVE_PERSON
+            subject, active = child(answer, "person"), _ACTIVE_PERSON
         if field_text(answer, "resultCode") != "FOUND" or subject is None:
             return Declarant(found=False)
         status = field_text(subject, "status")
@@ -244,12 +251,10 @@ class Clearance:
         if declaration.status is not DeclarationStatus.RISK_CHECK:
             return declaration  # decided already: the first result counted
         result = ControlResult(officer, violations, finding, self.clock.now())
-        try:
-            updated = await self.store.record_control_result(number, result)
-        except StaleDeclaration:
-            updated = await self.store.get(number)  # type: ignore[assignment]
+        with contextlib.suppress(StaleDeclaration):  # decided meanwhile: the first one counted
+            declaration = await self.store.record_control_result(number, result)
         self.wake()
-        return updated  # type: ignore[return-value]
+        return declaration
 
     # --- the worker -------------------------------------------------------------------------
 
@@ -518,11 +523,4 @@ def _message_id(number: str, purpose: str) -> str:
     return str(uuid.uuid5(MESSAGE_NAMESPACE, f"{number}/{purpose}"))
 
 
-def _child(parent: etree._Element, name: str) -> etree._Element | None:
-    return next(
-        (c for c in parent.iterchildren(tag=etree.Element) if etree.QName(c).localname == name),
-        None,
-    )
-
-
-__all__ = ["Clearance", "ControlForm", "Filing", "official_key"]
+__all__ = ["Clearance", "Filing", "official_key"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -205,8 +206,8 @@ def risk_from_env() -> RiskProfile:
 
 
 def _json(d: Declaration) -> dict[str, object]:
-    def moment(value: object) -> str | None:
-        return None if value is None else format_datetime(value)  # type: ignore[arg-type]
+    def moment(value: datetime | None) -> str | None:
+        return None if value is None else format_datetime(value)
 
     return {
         "number": d.number,

@@ -23,6 +23,8 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from pydantic import BaseModel, Field
+
 from simulators.customs.models import CustomsRecord, RecordStatus, TradeCountryRole, TradeType
 from simulators.kit.calendar import WorkingCalendar, WorkingHours
 
@@ -498,16 +500,26 @@ class RiskProfile:
 
     @classmethod
     def from_json(cls, data: Mapping[str, object]) -> RiskProfile:
-        rules = tuple(
-            RiskRule(str(r["code_prefix"]), ControlForm(str(r["form"])))
-            for r in data.get("rules", [])  # type: ignore[union-attr]
-        )
+        """The profile in settings JSON; a malformed one fails loudly at start-up."""
+        settings = _RiskSettings.model_validate(data)
         return cls(
-            rules=rules,
-            examination_share=float(data.get("examination_share", 0.0)),  # type: ignore[arg-type]
-            paper_share=float(data.get("paper_share", 0.0)),  # type: ignore[arg-type]
-            seed=int(data.get("seed", 0)),  # type: ignore[call-overload]
+            rules=tuple(RiskRule(r.code_prefix, r.form) for r in settings.rules),
+            examination_share=settings.examination_share,
+            paper_share=settings.paper_share,
+            seed=settings.seed,
         )
+
+
+class _RuleSettings(BaseModel, frozen=True):
+    code_prefix: str = Field(pattern=r"^[0-9]{1,10}$")
+    form: ControlForm
+
+
+class _RiskSettings(BaseModel, frozen=True, extra="forbid"):
+    rules: tuple[_RuleSettings, ...] = ()
+    examination_share: float = Field(default=0.0, ge=0, le=1)
+    paper_share: float = Field(default=0.0, ge=0, le=1)
+    seed: int = 0
 
 
 def _draw(number: str, seed: int, purpose: str) -> float:

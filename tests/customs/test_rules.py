@@ -257,3 +257,12 @@ def test_an_export_permit_names_kazakhstan_as_dispatch_country() -> None:
     assert codes(permit_check(declaration(item()), [abroad], GOODS, TODAY)) == [
         "PERMIT_COUNTRY_MISMATCH"
     ]
+
+
+def test_a_malformed_risk_setting_fails_loudly() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError):
+        RiskProfile.from_json({"examination_share": 1.5})
+    with pytest.raises(ValidationError):
+        RiskProfile.from_json({"rules": [{"code_prefix": "41", "form": "GREEN_CORRIDOR"}]})
