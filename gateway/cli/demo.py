@@ -51,6 +51,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     from gateway.cli.demo_export_permit import register_flow  # it imports this module
 
     register_flow(flows)
+    from gateway.cli import demo_declaration  # imported here: it builds on this module
+
+    demo_declaration.register(flows)
 
 
 def simulator_url(settings: Settings, system_id: str) -> str:

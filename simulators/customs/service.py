@@ -10,7 +10,8 @@ the two commits) only finds the record already there and is answered with succes
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +28,14 @@ from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from gateway.soap.sync import SyncRequest
 from gateway.soap.values import format_datetime
+from simulators.customs.clearance import Clearance
+from simulators.customs.declaration_service import (
+    create_clearance,
+    declaration_handler,
+    declaration_routes,
+    risk_from_env,
+)
+from simulators.customs.declarations import RiskProfile
 from simulators.customs.models import STATUS_KK, CustomsRecord, RecordStatus
 from simulators.customs.payload import (
     ByHolder,
@@ -173,19 +182,44 @@ def _as_of(record: CustomsRecord, now: datetime) -> CustomsRecord:
 
 @dataclass
 class Keden:
-    """KEDEN's two endpoints over one customs-record store."""
+    """KEDEN's two endpoints over one customs-record store, and its declaration desk."""
 
     records: RecordStore
     participant: AsyncParticipant
     provider: SyncProvider
+    clearance: Clearance | None = None
 
     def app(self) -> Starlette:
-        """One app on KEDEN's port: both SOAP endpoints, ``/health``, ``/ops/*``."""
+        """One app on KEDEN's port: both SOAP endpoints, ``/health``, ``/ops/*``; the
+        clearance worker runs with the app's lifespan."""
         extra = [*sync_routes(self.provider), Route("/ops/records", self._listing)]
-        return self.participant.app(ASYNC_PATH, extra_routes=extra)
+        if self.clearance is not None:
+            extra += declaration_routes(self.clearance)
+        app = self.participant.app(ASYNC_PATH, extra_routes=extra)
+        clearance = self.clearance
+        if clearance is None:
+            return app
+        # Around the participant's own lifespan (it closes the inbox and records), so whatever
+        # the participant's app carries — middleware included — stays as it is.
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            clearance.start()
+            try:
+                async with inner(app):
+                    yield
+            finally:
+                await clearance.stop()
+                await clearance.store.close()
+
+        app.router.lifespan_context = lifespan
+        return app
 
     async def close(self) -> None:
         await self.participant.inbox.close()  # closes the record store too
+        if self.clearance is not None:
+            await self.clearance.store.close()
 
     async def _listing(self, request: Request) -> Response:
         holder = request.query_params.get("holder")
@@ -208,9 +242,13 @@ def create_keden(
     *,
     clock: Clock | None = None,
     trust: TrustStore | None = None,
+    gateway_url: str | None = None,
+    risk: RiskProfile | None = None,
 ) -> Keden:
     """KEDEN on ``database_url``; ``clock`` (default: the process's business clock) decides
-    registration times and when a record becomes EXPIRED."""
+    registration times and when a record becomes EXPIRED. With ``gateway_url`` KEDEN also
+    clears export declarations, calling other systems through the gateway there (tests set
+    ``keden.clearance.client.http`` to reach an in-process gateway)."""
     key = TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key")
     trust = trust or TrustStore.from_dir(pki_dir)
     records = RecordStore(database_url, clock or business_now)
@@ -226,7 +264,13 @@ def create_keden(
     )
     # One system, one fault plan: /ops/faults and KZGATE_FAULTS_KEDEN steer both endpoints.
     provider.faults = participant.faults
-    return Keden(records=records, participant=participant, provider=provider)
+    keden = Keden(records=records, participant=participant, provider=provider)
+    if gateway_url is not None:
+        keden.clearance = create_clearance(
+            pki_dir, database_url, records, key, trust, gateway_url=gateway_url, risk=risk
+        )
+        provider.handler = declaration_handler(keden.clearance, trust, provider.handler)
+    return keden
 
 
 def business_now() -> datetime:
@@ -237,7 +281,12 @@ def business_now() -> datetime:
 
 def create_app(settings: Settings) -> Starlette:
     """The factory ``simulators.systems`` registers (``kzgate serve simulator KEDEN``)."""
-    return create_keden(settings.pki_dir, simulator_database_url(settings)).app()
+    return create_keden(
+        settings.pki_dir,
+        simulator_database_url(settings),
+        gateway_url=settings.gateway_url,
+        risk=risk_from_env(),
+    ).app()
 
 
 def record_json(record: CustomsRecord, now: datetime) -> dict[str, object]:

@@ -53,6 +53,7 @@ from simulators.elicensing.export_pilot.service import SERVICES as PILOT_SERVICE
 from simulators.elicensing.export_pilot.service import ExportPilot
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
 from simulators.elicensing.metrics import application_families
+from simulators.elicensing.permit_query import ExecutionLedger, PermitQuery, routed
 from simulators.elicensing.records import Records, default_records, load_records, quota_key
 from simulators.elicensing.rules import check_permit_draft
 from simulators.elicensing.settings import ElicenseSettings
@@ -91,6 +92,16 @@ class Elicense:
     clock: Clock
     _calendars: dict[Kind, WorkingCalendar] = field(default_factory=dict, init=False)
     pilot: ExportPilot | None = None  # seed 003: the CIS export-permit pilot (F3)
+    permit_query: PermitQuery | None = None  # customs' queries (seed 004 Annex 5 para 10)
+
+    async def close(self) -> None:
+        # Workers first, then the stores they write to.
+        if self.pilot is not None:
+            await self.pilot.flow.stop()
+            await self.pilot.desk.store.close()
+        await self.store.close()
+        if self.permit_query is not None:
+            await self.permit_query.ledger.close()
 
     # --- intake -------------------------------------------------------------------------------
 
@@ -204,10 +215,7 @@ class Elicense:
                 yield
             finally:
                 await self.flow.stop()
-                await self.store.close()
-                if self.pilot is not None:
-                    await self.pilot.flow.stop()
-                    await self.pilot.desk.store.close()
+                await self.close()
 
         self.provider.metrics.extra = self._metric_families
         base = self.provider.app()
@@ -449,7 +457,9 @@ def create_elicense(
     elicense.pilot = create_export_pilot(
         pki_dir, database_url, client=client, key=key, clock=clock, retry_delays=tuple(retry_delays)
     )
-    elicense.provider.handler = elicense.handle
+    # Customs' queries (seed 004 Annex 5 para 10) are answered beside the portal's services.
+    elicense.permit_query = PermitQuery(store, ExecutionLedger(database_url), clock)
+    elicense.provider.handler = routed(elicense.permit_query, elicense.handle)
     return elicense
 
 
