@@ -124,10 +124,10 @@ async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> i
     # ELICENSE's own calendar settings (a decreed day off moves the registration here too).
     calendar = ElicenseSettings().calendar(Kind.LICENCE)
     registered_on = calendar.registration_moment(now).date()
-    if not await _pay_fee(client, now):
+    if not await pay_licence_fee(client, now):
         return EXIT_FAULT
     element = documents.build_application(sample_application(registered_on))
-    answer = answer_fields((await client.send(SUBMIT, element)).response.data[0])
+    answer = field_texts((await client.send(SUBMIT, element)).response.data[0])
     number = answer["registrationNumber"]
     print(f"registered {number} at {answer['registeredAt']}, deadline {answer['deadline']}")
     registered_at = dt.datetime.fromisoformat(answer["registeredAt"])
@@ -141,7 +141,7 @@ async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> i
             '"speed": 1, "file": "var/clock.json"}\' ./run'
         )
         return 0
-    status = await _wait_delivered(client, number, timeout)
+    status = await wait_decided(client, number, timeout)
     if status is None:
         print(f"no result within {timeout:g} s; see `kzgate status`", file=sys.stderr)
         return EXIT_TIMEOUT
@@ -158,7 +158,7 @@ async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> i
     return 0
 
 
-async def _pay_fee(client: ShepClient, now: dt.datetime) -> bool:
+async def pay_licence_fee(client: ShepClient, now: dt.datetime) -> bool:
     """Pay the 10-MRP licence fee through PEP as the portal does: one fee pays one licence
     (seed 002, LR p.3), so every demo run pays its own. The MRP is the payment date's (KGD)."""
     answer = (await client.send("KgdMrpByYear_v1", build_mrp_request(now.year))).response.data[0]
@@ -184,14 +184,14 @@ async def business_now(settings: Settings) -> dt.datetime:
     return dt.datetime.fromisoformat(reply.json()["now"])
 
 
-async def _wait_delivered(client: ShepClient, number: str, timeout: float) -> dict[str, str] | None:
+async def wait_decided(client: ShepClient, number: str, timeout: float) -> dict[str, str] | None:
     request = etree.Element(etree.QName(documents.NAMESPACE, "ApplicationStatusRequest"))
     etree.SubElement(request, "registrationNumber").text = number
     started = time.monotonic()
     ends = started + timeout
     with progress(f"waiting for {number}", total=timeout) as advance:
         while time.monotonic() < ends:
-            status = answer_fields((await client.send(STATUS, request)).response.data[0])
+            status = field_texts((await client.send(STATUS, request)).response.data[0])
             if status.get("state") == "DELIVERED":
                 return status
             advance(time.monotonic() - started, f"{number}: {status.get('state', '?')}")
@@ -199,5 +199,5 @@ async def _wait_delivered(client: ShepClient, number: str, timeout: float) -> di
     return None
 
 
-def answer_fields(element: etree._Element) -> dict[str, str]:
+def field_texts(element: etree._Element) -> dict[str, str]:
     return {etree.QName(c).localname: c.text or "" for c in element}

@@ -26,10 +26,11 @@ from gateway.cli.demo import (
     EXIT_FAULT,
     EXIT_TIMEOUT,
     SUBMIT,
-    _business_now,
-    _fields,
-    _wait_delivered,
+    business_now,
+    field_texts,
+    pay_licence_fee,
     sample_application,
+    wait_decided,
 )
 from gateway.cli.send import client_for
 from gateway.config import Settings
@@ -132,10 +133,12 @@ async def run(
         )
         return 0
     ends = time.monotonic() + timeout
+    if not await pay_licence_fee(client, now):  # one fee pays one licence (seed 002, LR p.3)
+        return EXIT_FAULT
     element = documents.build_application(export_licence_application(licence_moment.date()))
-    filed = _fields((await client.send(SUBMIT, element)).response.data[0])
+    filed = field_texts((await client.send(SUBMIT, element)).response.data[0])
     say(f"F1: licence application {filed['registrationNumber']} registered")
-    status = await _wait_delivered(client, filed["registrationNumber"], timeout)
+    status = await wait_decided(client, filed["registrationNumber"], timeout)
     if status is None or status.get("outcome") != "ISSUED":
         say(f"the licence was not issued in time: {status}")
         return EXIT_TIMEOUT
@@ -215,4 +218,4 @@ def _demo_declaration(args: argparse.Namespace) -> int:
 
 async def _main(settings: Settings, timeout: float) -> int:
     client = client_for(settings, "EGOV_PORTAL", None, None)
-    return await run(client, settings.pki_dir, await _business_now(settings), timeout)
+    return await run(client, settings.pki_dir, await business_now(settings), timeout)

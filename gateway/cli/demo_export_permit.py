@@ -20,7 +20,7 @@ import httpx
 from lxml import etree
 
 from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
-from gateway.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, answer_fields, business_now, simulator_url
+from gateway.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, business_now, field_texts, simulator_url
 from gateway.cli.send import client_for
 from gateway.config import Settings
 from simulators.customs.payload import build_by_number, parse_lookup_answer
@@ -76,7 +76,7 @@ async def run_demo(
     """The rehearsal: ``client`` speaks SHEP as EGOV_PORTAL, ``http`` is ELICENSE's desk."""
     form = sample_application(Annex.INDUSTRY, now.astimezone(KZ_TIME).date())
     submitted = await client.send(SUBMIT_SERVICE, documents.build(form))
-    receipt = answer_fields(submitted.response.data[0])
+    receipt = field_texts(submitted.response.data[0])
     number = receipt["applicationNumber"]
     print(f"received {number} for the {receipt['committee']} committee (Annex {receipt['annex']})")
     print(f"  registration due {receipt['registrationDue']} (Rules p.9(1): 1 working day)")
@@ -121,7 +121,7 @@ async def _wait(client: ShepClient, number: str, timeout: float) -> dict[str, st
     etree.SubElement(request, "applicationNumber").text = number
     ends = time.monotonic() + timeout
     while time.monotonic() < ends:
-        status = answer_fields((await client.send(QUERY_SERVICE, request)).response.data[0])
+        status = field_texts((await client.send(QUERY_SERVICE, request)).response.data[0])
         if status.get("state") == "DELIVERED":
             return status
         await asyncio.sleep(1.0)

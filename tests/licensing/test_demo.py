@@ -3,7 +3,7 @@ the second time (one fee pays one licence, seed 002 LR p.3)."""
 
 from __future__ import annotations
 
-from gateway.cli.demo import DEMO_APPLICANT, _pay_fee, sample_application
+from gateway.cli.demo import DEMO_APPLICANT, pay_licence_fee, sample_application
 from simulators.elicensing.store import Outcome
 from tests.licensing.world import World
 
@@ -12,7 +12,7 @@ async def test_the_demo_pays_a_fee_for_each_licence_it_files(world: World) -> No
     registered_on = world.clock.now().date()
     numbers = []
     for _ in range(2):  # the very same sample each run: after a decision, a new application
-        assert await _pay_fee(world.portal_client, world.clock.now())
+        assert await pay_licence_fee(world.portal_client, world.clock.now())
         app = await world.delivered((await world.file(sample_application(registered_on))).number)
         assert app.outcome is Outcome.ISSUED, app.grounds
         numbers.append(app.document_number)
