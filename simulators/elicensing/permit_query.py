@@ -37,6 +37,9 @@ from gateway.storage.types import UtcDateTime
 from simulators.customs.models import RecordStatus, customs_day
 from simulators.customs.payload import decimal_text
 from simulators.elicensing import documents
+from simulators.elicensing.export_pilot import documents as pilot_documents
+from simulators.elicensing.export_pilot.forms import ExportPermit
+from simulators.elicensing.export_pilot.store import PermitStatus, PilotStore
 from simulators.elicensing.store import Application, ApplicationStore, Kind, Outcome
 from simulators.kit.clock import Clock
 from simulators.kit.payloads import field_text, request_element
@@ -83,12 +86,15 @@ class IssuedDocument:
     quantity: Decimal
     executed: Decimal
     unit: str
+    terminated: bool = False  # a pilot permit the head terminated (seed 003 Rules p.15)
 
     @property
     def remaining(self) -> Decimal:
         return max(Decimal(0), self.quantity - self.executed)
 
     def status_on(self, moment: datetime) -> RecordStatus:
+        if self.terminated:
+            return RecordStatus.TERMINATED
         if self.remaining == 0:
             return RecordStatus.EXHAUSTED
         if customs_day(moment) > self.valid_to:
@@ -159,19 +165,52 @@ class PermitQuery:
     store: ApplicationStore
     ledger: ExecutionLedger
     clock: Clock
+    # The CIS export-permit pilot's register (seed 003): its permits are E-licensing's permit
+    # documents too (order p.1 runs the pilot inside the permit service), so customs finds them.
+    pilot: PilotStore | None = None
 
     async def issued_of(self, holder_id: str) -> list[IssuedDocument]:
         found = []
         for app in await self.store.all():
             if app.applicant_id == holder_id and app.outcome is Outcome.ISSUED:
                 found.append(await self._issued(app))
-        return found
+        return found + [d for d in await self._pilot_permits() if d.holder_id == holder_id]
 
     async def issued(self, number: str) -> IssuedDocument | None:
         for app in await self.store.all():
             if app.document_number == number and app.outcome is Outcome.ISSUED:
                 return await self._issued(app)
-        return None
+        return next((d for d in await self._pilot_permits() if d.number == number), None)
+
+    async def _pilot_permits(self) -> list[IssuedDocument]:
+        if self.pilot is None:
+            return []
+        found = []
+        for app in await self.pilot.all():
+            if app.document_xml is None or app.permit_status is None:
+                continue  # refused, or not yet signed
+            permit = pilot_documents.parse_decision(etree.fromstring(app.document_xml.encode()))
+            if not isinstance(permit, ExportPermit):
+                continue
+            found.append(
+                IssuedDocument(
+                    number=permit.number,
+                    kind=Kind.PERMIT,
+                    trade_type="EXPORT",
+                    holder_id=permit.applicant.identifier,
+                    holder_name=permit.applicant.name or "",
+                    codes=(permit.goods.commodity_code,),
+                    trade_country=permit.destination_country,
+                    trade_country_role="DESTINATION",
+                    valid_from=permit.valid_from,
+                    valid_to=permit.valid_to,
+                    quantity=permit.goods.quantity,
+                    executed=await self.ledger.executed(permit.number),
+                    unit=permit.goods.unit or "",
+                    terminated=app.permit_status == PermitStatus.TERMINATED.value,
+                )
+            )
+        return found
 
     async def _issued(self, app: Application) -> IssuedDocument:
         element = etree.fromstring(app.document_xml.encode())

@@ -458,7 +458,9 @@ def create_elicense(
         pki_dir, database_url, client=client, key=key, clock=clock, retry_delays=tuple(retry_delays)
     )
     # Customs' queries (seed 004 Annex 5 para 10) are answered beside the portal's services.
-    elicense.permit_query = PermitQuery(store, ExecutionLedger(database_url), clock)
+    elicense.permit_query = PermitQuery(
+        store, ExecutionLedger(database_url), clock, pilot=elicense.pilot.desk.store
+    )
     elicense.provider.handler = routed(elicense.permit_query, elicense.handle)
     return elicense
 
