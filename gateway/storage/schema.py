@@ -17,7 +17,7 @@ metadata = MetaData()
 TABLE_MODULES = (
     "gateway.storage.seen_messages",
     "gateway.messagelog.schema",
-    "gateway.storage.broker_queue",
+    "gateway.broker.embedded.tables",
     "gateway.tracking.store",
 )
 

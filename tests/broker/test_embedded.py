@@ -32,8 +32,8 @@ from gateway.broker import (
     system_queue,
 )
 from gateway.broker.embedded import EmbeddedBroker, topic_matches
+from gateway.broker.embedded.tables import messages, queues
 from gateway.storage import create_engine, create_schema, write_transaction
-from gateway.storage.broker_queue import messages, queues
 
 REPO = Path(__file__).resolve().parents[2]
 QUEUE = system_queue("GBDUL")

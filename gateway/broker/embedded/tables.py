@@ -14,6 +14,9 @@ queue (a private reply or event queue whose owner stopped renewing it) drops its
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -23,10 +26,12 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Row,
     String,
     Table,
 )
 
+from gateway.broker.port import Message
 from gateway.storage.schema import metadata
 from gateway.storage.types import UtcDateTime
 
@@ -74,3 +79,59 @@ messages = Table(
     Index("ix_broker_messages_queue_id", "queue", "id"),
     Index("ix_broker_messages_message_id", "message_id"),
 )
+
+
+def message_row(
+    stored: str,
+    message: Message,
+    now: datetime,
+    *,
+    request_id: str | None = None,
+    routing_key: str | None = None,
+) -> dict[str, Any]:
+    """The columns of ``message`` newly waiting in queue ``stored`` (attempt 1, due now)."""
+    return {
+        "queue": stored,
+        "body": message.body,
+        "message_id": message.message_id,
+        "correlation_id": message.correlation_id,
+        "headers": dict(message.headers),
+        "content_type": message.content_type,
+        "reply_to": message.reply_to,
+        "request_id": request_id,
+        "routing_key": routing_key,
+        "attempt": 1,
+        "redelivered": False,
+        "available_at": now,
+        "published_at": now,
+    }
+
+
+def fresh_values(stored: str, now: datetime) -> dict[str, Any]:
+    """The columns of a row put back into ``stored`` as a new message (attempt 1)."""
+    return {
+        "queue": stored,
+        "attempt": 1,
+        "redelivered": False,
+        "available_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "dead_reason": None,
+        "dead_from_queue": None,
+        "dead_at": None,
+    }
+
+
+def row_message(row: Row[Any]) -> Message:
+    """The port ``Message`` a row holds."""
+    return Message(
+        body=bytes(row.body),
+        message_id=row.message_id,
+        correlation_id=row.correlation_id,
+        headers=dict(row.headers),
+        content_type=row.content_type,
+        reply_to=row.reply_to,
+    )
+
+
+__all__ = ["fresh_values", "message_row", "messages", "queues", "row_message"]
