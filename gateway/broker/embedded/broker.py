@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from gateway.broker.adapter import DEFAULT_RETRY, AdapterBase
 from gateway.broker.embedded import dead_letters, leases, queues
 from gateway.broker.embedded.database import Database
 from gateway.broker.embedded.delivery import EmbeddedDelivery
@@ -28,7 +29,7 @@ from gateway.broker.embedded.subscription import (
 )
 from gateway.broker.embedded.tables import message_row, messages
 from gateway.broker.embedded.topics import topic_matches
-from gateway.broker.naming import EVENT_QUEUE_PREFIX, Namespace, declared_at_start
+from gateway.broker.naming import EVENT_QUEUE_PREFIX, declared_at_start
 from gateway.broker.port import (
     DEAD_LETTER_QUEUE,
     BrokerError,
@@ -40,7 +41,7 @@ from gateway.broker.port import (
     Unroutable,
     system_queue,
 )
-from gateway.broker.rpc import PendingReplies, addressed_reply, requester_gone
+from gateway.broker.rpc import addressed_reply, requester_gone
 
 log = logging.getLogger(__name__)
 
@@ -51,30 +52,27 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class EmbeddedBroker:
+class EmbeddedBroker(AdapterBase):
     """The ``Broker`` port on the gateway's database; see ``gateway.broker.embedded``."""
 
     def __init__(
         self,
         engine: AsyncEngine,
         *,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008  (frozen dataclass: safe default)
+        retry: RetryPolicy = DEFAULT_RETRY,
         namespace: str = "",
         poll_interval: float = 0.5,
         lease: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
+        super().__init__(retry=retry, namespace=namespace)
         self._engine = engine
-        self._retry = retry
-        self._ns = Namespace(namespace)
         self.poll_interval = poll_interval
         self._lease = timedelta(seconds=lease)
         self._db = Database(engine, self.description)
         self._dead_letters = self._ns.stored(DEAD_LETTER_QUEUE)
         self._terms = leases.LeaseTerms(self._lease, retry.max_attempts, self._dead_letters)
-        self._reply_queue = self._ns.new_reply_queue()
         self._reply_lock = asyncio.Lock()
         self._reply_consumer: EmbeddedSubscription | None = None
-        self._replies = PendingReplies()
         self._consumers = Consumers()
         self._maintenance: asyncio.Task[None] | None = None
         self._closed = False
@@ -83,10 +81,6 @@ class EmbeddedBroker:
     def description(self) -> str:
         url = self._engine.url.render_as_string(hide_password=True)
         return self._ns.describe(f"embedded broker in {url}")
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return self._retry
 
     # -- lifecycle ---------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """One claimed row as a port ``Delivery``: each settlement is one statement on the held row.
 
 Settle-once and the escalation to the dead-letter queue are the shared ``DeliveryBase``; the
-changes themselves are the broker's (``settle_*``), checked against this claim's lease token.
+changes themselves are the broker's ``settle_*``, checked against this claim's lease token.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from sqlalchemy import Row
 from gateway.broker.delivery import DeliveryBase
 from gateway.broker.embedded.leases import Claim
 from gateway.broker.embedded.tables import row_message
-from gateway.broker.port import Message
 
 if TYPE_CHECKING:
     from gateway.broker.embedded.broker import EmbeddedBroker
@@ -24,14 +23,7 @@ class EmbeddedDelivery(DeliveryBase):
     """Row ``row_id`` of ``stored_queue``, held under the lease ``token``."""
 
     def __init__(self, broker: EmbeddedBroker, row: Row[Any], token: str, queue: str) -> None:
-        super().__init__(
-            row_message(row),
-            queue,
-            row.attempt,
-            bool(row.redelivered),
-            broker.retry_policy.max_attempts,
-        )
-        self._broker = broker
+        super().__init__(broker, row_message(row), queue, row.attempt, bool(row.redelivered))
         self.consumer: EmbeddedSubscription  # set by the consumer that claimed it
         self.row_id: int = row.id
         self.token = token
@@ -42,18 +34,6 @@ class EmbeddedDelivery(DeliveryBase):
     @property
     def claim(self) -> Claim:
         return self.row_id, self.token
-
-    async def _ack_change(self) -> None:
-        await self._broker.settle_ack(self)
-
-    async def _retry_change(self, reason: str) -> None:
-        await self._broker.settle_retry(self, reason)
-
-    async def _dead_letter_change(self, reason: str) -> None:
-        await self._broker.settle_dead_letter(self, reason)
-
-    async def _reply_change(self, message: Message) -> None:
-        await self._broker.settle_reply(self, message)
 
     async def _settled(self) -> None:
         self.consumer.settled(self)

@@ -25,8 +25,9 @@ from aio_pika.abc import (
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishError
 from yarl import URL
 
+from gateway.broker.adapter import DEFAULT_RETRY, AdapterBase
 from gateway.broker.delivery import run_handler
-from gateway.broker.naming import Namespace, is_system_queue
+from gateway.broker.naming import is_system_queue
 from gateway.broker.port import (
     DEAD_LETTER_QUEUE,
     EVENTS_EXCHANGE,
@@ -52,33 +53,30 @@ from gateway.broker.rabbitmq.messages import (
 )
 from gateway.broker.rabbitmq.subscription import RabbitSubscription, close_quietly
 from gateway.broker.rabbitmq.topology import SYSTEM_QUEUE_ARGS, Topology
-from gateway.broker.rpc import PendingReplies, addressed_reply, requester_gone
+from gateway.broker.rpc import addressed_reply, requester_gone
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
 
-class RabbitBroker:
+class RabbitBroker(AdapterBase):
     """The ``Broker`` port on RabbitMQ; see ``gateway.broker.rabbitmq.topology``."""
 
     def __init__(
         self,
         url: str,
         *,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008  (frozen dataclass: safe default)
+        retry: RetryPolicy = DEFAULT_RETRY,
         namespace: str = "",
         confirm_timeout: float = 10.0,
     ) -> None:
+        super().__init__(retry=retry, namespace=namespace)
         self._url = url
-        self._retry = retry
-        self._ns = Namespace(namespace)
         self._confirm_timeout = confirm_timeout
         self._connection: AbstractRobustConnection | None = None
         self._channel: AbstractRobustChannel | None = None  # publishing, with confirms
         self._topology = Topology(self._ns, retry)
-        self._reply_queue_name = self._ns.new_reply_queue()
-        self._replies = PendingReplies()
         self._subscriptions: list[RabbitSubscription] = []
 
     @property
@@ -86,10 +84,6 @@ class RabbitBroker:
         url = URL(self._url)
         shown = url.with_password(None).with_user(None) if url.user else url
         return self._ns.describe(f"RabbitMQ at {shown}")
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return self._retry
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -104,7 +98,7 @@ class RabbitBroker:
             self._channel = await self._open_channel(publisher_confirms=True)
             await self._topology.declare(self._channel, systems)
             reply_queue = await self._channel.declare_queue(
-                self._reply_queue_name, exclusive=True, auto_delete=True
+                self._reply_queue, exclusive=True, auto_delete=True
             )
             await reply_queue.consume(self._on_reply, no_ack=True)
         except (TimeoutError, *CONNECTION_EXCEPTIONS) as exc:
@@ -273,7 +267,10 @@ class RabbitBroker:
 
     # -- what a delivery publishes before its ack --------------------------------------------
 
-    async def send_retry(self, delivery: RabbitDelivery, reason: str) -> None:
+    async def settle_ack(self, delivery: RabbitDelivery) -> None:
+        """Nothing to publish: the ack of the original that follows is the whole of it."""
+
+    async def settle_retry(self, delivery: RabbitDelivery, reason: str) -> None:
         """A copy with attempt + 1 to the delay level that holds it back."""
         attempt = delivery.attempt + 1
         copy = to_amqp(delivery.message, {ATTEMPT_HEADER: str(attempt)})
@@ -285,7 +282,7 @@ class RabbitBroker:
             delivery.message.message_id, delivery.queue, attempt, reason,
         )  # fmt: skip
 
-    async def send_dead_letter(
+    async def settle_dead_letter(
         self, delivery: RabbitDelivery, reason: str, attempts: int | None = None
     ) -> None:
         """A copy to the dead-letter queue, with why, whence and when."""
@@ -303,7 +300,7 @@ class RabbitBroker:
             delivery.message.message_id, delivery.queue, attempts, reason,
         )  # fmt: skip
 
-    async def send_reply(self, delivery: RabbitDelivery, reply: Message) -> None:
+    async def settle_reply(self, delivery: RabbitDelivery, reply: Message) -> None:
         """The answer to the requester's reply queue, carrying the request id back."""
         reply_to, answer = addressed_reply(delivery.message, reply)
         extra = {}
@@ -373,7 +370,7 @@ class RabbitBroker:
     async def request(self, queue: str, message: Message, *, timeout: float) -> Message:
         async def send(request_id: str) -> None:
             amqp = to_amqp(message, {REQUEST_ID_HEADER: request_id})
-            amqp.reply_to = self._reply_queue_name
+            amqp.reply_to = self._reply_queue
             await self._publish("", self._ns.stored(queue), amqp, timeout=timeout)
 
         return await self._replies.request(queue, send, timeout=timeout)

@@ -15,7 +15,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
 from gateway.broker.delivery import DeliveryBase, worn_reason
-from gateway.broker.port import BrokerError, BrokerUnavailable, Message
+from gateway.broker.port import BrokerError, BrokerUnavailable
 from gateway.broker.rabbitmq.messages import (
     ATTEMPT_HEADER,
     DELIVERY_COUNT_HEADER,
@@ -36,35 +36,18 @@ class RabbitDelivery(DeliveryBase):
         attempt = int(headers.get(ATTEMPT_HEADER, "1")) + int(
             headers.get(DELIVERY_COUNT_HEADER, "0")
         )
-        super().__init__(
-            from_amqp(incoming),
-            queue,
-            attempt,
-            bool(incoming.redelivered),
-            broker.retry_policy.max_attempts,
-        )
+        super().__init__(broker, from_amqp(incoming), queue, attempt, bool(incoming.redelivered))
         self._broker = broker
         self.incoming = incoming
 
     async def bury_worn(self) -> None:
         """Dead-letter a message whose consumer stopped before settling it max_attempts times."""
         crashes = self.attempt - 1
+        reason = worn_reason(crashes)
         with contextlib.suppress(BrokerError):  # else it stays unacked and comes back later
             await self._settle(
-                lambda: self._broker.send_dead_letter(self, worn_reason(crashes), attempts=crashes)
+                lambda: self._broker.settle_dead_letter(self, reason, attempts=crashes)
             )
-
-    async def _ack_change(self) -> None:
-        """Nothing to publish: the ack that follows is the whole of it."""
-
-    async def _retry_change(self, reason: str) -> None:
-        await self._broker.send_retry(self, reason)
-
-    async def _dead_letter_change(self, reason: str) -> None:
-        await self._broker.send_dead_letter(self, reason)
-
-    async def _reply_change(self, message: Message) -> None:
-        await self._broker.send_reply(self, message)
 
     async def _settled(self) -> None:
         try:
