@@ -462,5 +462,17 @@ async def test_description_names_the_database(engine: AsyncEngine) -> None:
     description = broker.description
     assert description.startswith("embedded broker in ")
     assert engine.url.render_as_string(hide_password=True) in description
-    async with engine.connect() as conn:  # the schema really has the tables it needs
-        await conn.execute(text("SELECT 1 FROM broker_messages WHERE 1 = 0"))
+
+
+async def test_start_creates_its_tables_on_a_bare_database(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bare.db'}")  # no create_schema
+    broker = EmbeddedBroker(engine)
+    try:
+        await broker.start(["GBDUL"])
+        await broker.publish(QUEUE, message(1))
+        assert await count_rows(engine, messages.c.message_id == "m-1") == 1
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1 FROM broker_queues WHERE 1 = 0"))
+    finally:
+        await broker.close()
+        await engine.dispose()

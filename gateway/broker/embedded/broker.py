@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.broker.adapter import DEFAULT_RETRY, AdapterBase
-from gateway.broker.embedded import dead_letters, leases, queues
+from gateway.broker.embedded import dead_letters, leases, queues, tables
 from gateway.broker.embedded.database import Database
 from gateway.broker.embedded.delivery import EmbeddedDelivery
 from gateway.broker.embedded.subscription import (
@@ -68,7 +68,7 @@ class EmbeddedBroker(AdapterBase):
         self._engine = engine
         self.poll_interval = poll_interval
         self._lease = timedelta(seconds=lease)
-        self._db = Database(engine, self.description)
+        self._db = Database(engine, self.description, tables.metadata)
         self._dead_letters = self._ns.stored(DEAD_LETTER_QUEUE)
         self._terms = leases.LeaseTerms(self._lease, retry.max_attempts, self._dead_letters)
         self._reply_lock = asyncio.Lock()
@@ -85,6 +85,7 @@ class EmbeddedBroker(AdapterBase):
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def start(self, systems: list[str]) -> None:
+        """Declare the system queues and the DLQ (the tables come first if missing)."""
         self._check_open()
         names = [system_queue(system_id) for system_id in systems] + [DEAD_LETTER_QUEUE]
         await self._declare_durable([self._ns.stored(name) for name in names])

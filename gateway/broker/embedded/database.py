@@ -8,15 +8,16 @@ timeout (a publish must never hang), and a database failure surfaces as the port
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Select
+from sqlalchemy import MetaData, Row, Select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.broker.port import BrokerUnavailable, Unroutable
 from gateway.storage.engine import write_transaction
+from gateway.storage.schema import create_tables
 
 # Bound on database operations other than publish (which has its own timeout argument).
 OPERATION_TIMEOUT_SECONDS = 10.0
@@ -24,11 +25,19 @@ _T = TypeVar("_T")
 
 
 class Database:
-    """Bounded transactions on ``engine``; ``description`` names the broker in errors."""
+    """Bounded transactions on ``engine``; ``description`` names the broker in errors.
 
-    def __init__(self, engine: AsyncEngine, description: str) -> None:
+    ``tables`` are created, if missing, before the first operation: any operation may come
+    first (a consumer may start before anything called ``start()``), and the storage layer that
+    creates the gateway's other tables need not know them.
+    """
+
+    def __init__(self, engine: AsyncEngine, description: str, tables: MetaData) -> None:
         self.engine = engine
         self._description = description
+        self._tables = tables
+        self._tables_ready = False
+        self._tables_lock = asyncio.Lock()
         self._detached: set[asyncio.Task[Any]] = set()
 
     async def run(
@@ -44,7 +53,21 @@ class Database:
         The transaction runs in a task of its own: a timed-out SQLite statement keeps its
         thread until the busy timeout, and the caller must not wait for that.
         """
-        task = asyncio.create_task(self._transaction(work, write=write))
+        if not self._tables_ready:
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            await self._create_tables(what, timeout)
+            timeout = max(deadline - loop.time(), 0.0)  # one bound for both
+        return await self._bounded(self._transaction(work, write=write), what, timeout)
+
+    async def _create_tables(self, what: str, timeout: float) -> None:
+        async with self._tables_lock:
+            if not self._tables_ready:
+                await self._bounded(create_tables(self.engine, self._tables), what, timeout)
+                self._tables_ready = True
+
+    async def _bounded(self, operation: Coroutine[Any, Any, _T], what: str, timeout: float) -> _T:
+        task = asyncio.create_task(operation)
         try:
             return await asyncio.wait_for(asyncio.shield(task), timeout)
         except IntegrityError as exc:

@@ -7,6 +7,9 @@ why it got there. Ack deletes the row. Its state is therefore read from the colu
 in a separate one that could disagree: waiting (no live lease), in flight (a live lease),
 delayed (``available_at`` in the future), dead (``queue`` is the dead-letter queue).
 
+The tables sit on a ``MetaData`` of their own, which the broker creates before its first
+operation: the storage layer need not know them, and a database no broker ran on lacks them.
+
 ``messages.queue`` references ``queues.name``: a publish to an undeclared queue fails on the
 foreign key inside the one INSERT (the broker's "unroutable"), and dropping an auto-delete
 queue (a private reply or event queue whose owner stopped renewing it) drops its messages.
@@ -26,14 +29,16 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    MetaData,
     Row,
     String,
     Table,
 )
 
 from gateway.broker.port import Message
-from gateway.storage.schema import metadata
 from gateway.storage.types import UtcDateTime
+
+metadata = MetaData()
 
 queues = Table(
     "broker_queues",
@@ -134,4 +139,4 @@ def row_message(row: Row[Any]) -> Message:
     )
 
 
-__all__ = ["fresh_values", "message_row", "messages", "queues", "row_message"]
+__all__ = ["fresh_values", "message_row", "messages", "metadata", "queues", "row_message"]
