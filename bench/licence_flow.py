@@ -5,8 +5,10 @@ KEDEN, EGOV_PORTAL, MONITORING) as processes on free ports, then at each level o
 filers files N distinct import licence applications as EGOV_PORTAL (``ElicenseSubmitApplication_v1``
 through the gateway, as ``kzgate demo licence`` does). The applicants are the fixture companies
 with a CONFIRMED 2026 licence fee of at least 10 MRP in PEP (read from the PEP, KGD and GBDUL
-fixtures); the contract number makes each application distinct. ELICENSE's worker then gathers
-the facts (GBDUL, KGD, PEP), decides, and delivers (EGOV_PORTAL, KEDEN, four MONITORING stages).
+fixtures); as a fee pays one licence, one more fee per application is paid through PEP before
+each level (not timed); the contract number makes each application distinct. ELICENSE's worker
+then gathers the facts (GBDUL, KGD, PEP), decides, and delivers (EGOV_PORTAL, KEDEN, four
+MONITORING stages).
 Applications are built before the clock starts. Per level:
 
 - lic/s →done: N / (the last completion ELICENSE's ``GET /ops/sla`` reports − the first filing);
@@ -72,11 +74,16 @@ from gateway.security.transport import TransportKey  # noqa: E402
 from gateway.security.trust import TrustStore  # noqa: E402
 from simulators.elicensing import documents, forms  # noqa: E402
 from simulators.elicensing.rules import LICENCE_FEE_MRP  # noqa: E402
-from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, WorkingCalendar  # noqa: E402
+from simulators.elicensing.settings import ElicenseSettings  # noqa: E402
+from simulators.elicensing.store import Kind  # noqa: E402
 from simulators.kit.clock import CLOCK_ENV, KZ_TIME, VirtualClock  # noqa: E402
 from simulators.legal_entities.models import OrganizationStatus  # noqa: E402
 from simulators.legal_entities.store import default_store  # noqa: E402
 from simulators.payments.models import PaymentStatus  # noqa: E402
+from simulators.payments.payload import (  # noqa: E402
+    build_confirm_request,
+    build_create_request,
+)
 from simulators.payments.store import fixture_payments  # noqa: E402
 from simulators.tax.store import MRP_FIXTURES, MrpTable  # noqa: E402
 
@@ -165,6 +172,26 @@ def applications(
         )
         built.append(documents.build_application(application))
     return built
+
+
+def pay_fees(
+    client: ShepClient, applicants: list[forms.Applicant], year: int, tag: str, n: int
+) -> None:
+    """One confirmed fee per application, paid through PEP as the portal would: a fee pays one
+    licence (seed 002, LR p.3), so the fixtures' one payment per company is not enough."""
+    mrp = MrpTable.from_json(MRP_FIXTURES).find(year)
+    assert mrp is not None, f"KGD has the MRP of {year}"
+    amount = f"{Decimal(mrp.amount) * LICENCE_FEE_MRP:.2f}"
+
+    async def pay_all() -> None:
+        for i in range(n):
+            payer = applicants[i % len(applicants)].identifier
+            order = build_create_request(payer, FEE_PURPOSE, amount, f"BENCH-{tag}-{i:05d}")
+            created = (await client.send("PepCreatePayment_v1", order)).response.data[0]
+            payment_id = created.find("payment/paymentId").text
+            await client.send("PepConfirmPayment_v1", build_confirm_request(payment_id))
+
+    asyncio.run(pay_all())
 
 
 # --- filing and following --------------------------------------------------------------------
@@ -320,7 +347,7 @@ def business_start(text: str) -> datetime:
     start = datetime.fromisoformat(text)
     if start.tzinfo is None:
         start = start.replace(tzinfo=KZ_TIME)
-    calendar = WorkingCalendar(TRADE_COMMITTEE_HOURS)
+    calendar = ElicenseSettings().calendar(Kind.LICENCE)
     if not (calendar.is_working_time(start) and calendar.is_working_time(start + LATEST_START)):
         raise SystemExit(f"--business-start {text} must leave 1 h of working time (KZT)")
     return start
@@ -391,6 +418,7 @@ def report(
     run = f"{time.time_ns():x}"
     registered_on = clock.now().astimezone(KZ_TIME).date()
     warm = applications(applicants, registered_on, f"{run}-warm", args.warm_up)
+    pay_fees(client, applicants, registered_on.year, f"{run}-warm", args.warm_up)
     run_level(system, client, clock, warm, min(4, max(1, args.warm_up)), args.timeout)
     print(
         f"{'filers':>6} {'licences':>8} {'lic/s→done':>11} {'lic/s→KEDEN':>12} "
@@ -400,6 +428,7 @@ def report(
     measured = []
     for filers in levels:
         elements = applications(applicants, registered_on, f"{run}-{filers}", args.licences)
+        pay_fees(client, applicants, registered_on.year, f"{run}-{filers}", args.licences)
         with level_progress(f"{filers} filers, {len(elements)} licences"):
             measured.append(run_level(system, client, clock, elements, filers, args.timeout))
         print_level(measured[-1])

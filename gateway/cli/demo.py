@@ -1,11 +1,13 @@
 """``kzgate demo licence``: the F1 licence flow on a running system.
 
-``demo licence`` files a sample import licence as EGOV_PORTAL for a fixture company whose 2026
-licence fee is confirmed in PEP (ТОО «Алтын Дала Агро»), prints the registration number and the
-deadline, waits for ELICENSE's result, and says where to see the signed licence (the portal's
-``/ops/inbox``) and the customs record (KEDEN, by number); a progress bar shows the wait. It
-needs ``kzgate up`` (gateway and simulators) running; ``kzgate status`` (``cli.status``) then
-shows the SLA.
+``demo licence`` pays the 10-MRP licence fee through PEP (one fee pays one licence) and files a
+sample import licence, with its contract copy, as EGOV_PORTAL for a fixture company (ТОО «Алтын
+Дала Агро»), prints the registration number and the deadline, waits for ELICENSE's result (a
+progress bar shows the wait), and says where to see the signed licence (the portal's
+``/ops/inbox``) and the customs record (KEDEN, by number). It needs ``kzgate up`` (gateway and
+simulators) running; ``kzgate status`` (``cli.status``) then shows the SLA, alarms and the notices
+sent to the operator's support desk. ``kzgate demo export-permit`` (the seed 003 pilot) is in
+``demo_export_permit``.
 """
 
 from __future__ import annotations
@@ -27,10 +29,15 @@ from gateway.config import Settings
 from gateway.registry import load_registry
 from simulators.customs.payload import build_by_number
 from simulators.elicensing import documents, forms
-from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, WorkingCalendar
+from simulators.elicensing.facts import PEP_FEE_PURPOSE
+from simulators.elicensing.rules import LICENCE_FEE_MRP
+from simulators.elicensing.settings import ElicenseSettings
+from simulators.elicensing.store import Kind
 from simulators.legal_entities.store import default_store
+from simulators.payments.payload import build_confirm_request, build_create_request
+from simulators.tax.payload import build_mrp_request
 
-DEMO_APPLICANT = "170640582744"  # ТОО «Алтын Дала Агро»: a confirmed 2026 fee in PEP's fixtures
+DEMO_APPLICANT = "170640582744"  # ТОО «Алтын Дала Агро», ACTIVE in GBDUL
 SUBMIT, STATUS = "ElicenseSubmitApplication_v1", "ElicenseApplicationStatus_v1"
 EXIT_FAULT, EXIT_TIMEOUT = 2, 4
 
@@ -41,6 +48,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     licence = flows.add_parser("licence", help="file a sample import licence and follow it")
     licence.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
     licence.set_defaults(func=_demo_licence)
+    from gateway.cli.demo_export_permit import register_flow  # it imports this module
+
+    register_flow(flows)
+    from gateway.cli import demo_declaration  # imported here: it builds on this module
+
+    demo_declaration.register(flows)
 
 
 def simulator_url(settings: Settings, system_id: str) -> str:
@@ -63,6 +76,13 @@ def sample_application(registered_on: dt.date) -> forms.LicenceApplication:
         valid_to=registered_on + dt.timedelta(days=180),
         type=forms.TradeType.IMPORT,
         contract=forms.Contract(number="DEMO-1", date=registered_on - dt.timedelta(days=30)),
+        # LR p.4(2): the contract's electronic copy travels with the application (absent: R1).
+        contract_copy=forms.Attachment.of(
+            forms.AttachmentKind.CONTRACT,
+            "DEMO-1.pdf",
+            "application/pdf",
+            b"%PDF-1.7 demo foreign-trade contract DEMO-1 (wheel loaders, Shandong - Almaty)",
+        ),
         applicant=applicant,
         counterparty=forms.Counterparty(
             role=forms.CounterpartyRole.SELLER, name="Shandong Heavy Machinery Co.", country="CN"
@@ -100,10 +120,14 @@ def _demo_licence(args: argparse.Namespace) -> int:
 
 
 async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> int:
-    now = await _business_now(settings)
-    registered_on = WorkingCalendar(TRADE_COMMITTEE_HOURS).registration_moment(now).date()
+    now = await business_now(settings)
+    # ELICENSE's own calendar settings (a decreed day off moves the registration here too).
+    calendar = ElicenseSettings().calendar(Kind.LICENCE)
+    registered_on = calendar.registration_moment(now).date()
+    if not await pay_licence_fee(client, now):
+        return EXIT_FAULT
     element = documents.build_application(sample_application(registered_on))
-    answer = _fields((await client.send(SUBMIT, element)).response.data[0])
+    answer = field_texts((await client.send(SUBMIT, element)).response.data[0])
     number = answer["registrationNumber"]
     print(f"registered {number} at {answer['registeredAt']}, deadline {answer['deadline']}")
     registered_at = dt.datetime.fromisoformat(answer["registeredAt"])
@@ -113,11 +137,11 @@ async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> i
         print(
             f"filed outside the Trade Committee's working hours ({now:%a %H:%M} KZ time): "
             "processing starts at the registration moment. To rehearse now, run the system "
-            "on a virtual clock, e.g. KZGATE_CLOCK='{\"start\": \"2026-11-23T10:00:00+05:00\", "
-            "\"speed\": 1, \"file\": \"var/clock.json\"}' ./run"
+            'on a virtual clock, e.g. KZGATE_CLOCK=\'{"start": "2026-11-23T10:00:00+05:00", '
+            '"speed": 1, "file": "var/clock.json"}\' ./run'
         )
         return 0
-    status = await _wait_delivered(client, number, timeout)
+    status = await wait_decided(client, number, timeout)
     if status is None:
         print(f"no result within {timeout:g} s; see `kzgate status`", file=sys.stderr)
         return EXIT_TIMEOUT
@@ -134,21 +158,40 @@ async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> i
     return 0
 
 
-async def _business_now(settings: Settings) -> dt.datetime:
+async def pay_licence_fee(client: ShepClient, now: dt.datetime) -> bool:
+    """Pay the 10-MRP licence fee through PEP as the portal does: one fee pays one licence
+    (seed 002, LR p.3), so every demo run pays its own. The MRP is the payment date's (KGD)."""
+    answer = (await client.send("KgdMrpByYear_v1", build_mrp_request(now.year))).response.data[0]
+    amount = answer.findtext("mrp/amount")
+    if amount is None:
+        print(f"KGD has no MRP of {now.year}: {answer.findtext('resultMessage')}", file=sys.stderr)
+        print("set it (KZGATE_KGD_MRP_FILE) and restart KGD", file=sys.stderr)
+        return False
+    fee = f"{Decimal(amount) * LICENCE_FEE_MRP:.2f}"
+    reference = f"DEMO-{time.time_ns():x}"
+    order = build_create_request(DEMO_APPLICANT, PEP_FEE_PURPOSE, fee, reference)
+    created = (await client.send("PepCreatePayment_v1", order)).response.data[0]
+    payment_id = created.findtext("payment/paymentId")
+    await client.send("PepConfirmPayment_v1", build_confirm_request(payment_id))
+    print(f"licence fee {fee} KZT paid through PEP: {payment_id} ({reference})")
+    return True
+
+
+async def business_now(settings: Settings) -> dt.datetime:
     """ELICENSE's business clock (it may be virtual): the application's dates follow it."""
     async with httpx.AsyncClient() as http:
         reply = await http.get(f"{simulator_url(settings, 'ELICENSE')}/ops/clock", timeout=10)
     return dt.datetime.fromisoformat(reply.json()["now"])
 
 
-async def _wait_delivered(client: ShepClient, number: str, timeout: float) -> dict[str, str] | None:
+async def wait_decided(client: ShepClient, number: str, timeout: float) -> dict[str, str] | None:
     request = etree.Element(etree.QName(documents.NAMESPACE, "ApplicationStatusRequest"))
     etree.SubElement(request, "registrationNumber").text = number
     started = time.monotonic()
     ends = started + timeout
     with progress(f"waiting for {number}", total=timeout) as advance:
         while time.monotonic() < ends:
-            status = _fields((await client.send(STATUS, request)).response.data[0])
+            status = field_texts((await client.send(STATUS, request)).response.data[0])
             if status.get("state") == "DELIVERED":
                 return status
             advance(time.monotonic() - started, f"{number}: {status.get('state', '?')}")
@@ -156,5 +199,5 @@ async def _wait_delivered(client: ShepClient, number: str, timeout: float) -> di
     return None
 
 
-def _fields(element: etree._Element) -> dict[str, str]:
+def field_texts(element: etree._Element) -> dict[str, str]:
     return {etree.QName(c).localname: c.text or "" for c in element}

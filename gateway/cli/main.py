@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "status",
     "catalogue",
     "sim",
+    "officer",
     "attack",
 )
 

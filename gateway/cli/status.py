@@ -80,3 +80,18 @@ def _print(status: dict[str, Any]) -> None:
               a["documentNumber"], a["deadline"], "MISSED" if a["missed"] else "on time"]
              for a in apps],
         )  # fmt: skip
+    alarms = sla.get("alarms", [])
+    if alarms:
+        print_table(
+            "ALARMS (an operator must act; the application waits, its deadline runs)",
+            ["application", "alarm"],
+            [[a["registrationNumber"], a["alarm"]] for a in alarms],
+        )
+    notices = (sla.get("supportDesk") or {}).get("notices", [])
+    if notices:
+        print_table(
+            "notices to the operator's support desk (LR p.8)",
+            ["notice", "application", "applicant", "error at", "error", "resolved"],
+            [[n["noticeId"], n["applicationNumber"], n["applicantId"], n["errorAt"], n["error"],
+              n["resolvedAt"] or "open"] for n in notices],
+        )  # fmt: skip

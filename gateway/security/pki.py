@@ -186,17 +186,30 @@ def issue_certificate(
     default validity (yesterday + 2 years) so tests can make expired or not-yet-valid certs.
     """
     _check_system(system)
+    start = not_before or datetime.now(UTC) - _BACKDATE
+    return _issue_leaf(
+        directory, _name(system), key_type, start, not_after or start + _LEAF_LIFETIME
+    )
+
+
+def _issue_leaf(
+    directory: Path,
+    subject: x509.Name,
+    key_type: KeyType,
+    not_before: datetime | None,
+    not_after: datetime | None,
+) -> tuple[bytes, bytes]:
+    """A signing leaf for ``subject`` from the CA in ``directory`` (None: the CA's own bounds)."""
     ca, ca_key = _load_ca(directory)
     key = _new_key(key_type)
-    start = not_before or datetime.now(UTC) - _BACKDATE
     cert = (
         x509.CertificateBuilder()
-        .subject_name(_name(system))
+        .subject_name(subject)
         .issuer_name(ca.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(not_after or start + _LEAF_LIFETIME)
+        .not_valid_before(not_before or ca.not_valid_before_utc)
+        .not_valid_after(not_after or ca.not_valid_after_utc)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_leaf_key_usage(), critical=True)
         .add_extension(_ski(key), critical=False)
@@ -207,6 +220,47 @@ def issue_certificate(
         .sign(ca_key, hashes.SHA256())
     )
     return _cert_pem(cert), _key_pem(key)
+
+
+PERSONAL_DIR = "personal"  # persons' key pairs, apart from the systems' (not trust anchors)
+
+
+def issue_personal_certificate(
+    directory: Path, full_name: str, role: str, *, unit: str | None = None
+) -> tuple[bytes, bytes]:
+    """A **personal** signing certificate from the CA in ``directory``; writes nothing.
+
+    For an official who signs in person (a committee head signing a permit): CN is the person's
+    name, the title their role, OU their unit — never a system id, so a verifier can tell a
+    person's signature from a system's. Valid for as long as the CA, so a rehearsal at any
+    business time the test PKI covers finds it valid. Returns ``(certificate PEM, key PEM)``.
+    """
+    if not full_name.strip() or full_name in SYSTEMS:
+        raise ValueError(f"a personal certificate needs a person's name, not {full_name!r}")
+    attributes = [
+        x509.NameAttribute(NameOID.COMMON_NAME, full_name),
+        x509.NameAttribute(NameOID.TITLE, role),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, TEST_ORGANIZATION),
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "KZ"),
+    ]
+    if unit:
+        attributes.insert(2, x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    return _issue_leaf(directory, x509.Name(attributes), "rsa", None, None)
+
+
+def ensure_personal_certificate(
+    directory: Path, slug: str, full_name: str, role: str, *, unit: str | None = None
+) -> tuple[Path, Path]:
+    """``personal/<slug>.pem`` and ``.key`` under ``directory``, issued once (idempotent)."""
+    _check_system(slug)  # the same safe alphabet: it becomes a file name
+    folder = directory / PERSONAL_DIR
+    cert_path, key_path = folder / f"{slug}.pem", folder / f"{slug}.key"
+    if not (cert_path.exists() and key_path.exists()):
+        folder.mkdir(parents=True, exist_ok=True)
+        cert_pem, key_pem = issue_personal_certificate(directory, full_name, role, unit=unit)
+        _write(key_path, key_pem, private=True)
+        _write(cert_path, cert_pem)
+    return cert_path, key_path
 
 
 def _init_ca(directory: Path, validity: Validity) -> list[str]:

@@ -17,7 +17,6 @@ metadata = MetaData()
 TABLE_MODULES = (
     "gateway.storage.seen_messages",
     "gateway.messagelog.schema",
-    "gateway.storage.broker_queue",
     "gateway.tracking.store",
 )
 

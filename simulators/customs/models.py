@@ -13,6 +13,9 @@ from gateway.soap.values import KZ_TZ
 class DocumentKind(StrEnum):
     LICENCE = "LICENCE"
     PERMIT = "PERMIT"
+    # The CIS export-pilot permit (seed 003, Rules p.7: "displayed in KEDEN"), issued by a
+    # committee through E-licensing; one record model and status model with the others.
+    EXPORT_PERMIT = "EXPORT_PERMIT"
 
 
 class TradeType(StrEnum):
@@ -37,6 +40,16 @@ class RecordStatus(StrEnum):
     TERMINATED = "TERMINATED"
     EXPIRED = "EXPIRED"
     EXHAUSTED = "EXHAUSTED"
+
+
+# How KEDEN shows a status to a Kazakh-speaking officer. Only «тоқтатылды» is the law's word
+# (seed 003 Rules p.15, L1075-1079); the other three are our renderings.
+STATUS_KK = {
+    RecordStatus.VALID: "жарамды",
+    RecordStatus.TERMINATED: "тоқтатылды",
+    RecordStatus.EXPIRED: "мерзімі өтті",
+    RecordStatus.EXHAUSTED: "толық пайдаланылды",
+}
 
 
 @dataclass(frozen=True)

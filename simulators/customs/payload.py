@@ -42,9 +42,12 @@ REGISTRATION = etree.QName(NAMESPACE, "CustomsRecordRegistration")
 BY_NUMBER = etree.QName(NAMESPACE, "RecordByNumberRequest")
 BY_HOLDER = etree.QName(NAMESPACE, "RecordsByHolderRequest")
 LOOKUP_RESPONSE = etree.QName(NAMESPACE, "RecordLookupResponse")
+STATUS_CHANGE = etree.QName(NAMESPACE, "CustomsRecordStatusChange")
 XSD_FILE = "keden.xsd"
 _NSMAP = {"keden": NAMESPACE}
-_KNOWN = {q.localname: q for q in (REGISTRATION, BY_NUMBER, BY_HOLDER, LOOKUP_RESPONSE)}
+_KNOWN = {
+    q.localname: q for q in (REGISTRATION, BY_NUMBER, BY_HOLDER, LOOKUP_RESPONSE, STATUS_CHANGE)
+}
 _XSI_TYPE = f"{{{XSI}}}type"
 _T = TypeVar("_T")
 _SCHEMAS = PayloadSchemas()  # compiles keden.xsd once, on first use
@@ -59,6 +62,18 @@ class Registration:
     """A CustomsRecordRegistration: the record's content and the embedded document, if any."""
 
     content: RecordContent
+    document: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A CustomsRecordStatusChange: the issuer terminated a registered document."""
+
+    number: str
+    issuer: str
+    status: RecordStatus
+    changed_on: date
+    reason: str
     document: str | None = None
 
 
@@ -84,11 +99,13 @@ class LookupAnswer:
 # --- reading -----------------------------------------------------------------------------------
 
 
-def read_payload(data: etree._Element) -> Registration | ByNumber | ByHolder:
+def read_payload(data: etree._Element) -> Registration | StatusChange | ByNumber | ByHolder:
     """The request in a SHEP ``data`` element, schema-checked; PayloadError when it is none."""
     name, element = _payload_root(data)
     if name == REGISTRATION.localname:
         return parse_registration_element(element)
+    if name == STATUS_CHANGE.localname:
+        return _status_change(element)
     if name == BY_NUMBER.localname:
         return ByNumber(_text(element, "number"))
     if name == BY_HOLDER.localname:
@@ -107,6 +124,21 @@ def parse_registration_element(element: etree._Element) -> Registration:
     if document is None:
         return Registration(content)
     return Registration(content, standalone(next(document.iterchildren(tag=etree.Element))))
+
+
+def _status_change(element: etree._Element) -> StatusChange:
+    document = _child(element, "document")
+    embedded = None
+    if document is not None:
+        embedded = standalone(next(document.iterchildren(tag=etree.Element)))
+    return StatusChange(
+        number=_text(element, "number"),
+        issuer=_text(element, "issuer"),
+        status=RecordStatus(_text(element, "status")),
+        changed_on=_date(_text(element, "changedOn")),
+        reason=_text(element, "reason"),
+        document=embedded,
+    )
 
 
 def standalone(element: etree._Element) -> str:
@@ -227,6 +259,21 @@ def build_registration(
     """A ``CustomsRecordRegistration``, optionally embedding the signed document unchanged."""
     element = etree.Element(REGISTRATION, nsmap=_NSMAP)
     _add_content(element, content)
+    if document is not None:
+        etree.SubElement(element, "document").append(document)
+    return element
+
+
+def build_status_change(
+    change: StatusChange, document: etree._Element | None = None
+) -> etree._Element:
+    """A ``CustomsRecordStatusChange``, optionally embedding the signed decision unchanged."""
+    element = etree.Element(STATUS_CHANGE, nsmap=_NSMAP)
+    _add(element, "number", change.number)
+    _add(element, "issuer", change.issuer)
+    _add(element, "status", change.status.value)
+    _add(element, "changedOn", change.changed_on)
+    _add(element, "reason", change.reason)
     if document is not None:
         etree.SubElement(element, "document").append(document)
     return element

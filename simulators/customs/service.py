@@ -10,7 +10,8 @@ the two commits) only finds the record already there and is answered with succes
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,18 +28,27 @@ from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from gateway.soap.sync import SyncRequest
 from gateway.soap.values import format_datetime
-from simulators.customs.models import CustomsRecord
+from simulators.customs.clearance import Clearance
+from simulators.customs.declaration_service import (
+    create_clearance,
+    declaration_handler,
+    declaration_routes,
+    risk_from_env,
+)
+from simulators.customs.declarations import RiskProfile
+from simulators.customs.models import STATUS_KK, CustomsRecord, RecordStatus
 from simulators.customs.payload import (
     ByHolder,
     ByNumber,
     LookupAnswer,
     PayloadError,
     Registration,
+    StatusChange,
     build_lookup_answer,
     decimal_text,
     read_payload,
 )
-from simulators.customs.store import Clock, RecordConflict, RecordStore
+from simulators.customs.store import Clock, RecordConflict, RecordRefused, RecordStore
 from simulators.kit.clock import process_clock
 from simulators.kit.identifiers import explain_invalid
 from simulators.kit.inbox import Inbox, InboxMessage, OnFirstDelivery
@@ -57,6 +67,11 @@ RECORD_CONFLICT = FaultCode(
     "Client.Keden.RecordConflict",
     "This document number is already registered with different content",
     "A licence or permit is registered once; send changes as their own operation, not again.",
+)
+STATUS_CHANGE_REFUSED = FaultCode(
+    "Client.Keden.StatusChangeRefused",
+    "The status change does not apply to this record",
+    "Only a registered, valid document can be terminated, and only by the system that issued it.",
 )
 ISSUER_NOT_SENDER = FaultCode(
     "Client.Keden.IssuerNotSender",
@@ -87,6 +102,9 @@ async def register_message(message: InboxMessage, records: RecordStore) -> None:
         request = read_payload(message.data_element())
     except PayloadError as exc:
         raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
+    if isinstance(request, StatusChange):
+        await change_status(request, message.sender_id, records)
+        return
     if not isinstance(request, Registration):
         raise GatewayError(
             errors.SCHEMA_PAYLOAD_INVALID,
@@ -102,6 +120,21 @@ async def register_message(message: InboxMessage, records: RecordStore) -> None:
         )
     except RecordConflict as exc:
         raise GatewayError(RECORD_CONFLICT, str(exc)) from exc
+
+
+async def change_status(change: StatusChange, sender: str, records: RecordStore) -> None:
+    """Apply an issuer's termination (seed 003 Rules p.15); a redelivery finds it done."""
+    record = await records.by_number(change.number)
+    if record is None:
+        raise GatewayError(STATUS_CHANGE_REFUSED, f"{change.number} is not registered")
+    if record.content.issuer != sender or change.issuer != sender:
+        raise GatewayError(ISSUER_NOT_SENDER, f"issuer {record.content.issuer}, sender {sender}")
+    if record.status is RecordStatus.TERMINATED:
+        return  # the same termination again (redelivery): applied once
+    try:
+        await records.terminate(change.number, change.reason)
+    except RecordRefused as exc:
+        raise GatewayError(STATUS_CHANGE_REFUSED, str(exc)) from exc
 
 
 def lookup_handler(records: RecordStore) -> Callable[[SyncRequest], Awaitable[ProviderResult]]:
@@ -149,19 +182,44 @@ def _as_of(record: CustomsRecord, now: datetime) -> CustomsRecord:
 
 @dataclass
 class Keden:
-    """KEDEN's two endpoints over one customs-record store."""
+    """KEDEN's two endpoints over one customs-record store, and its declaration desk."""
 
     records: RecordStore
     participant: AsyncParticipant
     provider: SyncProvider
+    clearance: Clearance | None = None
 
     def app(self) -> Starlette:
-        """One app on KEDEN's port: both SOAP endpoints, ``/health``, ``/ops/*``."""
+        """One app on KEDEN's port: both SOAP endpoints, ``/health``, ``/ops/*``; the
+        clearance worker runs with the app's lifespan."""
         extra = [*sync_routes(self.provider), Route("/ops/records", self._listing)]
-        return self.participant.app(ASYNC_PATH, extra_routes=extra)
+        if self.clearance is not None:
+            extra += declaration_routes(self.clearance)
+        app = self.participant.app(ASYNC_PATH, extra_routes=extra)
+        clearance = self.clearance
+        if clearance is None:
+            return app
+        # Around the participant's own lifespan (it closes the inbox and records), so whatever
+        # the participant's app carries — middleware included — stays as it is.
+        inner = app.router.lifespan_context
+
+        @asynccontextmanager
+        async def lifespan(app: Starlette) -> AsyncIterator[None]:
+            clearance.start()
+            try:
+                async with inner(app):
+                    yield
+            finally:
+                await clearance.stop()
+                await clearance.store.close()
+
+        app.router.lifespan_context = lifespan
+        return app
 
     async def close(self) -> None:
         await self.participant.inbox.close()  # closes the record store too
+        if self.clearance is not None:
+            await self.clearance.store.close()
 
     async def _listing(self, request: Request) -> Response:
         holder = request.query_params.get("holder")
@@ -184,9 +242,13 @@ def create_keden(
     *,
     clock: Clock | None = None,
     trust: TrustStore | None = None,
+    gateway_url: str | None = None,
+    risk: RiskProfile | None = None,
 ) -> Keden:
     """KEDEN on ``database_url``; ``clock`` (default: the process's business clock) decides
-    registration times and when a record becomes EXPIRED."""
+    registration times and when a record becomes EXPIRED. With ``gateway_url`` KEDEN also
+    clears export declarations, calling other systems through the gateway there (tests set
+    ``keden.clearance.client.http`` to reach an in-process gateway)."""
     key = TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key")
     trust = trust or TrustStore.from_dir(pki_dir)
     records = RecordStore(database_url, clock or business_now)
@@ -202,7 +264,13 @@ def create_keden(
     )
     # One system, one fault plan: /ops/faults and KZGATE_FAULTS_KEDEN steer both endpoints.
     provider.faults = participant.faults
-    return Keden(records=records, participant=participant, provider=provider)
+    keden = Keden(records=records, participant=participant, provider=provider)
+    if gateway_url is not None:
+        keden.clearance = create_clearance(
+            pki_dir, database_url, records, key, trust, gateway_url=gateway_url, risk=risk
+        )
+        provider.handler = declaration_handler(keden.clearance, trust, provider.handler)
+    return keden
 
 
 def business_now() -> datetime:
@@ -213,7 +281,12 @@ def business_now() -> datetime:
 
 def create_app(settings: Settings) -> Starlette:
     """The factory ``simulators.systems`` registers (``kzgate serve simulator KEDEN``)."""
-    return create_keden(settings.pki_dir, simulator_database_url(settings)).app()
+    return create_keden(
+        settings.pki_dir,
+        simulator_database_url(settings),
+        gateway_url=settings.gateway_url,
+        risk=risk_from_env(),
+    ).app()
 
 
 def record_json(record: CustomsRecord, now: datetime) -> dict[str, object]:
@@ -237,6 +310,7 @@ def record_json(record: CustomsRecord, now: datetime) -> dict[str, object]:
         "counterpartyCountry": c.counterparty_country,
         "originCountry": c.origin_country,
         "status": record.status_on(now).value,
+        "statusKk": STATUS_KK[record.status_on(now)],
         "registeredAt": format_datetime(record.registered_at),
         "sourceMessageId": record.source_message_id,
         "statusReason": record.status_reason,

@@ -39,12 +39,14 @@ from simulators.elicensing.forms import (
     AuthorizedPerson,
     Contract,
     Counterparty,
+    CounterpartyRole,
     FormModel,
     Goods,
     LicenceApplication,
     PermitDraft,
     Text,
     TradeCountry,
+    TradeCountryRole,
     TradeType,
 )
 from simulators.elicensing.rules import Decision, Ground, Outcome
@@ -169,9 +171,60 @@ def issue_licence(application: LicenceApplication, number: str, issue_date: dt.d
     return Licence(number=number, issue_date=issue_date, **fields)
 
 
+# PR-F4 (import) / PR-F5 (export) print field 6 «Сатушы» (seller) and field 8 «Сатушының елі»
+# on both permits, field 7 «Межелі ел» (destination) on the import permit and «Жөнелту елі»
+# (dispatch) on the export permit [seed 002, L1317-1348, L1372-1402].
+PERMIT_COUNTRY_ROLE = {
+    TradeType.IMPORT: TradeCountryRole.DESTINATION,
+    TradeType.EXPORT: TradeCountryRole.DISPATCH,
+}
+
+
 def issue_permit(draft: PermitDraft, number: str, issue_date: dt.date) -> Permit:
-    """The permit made from the draft (ValueError if the draft is structurally incomplete)."""
-    return Permit(number=number, issue_date=issue_date, **draft.model_dump())
+    """The permit made from the draft (ValueError if the draft is structurally incomplete).
+
+    Fields 6–8 go slot for slot from the draft to the permit and take the roles the permit
+    forms print (``PERMIT_COUNTRY_ROLE``, field 6 seller): the draft forms (PR-F1/F2) label the
+    same slots buyer and destination, so the values move and the labels follow the form.
+    """
+    fields = draft.model_dump()
+    if draft.counterparty is not None:
+        fields["counterparty"]["role"] = CounterpartyRole.SELLER
+    if draft.trade_country is not None:
+        fields["trade_country"]["role"] = PERMIT_COUNTRY_ROLE[draft.type]
+    return Permit(number=number, issue_date=issue_date, **fields)
+
+
+class PermitNotIssued(FormModel):
+    """Why a draft permit was not turned into a permit (a project form, not one of the law's).
+
+    The permit rules have no refusal (PR p.6), but PR p.4 ¶2 has the provider fetch the
+    applicant's registration: when that shows no registered, operating applicant, E-licensing
+    issues nothing and tells the applicant why, signed like its other documents.
+    """
+
+    date: dt.date
+    addressee: Applicant
+    application_number: Text
+    application_date: dt.date
+    reason: Text
+
+
+def not_issued(
+    draft: PermitDraft,
+    *,
+    application_number: str,
+    application_date: dt.date,
+    date: dt.date,
+    reason: str,
+) -> PermitNotIssued:
+    return PermitNotIssued(
+        date=date,
+        addressee=draft.applicant,
+        application_number=application_number,
+        application_date=application_date,
+        reason=reason,
+    )
 
 
 def refuse(
@@ -199,8 +252,10 @@ def refuse(
 
 # --- XML: building --------------------------------------------------------------------------
 
-Document = LicenceApplication | Licence | MotivatedRefusal | PermitDraft | Permit
-_Doc = TypeVar("_Doc", LicenceApplication, Licence, MotivatedRefusal, PermitDraft, Permit)
+Document = LicenceApplication | Licence | MotivatedRefusal | PermitDraft | Permit | PermitNotIssued
+_Doc = TypeVar(
+    "_Doc", LicenceApplication, Licence, MotivatedRefusal, PermitDraft, Permit, PermitNotIssued
+)
 
 
 def build_application(application: LicenceApplication) -> etree._Element:
@@ -223,6 +278,10 @@ def build_refusal(refusal: MotivatedRefusal, key: TransportKey) -> etree._Elemen
 
 def build_permit(permit: Permit, key: TransportKey) -> etree._Element:
     return _signed(permit, key)
+
+
+def build_permit_not_issued(notice: PermitNotIssued, key: TransportKey) -> etree._Element:
+    return _signed(notice, key)
 
 
 def _signed(document: Document, key: TransportKey) -> etree._Element:
@@ -300,6 +359,10 @@ def parse_refusal(element: etree._Element) -> MotivatedRefusal:
 
 def parse_permit(element: etree._Element) -> Permit:
     return _parse(element, Permit)
+
+
+def parse_permit_not_issued(element: etree._Element) -> PermitNotIssued:
+    return _parse(element, PermitNotIssued)
 
 
 def _parse(element: etree._Element, document_type: type[_Doc]) -> _Doc:

@@ -1,8 +1,9 @@
 """The facts of one decision, gathered through the gateway (ШЭП) as ELICENSE.
 
 Nothing is asked of the applicant that a state IS already holds [seed 002 §4]: the applicant's
-registration comes from GBDUL (legal entity, by BIN) or GBDFL (entrepreneur, by IIN), the MRP of
-the registration year from KGD, the fee payments from PEP. E-licensing's own records (activity
+registration comes from GBDUL (legal entity, by BIN) or GBDFL (entrepreneur, by IIN), the fee
+payments from PEP, and the MRP of each year those payments were made in from KGD (the fee is
+judged against the MRP of its payment date, DESIGN.md "Fee"). E-licensing's own records (activity
 licences, quotas, obligations, EAEU-rule parameters) complete ``rules.Facts``.
 
 Each answer is read by local element names (SHEP payload children are unqualified). An answer
@@ -18,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from lxml import etree
 
 from connectors.client import ShepClient
-from simulators.elicensing.forms import ApplicantKind, LicenceApplication
+from simulators.elicensing.forms import ApplicantKind, LicenceApplication, PermitDraft
 from simulators.elicensing.records import Records
 from simulators.elicensing.rules import (
     LICENCE_FEE_PURPOSE,
@@ -39,8 +40,7 @@ KGD_MRP_SERVICE = "KgdMrpByYear_v1"
 PEP_PAYMENTS_SERVICE = "PepPaymentsByPayer_v1"
 # PEP's purpose code of the licence fee; the rules speak of the purpose LICENCE_FEE.
 PEP_FEE_PURPOSE = "LICENCE_FEE_IMPORT_EXPORT"
-# A GBDFL person is "active" for an entrepreneur while alive and resident: the registry holds
-# no IE registration of its own (DESIGN.md, R1), so the civil status is what can be checked.
+# A deceased, missing or emigrated person trades as no entrepreneur, whatever the IE register says.
 _ACTIVE_PERSON = {"ALIVE"}
 _PEP_STATUS = {"CONFIRMED": PaymentStatus.CONFIRMED, "CREATED": PaymentStatus.PENDING}
 
@@ -50,23 +50,39 @@ class FactsUnavailable(Exception):
 
 
 async def gather(
-    client: ShepClient, application: LicenceApplication, registered_on: dt.date, records: Records
+    client: ShepClient,
+    application: LicenceApplication,
+    registered_on: dt.date,
+    records: Records,
+    *,
+    filed_on: dt.date | None = None,
 ) -> Facts:
     """Every fact ``rules.decide`` reads, for ``application`` registered on ``registered_on``."""
-    year = registered_on.year
+    payments = await fee_payments(client, application.applicant.identifier)
+    confirmed = {p.paid_on.year for p in payments if p.status is PaymentStatus.CONFIRMED}
+    mrp_by_year: dict[int, Decimal] = {}
+    for year in sorted(confirmed):
+        mrp = await mrp_of(client, year)
+        if mrp is not None:
+            mrp_by_year[year] = mrp
     return Facts(
         registered_on=registered_on,
         registry=await registry_answer(client, application),
-        mrp=await mrp_of(client, year),
-        payments=await fee_payments(client, application.applicant.identifier),
+        mrp_by_year=mrp_by_year,
+        payments=payments,
         activity_licence=records.check_activity_licence(application),
-        quota=records.check_quota(application, year),
+        quota=records.check_quota(application, registered_on.year),
         eaeu_rules=records.eaeu_rules,
         obligations=records.obligations,
+        filed_on=filed_on,
+        stopped_contract=records.stopped_basis_document(application),
     )
 
 
-async def registry_answer(client: ShepClient, application: LicenceApplication) -> RegistryAnswer:
+async def registry_answer(
+    client: ShepClient, application: LicenceApplication | PermitDraft
+) -> RegistryAnswer:
+    """The applicant's registration: GBDUL for a legal entity, GBDFL's IE register otherwise."""
     identifier = application.applicant.identifier
     if application.applicant.kind is ApplicantKind.INDIVIDUAL_ENTREPRENEUR:
         answer = await _answer(client, GBDFL_SERVICE, gbdfl_request(identifier))
@@ -89,30 +105,49 @@ def _organization(answer: etree._Element) -> RegistryAnswer:
 
 
 def _person(answer: etree._Element) -> RegistryAnswer:
+    """An entrepreneur is active while the person lives and the IE registration is ACTIVE.
+
+    LR p.4 ¶2: the provider fetches the IE's state registration / start of activity, so a living
+    person without one is no entrepreneur, and a suspended or terminated activity is no active
+    one (R1, DESIGN.md "IE register").
+    """
     person = _child(answer, "person")
     if _text(answer, "resultCode") != "FOUND" or person is None:
         return RegistryAnswer(Registry.GBDFL, found=False)
     status, name = _text(person, "status"), _text(person, "fullName")
-    # An entrepreneur trades as «ИП <full name>» (жеке кәсіпкер); both spellings are the person.
+    ie = _child(person, "entrepreneur")
+    if status not in _ACTIVE_PERSON:
+        return RegistryAnswer(Registry.GBDFL, True, False, (name,), f"person {status}")
+    if ie is None:
+        return RegistryAnswer(
+            Registry.GBDFL, True, False, (name,), "not registered as an individual entrepreneur"
+        )
+    ie_status = _text(ie, "status")
+    since = "" if ie_status == "ACTIVE" else f" since {_text(ie, 'statusDate')}"
+    # An entrepreneur trades under the registered name, usually «ИП <full name>».
+    names = tuple(dict.fromkeys((_text(ie, "tradeName"), name, f"ИП {name}")))
     return RegistryAnswer(
         Registry.GBDFL,
         found=True,
-        active=status in _ACTIVE_PERSON,
-        names=(name, f"ИП {name}"),
-        status=status,
+        active=ie_status == "ACTIVE",
+        names=names,
+        status=f"individual entrepreneur {ie_status}{since}",
     )
 
 
-async def mrp_of(client: ShepClient, year: int) -> Decimal:
+async def mrp_of(client: ShepClient, year: int) -> Decimal | None:
+    """KGD's MRP of ``year``; None when no budget law has set it (yet) — the rules say so."""
     answer = await _answer(client, KGD_MRP_SERVICE, build_mrp_request(year))
     mrp = _child(answer, "mrp")
+    if _text(answer, "resultCode") == "NOT_FOUND":
+        return None
     if _text(answer, "resultCode") != "FOUND" or mrp is None:
-        raise FactsUnavailable(f"KGD has no MRP of {year}: {_text(answer, 'resultMessage')}")
+        raise FactsUnavailable(f"KGD's MRP answer for {year}: {_text(answer, 'resultMessage')}")
     return _decimal(_text(mrp, "amount"))
 
 
 async def fee_payments(client: ShepClient, payer: str) -> tuple[Payment, ...]:
-    """The payer's licence-fee payments of every year (R6 picks the registration year's)."""
+    """The payer's licence-fee payments of every date, oldest first (R6 judges each one)."""
     answer = await _answer(
         client, PEP_PAYMENTS_SERVICE, build_lookup_request(payer, PEP_FEE_PURPOSE)
     )
@@ -127,9 +162,10 @@ def _payment(element: etree._Element) -> Payment:
         payer=_text(element, "payerId"),
         amount=_decimal(_text(element, "amount")),
         status=_PEP_STATUS.get(_text(element, "status"), PaymentStatus.PENDING),
-        year=day.year,
+        paid_on=day,
         purpose=LICENCE_FEE_PURPOSE,
         reference=_text(element, "reference"),
+        payment_id=_text(element, "paymentId"),
     )
 
 

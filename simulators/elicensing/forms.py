@@ -15,7 +15,10 @@ BUYER/SELLER, ``trade_country`` with a role DISPATCH/DESTINATION.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hashlib
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -103,6 +106,55 @@ class Contract(FormModel):
         if self.other_document:
             return []
         return ["contract number and date, or another document confirming intentions (field 4)"]
+
+
+class AttachmentKind(StrEnum):
+    """What the attached copy is (LR p.4(2))."""
+
+    CONTRACT = "CONTRACT"  # the foreign-trade contract, its annexes and/or supplements
+    OTHER_INTENT_DOCUMENT = "OTHER_INTENT_DOCUMENT"  # another document of the parties' intentions
+
+
+# xs:base64Binary without line breaks; 10 MB of content at most (a scanned contract, not a film).
+Base64 = Annotated[
+    str, Field(pattern=r"^[A-Za-z0-9+/]*={0,2}$", min_length=4, max_length=14_000_000)
+]
+
+
+class Attachment(FormModel):
+    """The electronic copy of the contract or of another document of intent [LR p.4(2)].
+
+    ``digest`` is the SHA-256 of the content (hex) as the portal computed it at upload: a copy
+    whose content does not match it is not a reliable copy (R1).
+    """
+
+    kind: AttachmentKind
+    file_name: Text
+    media_type: Annotated[str, Field(pattern=r"^[a-z]+/[a-z0-9.+-]+$")]
+    digest: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    content: Base64
+
+    @classmethod
+    def of(cls, kind: AttachmentKind, file_name: str, media_type: str, data: bytes) -> Attachment:
+        """The attachment of ``data``, its digest computed."""
+        return cls(
+            kind=kind,
+            file_name=file_name,
+            media_type=media_type,
+            digest=hashlib.sha256(data).hexdigest(),
+            content=base64.b64encode(data).decode("ascii"),
+        )
+
+    def data(self) -> bytes | None:
+        """The attached bytes; None when the content is not valid base64."""
+        try:
+            return base64.b64decode(self.content, validate=True)
+        except binascii.Error:
+            return None
+
+    def matches_digest(self) -> bool:
+        data = self.data()
+        return data is not None and hashlib.sha256(data).hexdigest() == self.digest
 
 
 class Applicant(FormModel):
@@ -218,6 +270,7 @@ class LicenceApplication(FormModel):
     valid_to: dt.date | None = None  # field 2, inclusive ("қоса алғанда")
     type: TradeType
     contract: Contract | None = None
+    contract_copy: Attachment | None = None  # LR p.4(2): the copy itself, not only field 4
     applicant: Applicant
     counterparty: Counterparty | None = None
     trade_country: TradeCountry | None = None
@@ -231,9 +284,17 @@ class LicenceApplication(FormModel):
 
     def missing_fields(self) -> list[str]:
         """The mandatory form fields left empty, labelled with their form field numbers."""
-        return _common_missing(self) + _sub_missing(
+        missing = _common_missing(self)
+        if self.contract_copy is None:
+            missing.append(CONTRACT_COPY_LABEL)
+        return missing + _sub_missing(
             self.authorized_person, "applicant's authorized person (field 18)"
         )
+
+
+CONTRACT_COPY_LABEL = (
+    "electronic copy of the contract or of another document of intent (licence rules p.4(2))"
+)
 
 
 class PermitDraft(FormModel):

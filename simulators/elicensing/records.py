@@ -4,6 +4,8 @@
   and which goods need one;
 - quota-restricted goods with the quantity allocated and remaining per year (ground R5);
 - international obligations of the member states as country × goods restrictions (ground R4);
+- contracts and other documents of intent known to be terminated or suspended (ground R3);
+- goods under automatic licensing (surveillance), the only goods a permit is issued for;
 - the parameters of the EAEU-rule checks (ground R2; the content of EAEU Rules paras 10–12 is
   external to order 51-НҚ, so it is configuration, not code).
 
@@ -24,7 +26,13 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from simulators.elicensing.forms import Identifier, LicenceApplication, PermitDraft, TradeType
+from simulators.elicensing.forms import (
+    AttachmentKind,
+    Identifier,
+    LicenceApplication,
+    PermitDraft,
+    TradeType,
+)
 
 FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 CodePrefix = Annotated[str, Field(pattern=r"^[0-9]{2,10}$")]
@@ -49,6 +57,46 @@ class ActivityLicence(_Record):
     status: ActivityLicenceStatus
     issued_on: dt.date
     status_date: dt.date
+
+
+class BasisDocumentStatus(StrEnum):
+    SUSPENDED = "SUSPENDED"
+    TERMINATED = "TERMINATED"
+
+
+class BasisDocument(_Record):
+    """A contract (or other document of intent) known to have stopped: ground R3 [LR p.7(3)]."""
+
+    holder: Identifier
+    kind: AttachmentKind
+    number: str | None = None
+    date: dt.date | None = None
+    digest: str | None = None  # SHA-256 of the copy, when the register knows the very file
+    status: BasisDocumentStatus
+    status_date: dt.date
+    reason: str
+
+    def is_the_one_of(self, form: LicenceApplication) -> bool:
+        """Whether ``form``'s field 4 or attached copy is this document."""
+        if form.applicant.identifier != self.holder:
+            return False
+        copy, contract = form.contract_copy, form.contract
+        if self.digest is not None and copy is not None and copy.digest == self.digest:
+            return True
+        return (
+            contract is not None
+            and self.number is not None
+            and (contract.number, contract.date) == (self.number, self.date)
+        )
+
+
+class SurveillanceGoods(_Record):
+    """Goods under automatic licensing (surveillance) in one direction: a permit is issued for
+    them, and only for them [seed 002, PR p.2(4)]."""
+
+    code_prefix: CodePrefix
+    type: TradeType
+    title: str
 
 
 class LicensedGoods(_Record):
@@ -119,17 +167,21 @@ class ActivityLicenceCheck:
 
 @dataclass(frozen=True)
 class QuotaCheck:
-    """Whether the goods are quota-restricted; ``remaining`` None means nothing allocated."""
+    """Whether the goods are quota-restricted; ``remaining`` None means nothing allocated.
+
+    ``key`` names the allocation (direction, goods, year) that an issued licence draws from.
+    """
 
     restricted: bool
     kind: QuotaKind | None = None
     remaining: Decimal | None = None
     unit: str | None = None
+    key: str | None = None
 
 
 NOT_RESTRICTED = QuotaCheck(restricted=False)
 NO_ACTIVITY_LICENCE_NEEDED = ActivityLicenceCheck(required=False)
-_Prefixed = TypeVar("_Prefixed", LicensedGoods, Quota)
+_Prefixed = TypeVar("_Prefixed", LicensedGoods, Quota, SurveillanceGoods)
 
 
 class Records(_Record):
@@ -138,6 +190,20 @@ class Records(_Record):
     quotas: tuple[Quota, ...] = ()
     obligations: tuple[InternationalObligation, ...] = ()
     eaeu_rules: EaeuRules = EaeuRules()
+    basis_documents: tuple[BasisDocument, ...] = ()
+    surveillance_goods: tuple[SurveillanceGoods, ...] = ()
+
+    def under_surveillance(self, form: PermitDraft) -> SurveillanceGoods | None:
+        """The surveillance entry covering the draft's goods and direction, if any."""
+        code = form.goods.commodity_code
+        if code is None:
+            return None
+        entries = [g for g in self.surveillance_goods if g.type == form.type]
+        return _longest_prefix(entries, code)
+
+    def stopped_basis_document(self, form: LicenceApplication) -> BasisDocument | None:
+        """The application's contract / document of intent if it is terminated or suspended."""
+        return next((d for d in self.basis_documents if d.is_the_one_of(form)), None)
 
     def activity_licence(self, number: str) -> ActivityLicence | None:
         return next((lic for lic in self.activity_licences if lic.number == number), None)
@@ -178,7 +244,13 @@ class Records(_Record):
             return NOT_RESTRICTED
         allocation = quota.allocation(year)
         remaining = None if allocation is None else allocation.remaining
-        return QuotaCheck(True, quota.kind, remaining, quota.unit)
+        key = quota_key(quota.type, quota.code_prefix, year)
+        return QuotaCheck(True, quota.kind, remaining, quota.unit, key)
+
+
+def quota_key(trade_type: TradeType, code_prefix: str, year: int) -> str:
+    """The name of one quota allocation: direction, goods and year (``EXPORT-1001-2026``)."""
+    return f"{trade_type.value}-{code_prefix}-{year}"
 
 
 def _longest_prefix(entries: Sequence[_Prefixed], code: str) -> _Prefixed | None:
@@ -187,7 +259,7 @@ def _longest_prefix(entries: Sequence[_Prefixed], code: str) -> _Prefixed | None
 
 
 def load_records(directory: Path = FIXTURES_DIR) -> Records:
-    """Read the four register files of ``directory`` into one validated ``Records``."""
+    """Read the register files of ``directory`` into one validated ``Records``."""
     activity = _read(directory / "activity_licences.json")
     return Records(
         activity_licences=activity["licences"],
@@ -195,6 +267,8 @@ def load_records(directory: Path = FIXTURES_DIR) -> Records:
         quotas=_read(directory / "quotas.json")["quotas"],
         obligations=_read(directory / "international_obligations.json")["obligations"],
         eaeu_rules=_read(directory / "eaeu_rules.json"),
+        basis_documents=_read(directory / "basis_documents.json")["documents"],
+        surveillance_goods=_read(directory / "surveillance_goods.json")["goods"],
     )
 
 

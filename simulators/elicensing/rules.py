@@ -14,17 +14,24 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 
-from simulators.elicensing.forms import FormModel, LicenceApplication, PermitDraft, TradeType
+from simulators.elicensing.forms import (
+    AttachmentKind,
+    FormModel,
+    LicenceApplication,
+    PermitDraft,
+    TradeType,
+)
 from simulators.elicensing.records import (
     NO_ACTIVITY_LICENCE_NEEDED,
     NOT_RESTRICTED,
     ActivityLicenceCheck,
     ActivityLicenceStatus,
+    BasisDocument,
     EaeuRules,
     InternationalObligation,
     QuotaCheck,
@@ -105,8 +112,14 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Decision:
+    """ISSUE or REFUSE; an issued licence names the fee payment it consumes [LR p.3]."""
+
     outcome: Outcome
     grounds: tuple[Ground, ...] = ()
+    fee_payment: str | None = None
+    # Years of the applicant's payments whose MRP KGD does not know: an R6 refusal with any of
+    # them is no decision at all (the flow raises an alarm instead of refusing).
+    unknown_mrp_years: tuple[int, ...] = ()
 
     @property
     def codes(self) -> tuple[GroundCode, ...]:
@@ -146,32 +159,43 @@ class PaymentStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Payment:
-    """A budget payment as PEP (or a bank, through PEP) reports it."""
+    """A budget payment as PEP (or a bank, through PEP) reports it.
+
+    ``paid_on`` is the Kazakhstan date of the payment: the fee is judged against the MRP of its
+    year. ``used_by`` is the application whose licence already consumed it (one fee, one
+    licence).
+    """
 
     payer: str
     amount: Decimal
     status: PaymentStatus
-    year: int
+    paid_on: dt.date
     purpose: str
     reference: str | None = None
+    payment_id: str | None = None
+    used_by: str | None = None
 
 
 @dataclass(frozen=True)
 class Facts:
     """Everything gathered through the gateway and from E-licensing's records for one decision.
 
-    ``registered_on`` is the registration date: its year is "the application's year" for the MRP,
-    the fee and the quota. ``mrp`` is the MRP of that year (from KGD).
+    ``registered_on`` is the registration date: its year is the quota year. ``mrp_by_year`` is
+    the MRP (from KGD) of each year the applicant's fee payments were made in; a year KGD has no
+    MRP for is absent. ``filed_on`` is the day the applicant filed (the registration date unless
+    an off-hours filing moved it).
     """
 
     registered_on: dt.date
     registry: RegistryAnswer
-    mrp: Decimal
+    mrp_by_year: Mapping[int, Decimal] = field(default_factory=dict)
     payments: tuple[Payment, ...] = ()
     activity_licence: ActivityLicenceCheck = NO_ACTIVITY_LICENCE_NEEDED
     quota: QuotaCheck = NOT_RESTRICTED
     eaeu_rules: EaeuRules = field(default_factory=EaeuRules)
     obligations: tuple[InternationalObligation, ...] = ()
+    filed_on: dt.date | None = None
+    stopped_contract: BasisDocument | None = None  # the contract, if known terminated/suspended
 
 
 Rule = Callable[[LicenceApplication, Facts], "Ground | None"]
@@ -180,7 +204,11 @@ Rule = Callable[[LicenceApplication, Facts], "Ground | None"]
 def decide(application: LicenceApplication, facts: Facts) -> Decision:
     """ISSUE, or REFUSE naming every ground that applies (in the order R1…R7)."""
     grounds = tuple(g for rule in RULES if (g := rule(application, facts)) is not None)
-    return Decision(Outcome.REFUSE if grounds else Outcome.ISSUE, grounds)
+    fee = fee_check(application, facts)
+    if grounds:
+        return Decision(Outcome.REFUSE, grounds, unknown_mrp_years=fee.unknown_mrp_years)
+    assert fee.payment is not None  # R6 did not apply, so a payment counts
+    return Decision(Outcome.ISSUE, fee_payment=fee.payment.payment_id)
 
 
 def _ground(code: GroundCode, reasons: list[str]) -> Ground | None:
@@ -197,7 +225,25 @@ def r1_incomplete_or_unreliable(app: LicenceApplication, facts: Facts) -> Ground
     reasons += _inverted_period(app)
     reasons += _registry_mismatch(app, facts.registry)
     reasons += _activity_licence_unreliable(app, facts.activity_licence)
+    reasons += _contract_copy_unreliable(app)
     return _ground(GroundCode.R1, reasons)
+
+
+def _contract_copy_unreliable(app: LicenceApplication) -> list[str]:
+    """The attached copy must be what it says and what field 4 names [LR p.4(2)]."""
+    copy, contract = app.contract_copy, app.contract
+    if copy is None:
+        return []  # named by missing_fields
+    reasons = []
+    if not copy.matches_digest():
+        reasons.append(f"the attached copy «{copy.file_name}» does not match its digest")
+    if contract is not None:
+        names_contract = bool(contract.number and contract.date)
+        if copy.kind is AttachmentKind.CONTRACT and not names_contract:
+            reasons.append("a contract copy is attached but field 4 names no contract")
+        if copy.kind is AttachmentKind.OTHER_INTENT_DOCUMENT and names_contract:
+            reasons.append("field 4 names a contract but the copy is another document of intent")
+    return reasons
 
 
 def _inverted_period(app: LicenceApplication | PermitDraft) -> list[str]:
@@ -206,7 +252,7 @@ def _inverted_period(app: LicenceApplication | PermitDraft) -> list[str]:
     return []
 
 
-def _registry_mismatch(app: LicenceApplication, answer: RegistryAnswer) -> list[str]:
+def _registry_mismatch(app: LicenceApplication | PermitDraft, answer: RegistryAnswer) -> list[str]:
     who = f"{app.applicant.identifier} in {answer.source}"
     if not answer.found:
         return [f"the applicant {who} is not registered"]
@@ -278,11 +324,18 @@ def validity_too_long(app: LicenceApplication, facts: Facts) -> str | None:
 
 
 def starts_before_registration(app: LicenceApplication, facts: Facts) -> str | None:
+    """The validity starts before the application was filed.
+
+    Judged against the filing day, not the registration day: an off-hours filing registered on
+    the next working day must not be refused for a start date that was sound when it was filed
+    (DESIGN.md "Off-hours filings").
+    """
     period = _period(app)
     if not facts.eaeu_rules.start_not_before_registration or period is None:
         return None
-    if period[0] < facts.registered_on:
-        return f"validity starts {period[0]}, before registration on {facts.registered_on}"
+    filed_on = facts.filed_on or facts.registered_on
+    if period[0] < filed_on:
+        return f"validity starts {period[0]}, before the application was filed on {filed_on}"
     return None
 
 
@@ -322,12 +375,22 @@ EAEU_PREDICATES: tuple[Callable[[LicenceApplication, Facts], str | None], ...] =
 
 
 def r3_basis_document_suspended(app: LicenceApplication, facts: Facts) -> Ground | None:
-    """The activity licence serving as a basis is suspended or terminated."""
+    """A basis document — the activity licence or the contract / document of intent — is
+    suspended or terminated [LR p.7(3)]."""
+    reasons = []
     record = facts.activity_licence.record
-    if record is None or record.status is ActivityLicenceStatus.VALID:
-        return None
-    reason = f"activity licence {record.number} is {record.status.value} since {record.status_date}"
-    return Ground.of(GroundCode.R3, reason)
+    if record is not None and record.status is not ActivityLicenceStatus.VALID:
+        reasons.append(
+            f"activity licence {record.number} is {record.status.value} since {record.status_date}"
+        )
+    stopped = facts.stopped_contract
+    if stopped is not None:
+        what = "contract" if stopped.kind is AttachmentKind.CONTRACT else "document of intent"
+        named = f"{what} No. {stopped.number} of {stopped.date}" if stopped.number else what
+        reasons.append(
+            f"{named} is {stopped.status.value} since {stopped.status_date} ({stopped.reason})"
+        )
+    return _ground(GroundCode.R3, reasons)
 
 
 def r4_international_obligations(app: LicenceApplication, facts: Facts) -> Ground | None:
@@ -372,24 +435,77 @@ def r5_quota(app: LicenceApplication, facts: Facts) -> Ground | None:
     return None
 
 
+@dataclass(frozen=True)
+class FeeCheck:
+    """The payment a licence consumes (None: none counts) and why each other one does not."""
+
+    payment: Payment | None
+    considered: tuple[str, ...]
+    unknown_mrp_years: tuple[int, ...]
+
+
+def fee_check(app: LicenceApplication, facts: Facts) -> FeeCheck:
+    """The oldest unused CONFIRMED licence-fee payment by the applicant of at least 10 MRP.
+
+    The fee is "for issuing a licence" (LR-L3 row 6): one payment, one licence. The law sets no
+    year condition, so a payment of any date counts, judged against the MRP of its own payment
+    date (LR p.3; DESIGN.md "Fee").
+    """
+    counting: Payment | None = None
+    considered, unknown = [], set()
+    for payment in facts.payments:
+        why = _why_not_counting(app, payment, facts.mrp_by_year)
+        if why is None and counting is None:
+            counting = payment
+            continue
+        if why is None:
+            why = "counts, but one payment is enough"
+        elif why is _MRP_UNKNOWN:
+            unknown.add(payment.paid_on.year)
+            why = f"KGD has no MRP of {payment.paid_on.year}: the amount cannot be judged"
+        considered.append(f"{_payment_label(payment)}: {why}")
+    return FeeCheck(counting, tuple(considered), tuple(sorted(unknown)))
+
+
+def _why_not_counting(
+    app: LicenceApplication, payment: Payment, mrp_by_year: Mapping[int, Decimal]
+) -> str | None:
+    if payment.payer != app.applicant.identifier:
+        return f"paid by {payment.payer}, not the applicant"
+    if payment.purpose != LICENCE_FEE_PURPOSE:
+        return f"paid for {payment.purpose}, not the licence fee"
+    if payment.status is not PaymentStatus.CONFIRMED:
+        return f"not confirmed ({payment.status.value})"
+    if payment.used_by is not None:
+        return f"already paid the licence of application {payment.used_by}"
+    year = payment.paid_on.year
+    mrp = mrp_by_year.get(year)
+    if mrp is None:
+        return _MRP_UNKNOWN
+    due = mrp * LICENCE_FEE_MRP
+    if payment.amount < due:
+        return f"{payment.amount} is less than {due} tenge ({LICENCE_FEE_MRP} MRP of {year})"
+    return None
+
+
+_MRP_UNKNOWN = "MRP unknown"  # a marker compared by identity: the one reason that is no answer
+
+
+def _payment_label(payment: Payment) -> str:
+    name = payment.payment_id or payment.reference or "payment"
+    return f"{name} of {payment.paid_on} ({payment.amount} tenge)"
+
+
 def r6_fee_not_paid(app: LicenceApplication, facts: Facts) -> Ground | None:
-    """No CONFIRMED licence-fee payment by the applicant, that year, of at least 10 MRP."""
-    year, due = facts.registered_on.year, facts.mrp * LICENCE_FEE_MRP
-    mine = [
-        p
-        for p in facts.payments
-        if p.payer == app.applicant.identifier
-        and p.purpose == LICENCE_FEE_PURPOSE
-        and p.year == year
-    ]
-    if any(p.status is PaymentStatus.CONFIRMED and p.amount >= due for p in mine):
+    """No unused CONFIRMED licence-fee payment by the applicant of at least 10 MRP."""
+    check = fee_check(app, facts)
+    if check.payment is not None:
         return None
-    seen = ", ".join(f"{p.reference or '?'} {p.amount} {p.status.value}" for p in mine)
-    detail = f"payments seen: {seen}" if seen else "no payment found"
+    detail = "; ".join(check.considered) if check.considered else "no payment found"
     return Ground.of(
         GroundCode.R6,
-        f"no confirmed licence fee of {due} tenge ({LICENCE_FEE_MRP} MRP of {year}) "
-        f"paid by {app.applicant.identifier}; {detail}",
+        f"no unused confirmed licence fee of {LICENCE_FEE_MRP} MRP (at the MRP of the payment "
+        f"date) paid by {app.applicant.identifier}; payments considered: {detail}",
     )
 
 
@@ -414,6 +530,16 @@ RULES: tuple[Rule, ...] = (
 
 
 # --- permits --------------------------------------------------------------------------------
+
+
+def permit_registry_obstacles(draft: PermitDraft, registry: RegistryAnswer) -> tuple[str, ...]:
+    """Why the registry answer (PR p.4 ¶2) lets no permit be issued; empty: issue it.
+
+    The same reading as R1's registry part for licences: unknown, not operating (liquidated,
+    suspended, an entrepreneur not trading) or another name. There is no refusal for permits, so
+    the flow closes such a draft as "not issued" with these reasons (DESIGN.md "Permits").
+    """
+    return tuple(_registry_mismatch(draft, registry))
 
 
 def check_permit_draft(draft: PermitDraft) -> tuple[str, ...]:

@@ -3,12 +3,15 @@
 - ``ElicenseSubmitApplication_v1`` (sync, from EGOV_PORTAL): a ``LicenceApplication`` or
   ``PermitDraft`` in ``data`` is registered at once — off-hours at the next working day's opening
   (``WorkingCalendar``, Trade Committee hours) — and answered with the registration number, the
-  registration moment and the SLA deadline (1 working day). The same application filed again is
-  the same registration. A draft permit that is structurally incomplete is rejected as an
+  registration moment and the SLA deadline (1 working day). The same application filed again
+  while undecided is the same registration; after the decision it is a new application. A draft
+  permit that is structurally incomplete, or for goods not under surveillance, is rejected as an
   invalid message (the permit rules have no refusal).
 - ``ElicenseApplicationStatus_v1`` (sync): state, outcome, grounds, document number, deadline and
   whether it was missed, by registration number.
-- ``GET /ops/sla`` and ``GET /ops/applications`` for testers and ``kzgate status``.
+- ``GET /ops/sla`` and ``GET /ops/applications`` for testers and ``kzgate status``;
+  ``GET /ops/quotas[?year=YYYY]``: each quota allocation with what issued licences left of it;
+  ``GET /ops/support-desk``: the IS-failure notices ELICENSE sent the operator (LR p.8).
 
 The worker (``flow.LicensingFlow``) runs with the app's lifespan. Intake only wakes it: the
 REGISTERED stage is reported to MONITORING by the worker once the registration moment has come,
@@ -21,7 +24,7 @@ import hashlib
 import math
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -45,9 +48,15 @@ from gateway.soap.sync import SyncRequest
 from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
+from simulators.elicensing.export_pilot.assembly import create_export_pilot
+from simulators.elicensing.export_pilot.service import SERVICES as PILOT_SERVICES
+from simulators.elicensing.export_pilot.service import ExportPilot
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
 from simulators.elicensing.metrics import application_families
+from simulators.elicensing.permit_query import ExecutionLedger, PermitQuery, routed
+from simulators.elicensing.records import Records, default_records, load_records, quota_key
 from simulators.elicensing.rules import check_permit_draft
+from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import (
     Application,
     ApplicationStore,
@@ -56,16 +65,16 @@ from simulators.elicensing.store import (
     Outcome,
     State,
 )
-from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, WorkingCalendar
-from simulators.kit.clock import Clock, process_clock
+from simulators.kit.calendar import WorkingCalendar
+from simulators.kit.clock import KZ_TIME, Clock, process_clock
 from simulators.kit.provider import ProviderResult, SyncProvider
+from simulators.support_desk.desk import SupportDesk
 from simulators.systems import simulator_database_url
 
 SUBMIT_SERVICE = "ElicenseSubmitApplication_v1"
 STATUS_SERVICE = "ElicenseApplicationStatus_v1"
 WSDL_FILE = "SyncChannel.wsdl"
 NAMESPACE = documents.NAMESPACE
-SLA_WORKING_DAYS = 1  # licence rules para 6 / permit rules: 1 working day [seed 002]
 _NSMAP = {"el": NAMESPACE}
 _APPLICATION = etree.QName(NAMESPACE, "LicenceApplication").text
 _DRAFT = etree.QName(NAMESPACE, "PermitDraft").text
@@ -79,14 +88,28 @@ class Elicense:
     store: ApplicationStore
     flow: LicensingFlow
     provider: SyncProvider
-    calendar: WorkingCalendar
+    settings: ElicenseSettings
     clock: Clock
+    _calendars: dict[Kind, WorkingCalendar] = field(default_factory=dict, init=False)
+    pilot: ExportPilot | None = None  # seed 003: the CIS export-permit pilot (F3)
+    permit_query: PermitQuery | None = None  # customs' queries (seed 004 Annex 5 para 10)
+
+    async def close(self) -> None:
+        # Workers first, then the stores they write to.
+        if self.pilot is not None:
+            await self.pilot.flow.stop()
+            await self.pilot.desk.store.close()
+        await self.store.close()
+        if self.permit_query is not None:
+            await self.permit_query.ledger.close()
 
     # --- intake -------------------------------------------------------------------------------
 
     async def handle(self, request: SyncRequest) -> ProviderResult:
         if request.data is None:
             raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
+        if self.pilot is not None and request.service_id in PILOT_SERVICES:
+            return await self.pilot.handle(request)
         payload = _payload(request.data)
         if request.service_id == STATUS_SERVICE or payload.tag == _STATUS_REQUEST:
             return ProviderResult(await self._status(payload))
@@ -94,9 +117,10 @@ class Elicense:
 
     async def submit(self, element: etree._Element) -> etree._Element:
         """Register the application or draft permit in ``element``; the registration answer."""
-        kind, applicant = _read_form(element)
+        kind, applicant = _read_form(element, self.flow.records)
         filed_at = self.clock.now()
-        registered_at = self.calendar.registration_moment(filed_at)
+        calendar = self.calendar(kind)
+        registered_at = calendar.registration_moment(filed_at)
         new = NewApplication(
             kind=kind,
             digest=content_digest(element),
@@ -104,12 +128,16 @@ class Elicense:
             applicant_id=applicant,
             filed_at=filed_at,
             registered_at=registered_at,
-            deadline=self.calendar.add_working_days(registered_at, SLA_WORKING_DAYS),
+            deadline=calendar.add_working_days(registered_at, self.settings.working_days(kind)),
         )
         registered = await self.store.register(new)
         self.flow.traces.remember(registered.application.number)  # the worker continues it
         self.flow.wake()
         return submit_response(registered.application, duplicate=not registered.created)
+
+    def calendar(self, kind: Kind) -> WorkingCalendar:
+        """The working calendar of a service: decreed extras and deadline rule from settings."""
+        return self._calendars.setdefault(kind, self.settings.calendar(kind))
 
     async def _status(self, element: etree._Element) -> etree._Element:
         number = _child_text(element, "registrationNumber")
@@ -119,7 +147,44 @@ class Elicense:
     # --- ops ----------------------------------------------------------------------------------
 
     async def sla(self) -> dict[str, object]:
-        return sla_report(await self.store.all(), self.clock.now())
+        report = sla_report(await self.store.all(), self.clock.now())
+        notices = await self.support_notices()
+        report["supportDesk"] = {
+            "open": sum(1 for n in notices if n["resolvedAt"] is None),
+            "notices": notices,
+        }
+        return report
+
+    async def support_notices(self) -> list[dict[str, object]]:
+        """What ELICENSE reported to the operator's support desk (LR p.8), oldest first."""
+        desk = self.flow.desk
+        return [] if desk is None else [n.to_json() for n in await desk.notices()]
+
+    async def quotas(self, year: int | None = None) -> list[dict[str, object]]:
+        """Each quota allocation of ``year`` (the business year by default) with what issued
+        licences left of it: testers see R5 coming before it refuses."""
+        year = year or self.clock.now().astimezone(KZ_TIME).year
+        found: list[dict[str, object]] = []
+        for quota in self.flow.records.quotas:
+            allocation = quota.allocation(year)
+            if allocation is None:
+                continue
+            key = quota_key(quota.type, quota.code_prefix, year)
+            remaining = await self.store.quota_remaining(key, allocation.remaining)
+            found.append(
+                {
+                    "key": key,
+                    "type": quota.type.value,
+                    "codePrefix": quota.code_prefix,
+                    "title": quota.title,
+                    "kind": quota.kind.value,
+                    "unit": quota.unit,
+                    "year": year,
+                    "allocated": str(allocation.allocated),
+                    "remaining": str(remaining),
+                }
+            )
+        return found
 
     async def _metric_families(self) -> list[Metric]:
         return application_families(await self.store.all(), self.clock)
@@ -130,6 +195,13 @@ class Elicense:
         async def sla(request: Request) -> Response:
             return JSONResponse(await self.sla())
 
+        async def support_desk(request: Request) -> Response:
+            return JSONResponse(await self.support_notices())
+
+        async def quotas(request: Request) -> Response:
+            year = request.query_params.get("year")
+            return JSONResponse(await self.quotas(int(year) if year else None))
+
         async def listing(request: Request) -> Response:
             now = self.clock.now()
             return JSONResponse([application_json(a, now) for a in await self.store.all()])
@@ -137,15 +209,24 @@ class Elicense:
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
             self.flow.start()
+            if self.pilot is not None:
+                self.pilot.flow.start()
             try:
                 yield
             finally:
                 await self.flow.stop()
-                await self.store.close()
+                await self.close()
 
         self.provider.metrics.extra = self._metric_families
         base = self.provider.app()
-        routes = [*base.routes, Route("/ops/sla", sla), Route("/ops/applications", listing)]
+        routes = [
+            *base.routes,
+            Route("/ops/sla", sla),
+            Route("/ops/applications", listing),
+            Route("/ops/quotas", quotas),
+            Route("/ops/support-desk", support_desk),
+        ]
+        routes += self.pilot.routes() if self.pilot is not None else []
         return Starlette(routes=routes, lifespan=lifespan, middleware=traced_middleware(SYSTEM_ID))
 
 
@@ -159,8 +240,12 @@ def _payload(data: etree._Element) -> etree._Element:
     return children[0]
 
 
-def _read_form(element: etree._Element) -> tuple[Kind, str]:
-    """The kind and applicant id of a valid filing; a broken one is an invalid message."""
+def _read_form(element: etree._Element, records: Records) -> tuple[Kind, str]:
+    """The kind and applicant id of a valid filing; a broken one is an invalid message.
+
+    A draft permit for goods not under automatic licensing (surveillance) is outside the permit
+    service (PR p.2(4)): rejected like a broken message, as the permit rules have no refusal.
+    """
     try:
         if element.tag == _APPLICATION:
             return Kind.LICENCE, documents.parse_application(element).applicant.identifier
@@ -169,6 +254,12 @@ def _read_form(element: etree._Element) -> tuple[Kind, str]:
             problems = check_permit_draft(draft)
             if problems:  # the permit rules have no refusal: an incomplete draft is a bad message
                 raise documents.DocumentError("; ".join(problems))
+            if records.under_surveillance(draft) is None:
+                raise documents.DocumentError(
+                    f"goods {draft.goods.commodity_code} are not under automatic licensing "
+                    f"(surveillance) for {draft.type.value}: no permit is issued for them "
+                    "(permit rules p.2(4))"
+                )
             return Kind.PERMIT, draft.applicant.identifier
     except documents.DocumentError as exc:
         raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
@@ -220,6 +311,8 @@ def status_response(number: str, app: Application | None, now: datetime) -> etre
         _add(element, "outcome", app.outcome.value)
     for code in app.ground_codes:
         _add(element, "ground", code)
+    if app.reason:
+        _add(element, "reason", app.reason)
     if app.document_number:
         _add(element, "documentNumber", app.document_number)
     _add(element, "registeredAt", format_datetime(app.registered_at))
@@ -253,6 +346,7 @@ def application_json(app: Application, now: datetime) -> dict[str, object]:
         "state": app.state.value,
         "outcome": app.outcome.value if app.outcome else None,
         "grounds": list(app.ground_codes),
+        "reason": app.reason,
         "documentNumber": app.document_number,
         "filedAt": format_datetime(app.filed_at),
         "registeredAt": format_datetime(app.registered_at),
@@ -272,6 +366,7 @@ def application_json(app: Application, now: datetime) -> dict[str, object]:
         },
         "attempts": app.attempts,
         "lastError": app.last_error,
+        "alarm": app.alarm,
     }
 
 
@@ -284,8 +379,13 @@ def sla_report(apps: Sequence[Application], now: datetime) -> dict[str, object]:
         "total": len(apps),
         "issued": sum(1 for a in done if a.outcome is Outcome.ISSUED),
         "refused": sum(1 for a in done if a.outcome is Outcome.REFUSED),
+        "notIssued": sum(1 for a in done if a.outcome is Outcome.NOT_ISSUED),
         "inProgress": sum(1 for a in apps if a.completed_at is None),
         "missed": sum(1 for a in apps if is_missed(a, now)),
+        # Applications that wait for someone to act (e.g. an MRP to be set): listed up front.
+        "alarms": [
+            {"registrationNumber": a.number, "alarm": a.alarm} for a in apps if a.alarm is not None
+        ],
         "latencySeconds": {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99)},
         "applications": [application_json(a, now) for a in apps],
     }
@@ -318,6 +418,7 @@ def create_elicense(
     trust: TrustStore | None = None,
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
     password: str | None = None,
+    settings: ElicenseSettings | None = None,
 ) -> Elicense:
     """ELICENSE on ``database_url``, calling the gateway at ``gateway_url`` (through ``http``
     when given: tests route it to the in-process gateway app). Set ``elicense.flow.client.http``
@@ -334,15 +435,33 @@ def create_elicense(
         trust=trust,
         http=http,
     )
-    flow = LicensingFlow(store, client, key, clock, retry_delays=tuple(retry_delays))
+    settings = settings or ElicenseSettings()
+    records = load_records(settings.records_dir) if settings.records_dir else default_records()
+    flow = LicensingFlow(
+        store,
+        client,
+        key,
+        clock,
+        records=records,
+        retry_delays=tuple(retry_delays),
+        desk=SupportDesk(store.engine),
+        support_after_attempts=settings.support_after_attempts,
+    )
     elicense = Elicense(
         store=store,
         flow=flow,
         provider=SyncProvider(SYSTEM_ID, key, trust, handler=_no_handler, wsdl_file=WSDL_FILE),
-        calendar=WorkingCalendar(TRADE_COMMITTEE_HOURS),
+        settings=settings,
         clock=clock,
     )
-    elicense.provider.handler = elicense.handle
+    elicense.pilot = create_export_pilot(
+        pki_dir, database_url, client=client, key=key, clock=clock, retry_delays=tuple(retry_delays)
+    )
+    # Customs' queries (seed 004 Annex 5 para 10) are answered beside the portal's services.
+    elicense.permit_query = PermitQuery(
+        store, ExecutionLedger(database_url), clock, pilot=elicense.pilot.desk.store
+    )
+    elicense.provider.handler = routed(elicense.permit_query, elicense.handle)
     return elicense
 
 

@@ -53,6 +53,35 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+class EntrepreneurStatus(StrEnum):
+    """Where an individual entrepreneur (жеке кәсіпкер / ИП) stands in the register."""
+
+    ACTIVE = "ACTIVE"  # registered (activity started) and trading
+    SUSPENDED = "SUSPENDED"  # activity suspended on the entrepreneur's notice
+    TERMINATED = "TERMINATED"  # activity terminated, the registration closed
+
+
+class Entrepreneur(_Frozen):
+    """A person's state registration as an individual entrepreneur (start of activity).
+
+    Seed 002, LR p.4 ¶2 / PR p.4 ¶2: the provider fetches the data of "the state registration of
+    an individual entrepreneur or the start of activity as an individual entrepreneur" through
+    the gateway. The simulated GBDFL carries it with the person (simulators/elicensing/DESIGN.md
+    "IE register" says why here and not in KGD).
+    """
+
+    trade_name: NonEmpty  # «ИП <full name>» unless the entrepreneur chose a name
+    registered_on: date  # state registration / notification of the start of activity
+    status: EntrepreneurStatus
+    status_date: date
+
+    @model_validator(mode="after")
+    def _status_after_registration(self) -> Entrepreneur:
+        if self.status_date < self.registered_on:
+            raise ValueError("the IE status_date precedes its registration")
+        return self
+
+
 class Address(_Frozen):
     """Permanent registration address (адрес постоянной регистрации)."""
 
@@ -72,6 +101,7 @@ class Person(_Frozen):
     status: PersonStatus
     status_date: date
     address: Address
+    entrepreneur: Entrepreneur | None = None  # None: never registered as an entrepreneur
 
     @property
     def full_name(self) -> str:

@@ -97,3 +97,12 @@ def _add_person(parent: etree._Element, person: Person) -> None:
         ("street", person.address.street),
     ):
         _add(address, name, value)
+    if person.entrepreneur is not None:
+        ie = etree.SubElement(element, "entrepreneur")
+        for name, value in (
+            ("tradeName", person.entrepreneur.trade_name),
+            ("registeredOn", person.entrepreneur.registered_on),
+            ("status", person.entrepreneur.status.value),
+            ("statusDate", person.entrepreneur.status_date),
+        ):
+            _add(ie, name, value)

@@ -37,6 +37,7 @@ class Stage(StrEnum):
     REFUSED = "REFUSED"
     DELIVERED = "DELIVERED"
     WITHDRAWN = "WITHDRAWN"
+    TERMINATED = "TERMINATED"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@ from gateway.errors import GatewayError
 from gateway.security.transport import TransportKey
 from gateway.security.trust import TrustStore
 from gateway.soap.sync import SyncRequest
+from simulators.kit.clock import process_clock
 from simulators.kit.provider import Handler, ProviderResult, SyncProvider
+from simulators.systems import simulator_database_url
+from simulators.tax.customs_account import CustomsAccounts, routed
 from simulators.tax.payload import (
     MrpQuery,
     PayloadError,
@@ -89,4 +92,8 @@ def create_provider(
 
 def create_app(settings: Settings) -> Starlette:
     """The factory ``simulators.systems`` registers (``kzgate serve simulator KGD``)."""
-    return create_provider(settings.pki_dir).app()
+    provider = create_provider(settings.pki_dir)
+    # Customs' debit from the personal account (seed 004 Annex 5 para 8(2)) beside the tax queries.
+    ledger = CustomsAccounts(simulator_database_url(settings), lambda: process_clock().now())
+    provider.handler = routed(ledger, provider.handler)
+    return provider.app()

@@ -57,6 +57,7 @@ class Harness:
     elicense: Elicense | None = None  # its worker starts with ``elicense.flow.start()``
     apps: dict[str, object] | None = None  # each simulated system's app, by system id
     app: object | None = None  # the gateway's own ASGI app (to serve it over real HTTP)
+    keden: customs_service.Keden | None = None  # its clearance worker: ``keden.clearance``
 
     @property
     def pki_dir(self) -> Path:
@@ -113,7 +114,9 @@ async def running_gateway(
     monitoring, portal = _participants(settings)
     apps = {"GBDUL": create_provider(pki_dir).app(), "MONITORING": monitoring.app()}
     apps["EGOV_PORTAL"] = portal.app()
-    keden = customs_service.create_keden(pki_dir, simulator_database_url(settings), clock=clock)
+    keden = customs_service.create_keden(
+        pki_dir, simulator_database_url(settings), clock=clock, gateway_url=GATEWAY_URL
+    )
     apps["KEDEN"] = keden.app()
     from tests.simulators.registries import registry_apps  # it imports this module
 
@@ -129,6 +132,8 @@ async def running_gateway(
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
                 elicense.flow.client.http = http  # ELICENSE reaches the gateway in-process
+                assert keden.clearance is not None
+                keden.clearance.client.http = http  # so does KEDEN's declaration desk
                 try:
                     yield Harness(
                         settings=settings,
@@ -137,12 +142,13 @@ async def running_gateway(
                         monitoring=monitoring,
                         portal=portal,
                         elicense=elicense,
+                        keden=keden,
                         apps=apps,
                         app=app,
                     )
                 finally:
                     await elicense.flow.stop()
-    await elicense.store.close()
+    await elicense.close()  # its register and its customs execution ledger
     await monitoring.inbox.close()
     await portal.inbox.close()
     await keden.close()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from signxml import XMLVerifier
 
 from simulators.elicensing import documents
 from simulators.elicensing.store import Outcome
-from tests.licensing.world import World
+from tests.licensing.world import World, running_world
 from tests.simulators.elicensing.samples import (
     IMPORTER,
     applicant,
@@ -63,13 +65,18 @@ async def test_permit_is_issued_without_fee_and_registered(world: World) -> None
     await _issued_and_registered(world, permit_draft(), "PERMIT")
 
 
-async def test_same_application_twice_is_one_licence_one_record(world: World) -> None:
-    form = import_application(number=None)
-    first = await world.file(form)
-    second = await world.file(form)
-    assert second.number == first.number and second.duplicate and not first.duplicate
-    app = await world.delivered(first.number)
-    assert len(await world.portal_documents()) == 1
-    records = await world.keden_records_of(IMPORTER)
-    assert [r.number for r in records] == [app.document_number]
-    assert len(await world.harness.elicense.store.all()) == 1
+async def test_same_application_twice_while_undecided_is_one_licence_one_record(
+    licensing_pki: Path, tmp_path: Path
+) -> None:
+    # The worker is held back, so the second send surely finds the first one still undecided.
+    async with running_world(licensing_pki, tmp_path, worker=False) as world:
+        form = import_application(number=None)
+        first = await world.file(form)
+        second = await world.file(form)
+        assert second.number == first.number and second.duplicate and not first.duplicate
+        world.harness.elicense.flow.start()
+        app = await world.delivered(first.number)
+        assert len(await world.portal_documents()) == 1
+        records = await world.keden_records_of(IMPORTER)
+        assert [r.number for r in records] == [app.document_number]
+        assert len(await world.harness.elicense.store.all()) == 1

@@ -7,8 +7,6 @@ import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import httpx
-
 from simulators.elicensing.service import create_elicense
 from simulators.elicensing.store import Outcome, State
 from simulators.kit.clock import KZ_TIME
@@ -19,9 +17,7 @@ from tests.simulators.elicensing.samples import IMPORTER, import_application
 
 
 async def _faults(world: World, system: str, body: dict) -> None:
-    transport = httpx.ASGITransport(app=world.harness.apps[system])
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
-        (await http.post("/ops/faults", json=body)).raise_for_status()
+    await world.ops_post(system, "/ops/faults", body)
 
 
 async def test_friday_evening_before_capital_day_counts_from_tuesday(
@@ -165,6 +161,4 @@ async def _keden_outage(world: World) -> None:
 
 
 async def _faults_state(world: World, system: str) -> dict:
-    transport = httpx.ASGITransport(app=world.harness.apps[system])
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
-        return (await http.get("/ops/faults")).json()
+    return await world.ops_get(system, "/ops/faults")

@@ -10,7 +10,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
 from lxml import etree
 
 from connectors.client import ShepClient
@@ -129,6 +131,21 @@ class World:
             for m in await self.harness.monitoring.inbox.messages()
         ]
         return [e.stage.value for e in events if e.application_number == number]
+
+    async def ops_get(self, system: str, path: str) -> Any:
+        """A simulator's ops endpoint (``/ops/…``), as a tester reads it."""
+        async with self._ops_client(system) as http:
+            reply = await http.get(path)
+            reply.raise_for_status()
+            return reply.json()
+
+    async def ops_post(self, system: str, path: str, body: dict[str, Any]) -> None:
+        async with self._ops_client(system) as http:
+            (await http.post(path, json=body)).raise_for_status()
+
+    def _ops_client(self, system: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=self.harness.apps[system])
+        return httpx.AsyncClient(transport=transport, base_url="http://sim")
 
     async def pay_fee(
         self, payer: str, amount: str = "43250.00", reference: str = "FEE-T-1"

@@ -16,7 +16,13 @@ from pydantic import ValidationError
 from gateway import errors
 from gateway.security.transport import TransportKey
 from simulators.individuals.fixtures import generate
-from simulators.individuals.models import Person, PersonStatus, birth_date_of, sex_of
+from simulators.individuals.models import (
+    EntrepreneurStatus,
+    Person,
+    PersonStatus,
+    birth_date_of,
+    sex_of,
+)
 from simulators.individuals.payload import (
     NAMESPACE,
     PayloadError,
@@ -71,6 +77,21 @@ def test_every_status_and_century_present(persons: list[Person]) -> None:
     assert {p.iin[6] for p in persons} >= {"3", "4", "5", "6"}  # 1900s and 2000s, both sexes
     assert any(p.middle_name is None for p in persons)
     assert any(p.citizenship != "KZ" for p in persons)
+
+
+def test_the_ie_register_has_an_entrepreneur_in_every_state(persons: list[Person]) -> None:
+    states = Counter(p.entrepreneur.status for p in persons if p.entrepreneur is not None)
+    assert set(states) == set(EntrepreneurStatus)
+    assert any(p.entrepreneur is None and p.status is PersonStatus.ALIVE for p in persons)
+
+
+def test_an_entrepreneur_answer_carries_the_ie_registration_and_validates() -> None:
+    [ended] = [p for p in default_store() if p.full_name == "Иванов Алексей Петрович"]
+    response = build_response(look_up(ended.iin, default_store()))
+    assert schema().validate(response), schema().error_log
+    ie = response.find("person/entrepreneur")
+    assert (ie.findtext("status"), ie.findtext("statusDate")) == ("TERMINATED", "2025-06-30")
+    assert ie.findtext("tradeName") == "ИП Иванов Алексей Петрович"
 
 
 def test_shipped_json_is_what_the_script_generates() -> None:

@@ -13,6 +13,8 @@ from typing import Any
 from simulators.elicensing.forms import (
     Applicant,
     ApplicantKind,
+    Attachment,
+    AttachmentKind,
     AuthorizedPerson,
     Consent,
     Contract,
@@ -43,6 +45,7 @@ ORGANIZATIONS = (
     / "organizations.json"
 )
 REGISTERED_ON = dt.date(2026, 11, 23)  # a Monday
+MRP_2025 = Decimal("3932")
 MRP_2026 = Decimal("4325")
 FEE_2026 = MRP_2026 * 10
 
@@ -78,6 +81,12 @@ def person() -> AuthorizedPerson:
     )
 
 
+def contract_copy(number: str, kind: AttachmentKind = AttachmentKind.CONTRACT) -> Attachment:
+    """A small PDF-like copy of contract ``number`` (its bytes name it, so digests differ)."""
+    data = f"%PDF-1.7 foreign-trade contract {number} with annexes".encode()
+    return Attachment.of(kind, f"{number.replace('/', '-')}.pdf", "application/pdf", data)
+
+
 def export_application(**changes: Any) -> LicenceApplication:
     """A complete export licence application (leather to Italy) that passes every rule."""
     base = LicenceApplication(
@@ -86,6 +95,7 @@ def export_application(**changes: Any) -> LicenceApplication:
         valid_to=dt.date(2027, 6, 30),
         type=TradeType.EXPORT,
         contract=Contract(number="ST-17/2026", date=dt.date(2026, 10, 1)),
+        contract_copy=contract_copy("ST-17/2026"),
         applicant=applicant(EXPORTER),
         counterparty=Counterparty(
             role=CounterpartyRole.BUYER, name="Conceria Toscana S.p.A.", country="IT"
@@ -132,6 +142,20 @@ def import_application(**changes: Any) -> LicenceApplication:
     return base.model_copy(update=changes)
 
 
+def wheat_application(quantity: str = "250000", **changes: Any) -> LicenceApplication:
+    """An export of wheat (1001: the 2026 export quota has 250 000 t left), within 2026."""
+    base = export_application(valid_to=dt.date(2026, 12, 31), **changes)
+    goods = base.goods.model_copy(
+        update={
+            "commodity_code": "1001990000",
+            "description": "Wheat",
+            "quantity": Decimal(quantity),
+            "unit": "t",
+        }
+    )
+    return base.model_copy(update={"goods": goods})
+
+
 def permit_draft(**changes: Any) -> PermitDraft:
     """A complete export draft permit (permit rules Annex 1)."""
     app = export_application()
@@ -168,9 +192,10 @@ def fee(payer: str, amount: Decimal = FEE_2026, **changes: Any) -> Payment:
         payer=payer,
         amount=amount,
         status=PaymentStatus.CONFIRMED,
-        year=REGISTERED_ON.year,
+        paid_on=REGISTERED_ON,
         purpose=LICENCE_FEE_PURPOSE,
         reference="PEP-2026-7781",
+        payment_id="PEP-SAMPLE-0001",
     )
     return replace(payment, **changes)
 
@@ -181,11 +206,12 @@ def facts_for(app: LicenceApplication, **changes: Any) -> Facts:
     facts = Facts(
         registered_on=REGISTERED_ON,
         registry=registry_answer(app.applicant.identifier),
-        mrp=MRP_2026,
+        mrp_by_year={2025: MRP_2025, 2026: MRP_2026},
         payments=(fee(app.applicant.identifier),),
         activity_licence=records.check_activity_licence(app),
         quota=records.check_quota(app, REGISTERED_ON.year),
         eaeu_rules=records.eaeu_rules,
         obligations=records.obligations,
+        stopped_contract=records.stopped_basis_document(app),
     )
     return replace(facts, **changes)

@@ -42,6 +42,7 @@ def test_an_empty_application_lists_every_mandatory_field():
     for label in (
         "validity period (field 2)",
         "contract (field 4)",
+        "electronic copy of the contract or of another document of intent (licence rules p.4(2))",
         "applicant name (field 5)",
         "counterparty (fields 6 and 8)",
         "country of dispatch/destination (field 7)",

@@ -72,7 +72,8 @@ def test_quota_is_per_direction_and_longest_prefix():
 
 
 def test_a_fixture_with_an_unknown_key_is_refused(tmp_path: Path):
-    for name in ("activity_licences", "quotas", "international_obligations", "eaeu_rules"):
+    names = ("activity_licences", "quotas", "international_obligations", "eaeu_rules")
+    for name in (*names, "basis_documents", "surveillance_goods"):
         (tmp_path / f"{name}.json").write_text((FIXTURES_DIR / f"{name}.json").read_text())
     assert load_records(tmp_path) == default_records()
     rules = json.loads((tmp_path / "eaeu_rules.json").read_text())

@@ -9,9 +9,11 @@ from decimal import Decimal
 import pytest
 
 from simulators.elicensing.forms import (
+    CONTRACT_COPY_LABEL,
     ActivityLicenceReference,
     Applicant,
     ApplicantKind,
+    AttachmentKind,
     Consent,
     Contract,
     Counterparty,
@@ -43,9 +45,11 @@ from tests.simulators.elicensing.samples import (
     ENTREPRENEUR_NAME,
     EXPORTER,
     FEE_2026,
+    MRP_2025,
     REGISTERED_ON,
     SUSPENDED_COMPANY,
     applicant,
+    contract_copy,
     export_application,
     facts_for,
     fee,
@@ -77,7 +81,57 @@ def test_import_licence_is_issued():
 
 
 def test_one_time_licence_on_another_document_of_intent_is_issued():  # T-L05
-    app = export_application(contract=Contract(other_document="Letter of intent No. 5"))
+    app = export_application(
+        contract=Contract(other_document="Letter of intent No. 5"),
+        contract_copy=contract_copy("LOI-5", AttachmentKind.OTHER_INTENT_DOCUMENT),
+    )
+    assert decide(app, facts_for(app)).outcome is Outcome.ISSUE
+
+
+def test_r1_without_the_contract_copy():  # LR p.4(2)
+    app = export_application(contract_copy=None)
+    assert CONTRACT_COPY_LABEL in only(decide(app, facts_for(app)), GroundCode.R1)
+
+
+def test_r1_a_contract_copy_that_does_not_match_its_digest():
+    copy = contract_copy("ST-17/2026")
+    tampered = copy.model_copy(update={"digest": "0" * 64})
+    app = export_application(contract_copy=tampered)
+    assert "does not match its digest" in only(decide(app, facts_for(app)), GroundCode.R1)
+
+
+def test_r1_the_copy_is_not_what_field_4_names():
+    app = export_application(
+        contract_copy=contract_copy("LOI-5", AttachmentKind.OTHER_INTENT_DOCUMENT)
+    )
+    reasoning = only(decide(app, facts_for(app)), GroundCode.R1)
+    assert "field 4 names a contract but the copy is another document of intent" in reasoning
+
+
+@pytest.mark.parametrize(
+    ("contract", "applicant_bin", "status"),
+    [
+        (Contract(number="ST-09/2025", date=dt.date(2025, 3, 1)), EXPORTER, "TERMINATED"),
+        (Contract(number="SH-44/2026", date=dt.date(2026, 2, 15)), "150740415286", "SUSPENDED"),
+    ],
+    ids=["terminated", "suspended"],
+)
+def test_r3_a_stopped_contract_is_a_stopped_basis_document(contract, applicant_bin, status):
+    app = export_application(
+        applicant=applicant(applicant_bin),
+        contract=contract,
+        contract_copy=contract_copy(contract.number),
+    )
+    facts = facts_for(app, payments=(fee(applicant_bin),))
+    reasoning = only(decide(app, facts), GroundCode.R3)
+    assert f"contract No. {contract.number} of {contract.date} is {status}" in reasoning
+
+
+def test_r3_the_same_contract_number_of_another_holder_is_not_stopped():
+    app = export_application(
+        contract=Contract(number="SH-44/2026", date=dt.date(2026, 2, 15)),
+        contract_copy=contract_copy("SH-44/2026"),
+    )
     assert decide(app, facts_for(app)).outcome is Outcome.ISSUE
 
 
@@ -213,7 +267,7 @@ def test_r2_exactly_the_limit_passes_and_the_limit_is_configurable():
 
 def test_r2_validity_starting_before_registration():
     app = export_application(valid_from=dt.date(2026, 11, 1))
-    assert "before registration" in only(decide(app, facts_for(app)), GroundCode.R2)
+    assert "before the application was filed" in only(decide(app, facts_for(app)), GroundCode.R2)
 
 
 def test_r2_quota_goods_beyond_the_calendar_year():
@@ -328,15 +382,49 @@ def test_r6_fee_boundary_exactly_ten_mrp_passes_one_tenge_less_refuses():
     [
         {"status": PaymentStatus.PENDING},
         {"payer": "150740415286"},
-        {"year": 2025},
+        {"used_by": "ELA-2026-000007"},
         {"purpose": "STATE_DUTY"},
+        {"amount": Decimal("39320"), "paid_on": dt.date(2026, 1, 5)},
     ],
-    ids=["not-confirmed", "other-payer", "other-year", "other-purpose"],
+    ids=["not-confirmed", "other-payer", "already-used", "other-purpose", "short-for-its-year"],
 )
 def test_r6_payment_that_does_not_count(payment_change):
     app = export_application()
-    facts = facts_for(app, payments=(replace(fee(EXPORTER), **payment_change),))
-    only(decide(app, facts), GroundCode.R6)
+    payment = replace(fee(EXPORTER), **payment_change)
+    reasoning = only(decide(app, facts_for(app, payments=(payment,))), GroundCode.R6)
+    assert f"PEP-SAMPLE-0001 of {payment.paid_on}" in reasoning  # each payment seen is listed
+
+
+def test_r6_fee_is_judged_against_the_mrp_of_its_payment_date():
+    # 10 × MRP 2025 paid on 31.12.2025 pays a licence registered in 2026 [LR p.3: no year rule]
+    app = export_application(valid_from=dt.date(2026, 1, 5), valid_to=dt.date(2026, 6, 30))
+    paid = fee(EXPORTER, MRP_2025 * 10, paid_on=dt.date(2025, 12, 31))
+    facts = facts_for(app, registered_on=dt.date(2026, 1, 5), payments=(paid,))
+    decision = decide(app, facts)
+    assert decision.outcome is Outcome.ISSUE and decision.fee_payment == "PEP-SAMPLE-0001"
+
+
+def test_r6_one_payment_pays_one_licence_and_the_reasoning_says_which_took_it():
+    app = export_application()
+    used = replace(fee(EXPORTER), used_by="ELA-2026-000001")
+    short = replace(fee(EXPORTER, Decimal("100")), payment_id="PEP-SAMPLE-0002")
+    reasoning = only(decide(app, facts_for(app, payments=(used, short))), GroundCode.R6)
+    assert "PEP-SAMPLE-0001" in reasoning and "already paid the licence of application" in reasoning
+    assert "PEP-SAMPLE-0002" in reasoning and "100 is less than 43250" in reasoning
+
+
+def test_r6_with_an_unknown_mrp_is_no_decision_but_names_the_year():
+    app = export_application()
+    paid = fee(EXPORTER, paid_on=dt.date(2027, 1, 4))
+    decision = decide(app, facts_for(app, payments=(paid,)))
+    assert decision.codes == (GroundCode.R6,) and decision.unknown_mrp_years == (2027,)
+
+
+def test_r2_an_off_hours_filing_is_judged_by_its_filing_day():
+    # filed Thu 31.12.2026 20:00 with validity from that day; registered Tue 05.01.2027
+    app = export_application(valid_from=dt.date(2026, 12, 31), valid_to=dt.date(2027, 6, 30))
+    facts = facts_for(app, registered_on=dt.date(2027, 1, 5), filed_on=dt.date(2026, 12, 31))
+    assert decide(app, facts).outcome is Outcome.ISSUE
 
 
 def test_r6_fee_paid_through_a_bank_counts_once_confirmed():  # T-L03

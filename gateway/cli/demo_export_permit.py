@@ -1,0 +1,137 @@
+"""``kzgate demo export-permit``: the CIS export-permit pilot (seed 003) on a running system.
+
+Files a sample application (gensets, Annex 1, to Russia) as EGOV_PORTAL; plays the Industry
+Committee's officer and head on the desk (take, approve, sign with the head's personal key) —
+or, with ``--auto``, waits for the automatic officer (``KZGATE_EXPORT_PILOT_AUTO=on``); waits
+until the permit is in the applicant's cabinet and in KEDEN, prints KEDEN's record; with
+``--terminate`` terminates it (Rules p.14 ж) and shows KEDEN's status turn TERMINATED
+(«тоқтатылды»). Needs ``kzgate up``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import sys
+import time
+
+import httpx
+from lxml import etree
+
+from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from gateway.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, business_now, field_texts, simulator_url
+from gateway.cli.send import client_for
+from gateway.config import Settings
+from simulators.customs.payload import build_by_number, parse_lookup_answer
+from simulators.elicensing.export_pilot import documents
+from simulators.elicensing.export_pilot.desk import load_staff
+from simulators.elicensing.export_pilot.goods import Annex
+from simulators.elicensing.export_pilot.samples import sample_application
+from simulators.elicensing.export_pilot.service import QUERY_SERVICE, SUBMIT_SERVICE
+from simulators.kit.clock import KZ_TIME
+
+
+def register_flow(flows: argparse._SubParsersAction) -> None:
+    demo = flows.add_parser(
+        "export-permit", help="file a CIS export-permit application, decide it on the desk"
+    )
+    demo.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
+    demo.add_argument("--auto", action="store_true", help="leave the desk to the automatic officer")
+    demo.add_argument("--terminate", action="store_true", help="then terminate it (p.14 ж)")
+    demo.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    settings = Settings()
+    client = client_for(settings, "EGOV_PORTAL", None, None)
+    try:
+        return asyncio.run(_run(settings, client, args))
+    except GatewayFault as fault:
+        print(f"fault {fault.info.error_code}: {fault.info.error_message}", file=sys.stderr)
+        return EXIT_FAULT
+    except (AnswerNotTrusted, httpx.HTTPError) as exc:
+        print(f"cannot reach the system: {exc}", file=sys.stderr)
+        return EXIT_FAULT
+
+
+async def _run(settings: Settings, client: ShepClient, args: argparse.Namespace) -> int:
+    now = await business_now(settings)
+    desk = simulator_url(settings, "ELICENSE")
+    async with httpx.AsyncClient(base_url=desk, timeout=30) as http:
+        return await run_demo(
+            client, http, now, args.timeout, auto=args.auto, terminate=args.terminate
+        )
+
+
+async def run_demo(
+    client: ShepClient,
+    http: httpx.AsyncClient,
+    now: dt.datetime,
+    timeout: float,
+    *,
+    auto: bool = False,
+    terminate: bool = False,
+) -> int:
+    """The rehearsal: ``client`` speaks SHEP as EGOV_PORTAL, ``http`` is ELICENSE's desk."""
+    form = sample_application(Annex.INDUSTRY, now.astimezone(KZ_TIME).date())
+    submitted = await client.send(SUBMIT_SERVICE, documents.build(form))
+    receipt = field_texts(submitted.response.data[0])
+    number = receipt["applicationNumber"]
+    print(f"received {number} for the {receipt['committee']} committee (Annex {receipt['annex']})")
+    print(f"  registration due {receipt['registrationDue']} (Rules p.9(1): 1 working day)")
+    staff = load_staff()[Annex.INDUSTRY.committee]
+    if not auto:
+        officer = staff.officers[0].id
+        for action, who in (("take", officer), ("approve", officer), ("sign", staff.head.id)):
+            key = "head" if action == "sign" else "officer"
+            reply = await http.post(f"/desk/applications/{number}/{action}", json={key: who})
+            if reply.status_code >= 400:
+                print(f"desk refused {action}: {reply.json()}", file=sys.stderr)
+                return EXIT_FAULT
+            print(f"  {action:8} by {who}")
+    status = await _wait(client, number, timeout)
+    if status is None:
+        print(f"no result within {timeout:g} s; see `kzgate officer show {number}`")
+        return EXIT_TIMEOUT
+    permit = status.get("documentNumber", "")
+    print(f"{status.get('outcome')} {permit}: signed by {staff.head.name} (personal key)")
+    print("  in the applicant's cabinet: EGOV_PORTAL /ops/inbox")
+    if status.get("outcome") != "ISSUED":
+        return 0
+    print(f"  in KEDEN: {await _keden_status(client, permit)}")
+    if terminate:
+        body = {"by": staff.head.id, "ground": "ж", "reasoning": "демо: сот шешімі"}
+        reply = await http.post(f"/desk/permits/{permit}/terminate", json=body)
+        print(f"terminated: {reply.json().get('terminationNumber')} (Rules p.14 ж)")
+        ends = time.monotonic() + timeout
+        while time.monotonic() < ends:
+            state = await _keden_status(client, permit)
+            if state.startswith("TERMINATED"):
+                print(f"  in KEDEN: {state}")
+                return 0
+            await asyncio.sleep(1.0)
+        print("KEDEN has not shown the termination yet", file=sys.stderr)
+        return EXIT_TIMEOUT
+    return 0
+
+
+async def _wait(client: ShepClient, number: str, timeout: float) -> dict[str, str] | None:
+    request = etree.Element(etree.QName(documents.NAMESPACE, "ExportPilotStatusRequest"))
+    etree.SubElement(request, "applicationNumber").text = number
+    ends = time.monotonic() + timeout
+    while time.monotonic() < ends:
+        status = field_texts((await client.send(QUERY_SERVICE, request)).response.data[0])
+        if status.get("state") == "DELIVERED":
+            return status
+        await asyncio.sleep(1.0)
+    return None
+
+
+async def _keden_status(client: ShepClient, permit: str) -> str:
+    answer = await client.send("KedenRecordByNumber_v1", build_by_number(permit))
+    records = parse_lookup_answer(answer.response.data).records
+    if not records:
+        return "not registered yet"
+    record = records[0]
+    return f"{record.status.value} ({record.content.kind.value}) {record.status_reason or ''}"
