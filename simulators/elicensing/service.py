@@ -273,7 +273,7 @@ def content_digest(element: etree._Element) -> str:
 
     The applicant's own signature may differ between two sends of one application.
     """
-    copy = etree.fromstring(etree.tostring(element))
+    copy = etree.fromstring(etree.tostring(element, encoding="UTF-8"))  # non-ASCII names too
     for signature in copy.findall(f"{{{DS}}}Signature"):
         copy.remove(signature)
     return hashlib.sha256(etree.tostring(copy, method="c14n", exclusive=True)).hexdigest()

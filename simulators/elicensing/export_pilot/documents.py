@@ -83,7 +83,7 @@ def sign_by_head(decision: Decision, head_key: TransportKey) -> etree._Element:
 def certify(signed_decision: etree._Element, system_key: TransportKey) -> etree._Element:
     """``TransportCertified``: the head-signed decision under ELICENSE's transport signature."""
     wrapper = etree.Element(CERTIFIED, nsmap={"el": NAMESPACE})
-    wrapper.append(etree.fromstring(etree.tostring(signed_decision)))
+    wrapper.append(etree.fromstring(etree.tostring(signed_decision, encoding="UTF-8")))
     sign_payload(wrapper, system_key)
     return wrapper
 
