@@ -1,0 +1,159 @@
+"""Rehearsals as files, as a tester in a CI pipeline uses them: ``kzgate scenario run`` against one
+system started for this module, every example scenario green, each one red when its key
+expectation is inverted, a bad file refused before anything starts, and a wait that never ends
+stopped at its business-time bound."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from gateway.cli.scenario import started_system
+from gateway.paths import PROJECT_ROOT
+from simulators.rehearsal.model import EXPECTATION_KINDS, scenario_schema
+from tests.pki import make_test_pki
+
+EXAMPLES = PROJECT_ROOT / "examples" / "scenarios"
+SCENARIOS = sorted(EXAMPLES.glob("*.yaml"))
+INVERTED_OUTCOME = {"ISSUED": "REFUSED", "REFUSED": "ISSUED", "NOT_ISSUED": "ISSUED"}
+
+
+def kzgate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli.main", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+        cwd=PROJECT_ROOT,
+    )
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    var = tmp_path_factory.mktemp("var")
+    make_test_pki(var / "pki")  # valid at every business moment the scenarios pin
+    with started_system(var) as settings:
+        yield {**os.environ, **settings}
+
+
+def key_expectation(scenario: dict) -> dict:
+    keys = [
+        step[kind]
+        for step in scenario["steps"]
+        for kind in EXPECTATION_KINDS
+        if kind in step and step[kind].get("key")
+    ]
+    assert len(keys) == 1, "each example marks exactly one key expectation"
+    return keys[0]
+
+
+def invert(expectation: dict) -> str:
+    """Turn the key expectation into its opposite; return the text the failure must name."""
+    if "outcome" in expectation:
+        expectation["outcome"] = INVERTED_OUTCOME[expectation["outcome"]]
+        expectation.pop("grounds", None)
+        return f"expected {expectation['outcome']}"
+    field, value = next(iter(expectation["fields"].items()))
+    expectation["fields"][field] = f"NOT-{value}"
+    return f"expected 'NOT-{value}'"
+
+
+def test_the_published_schema_is_current() -> None:
+    published = json.loads((EXAMPLES / "scenario.schema.json").read_text(encoding="utf-8"))
+    assert published == scenario_schema(), "run: kzgate scenario schema > " + str(
+        (EXAMPLES / "scenario.schema.json").relative_to(PROJECT_ROOT)
+    )
+
+
+def test_every_example_names_the_seed_paragraph_and_checks() -> None:
+    assert len(SCENARIOS) >= 12
+    done = kzgate(dict(os.environ), "scenario", "check", *map(str, SCENARIOS))
+    assert done.returncode == 0, done.stderr
+    for file in SCENARIOS:
+        scenario = yaml.safe_load(file.read_text(encoding="utf-8"))
+        assert "seed" in scenario["rehearses"] or "LR p." in scenario["rehearses"], file.name
+        key_expectation(scenario)
+
+
+def test_every_example_runs_green(system: dict[str, str], tmp_path: Path) -> None:
+    junit = tmp_path / "green.xml"
+    done = kzgate(system, "scenario", "run", "--junit", str(junit), *map(str, SCENARIOS))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"{len(SCENARIOS)} of {len(SCENARIOS)} scenarios passed" in done.stdout
+    suites = ET.parse(junit).getroot().findall("testsuite")
+    assert len(suites) == len(SCENARIOS)
+    assert all(s.get("failures") == "0" and s.get("errors") == "0" for s in suites)
+
+
+def test_every_example_fails_when_its_key_expectation_is_inverted(
+    system: dict[str, str], tmp_path: Path
+) -> None:
+    named: dict[str, str] = {}
+    inverted_files = []
+    for file in SCENARIOS:
+        scenario = yaml.safe_load(file.read_text(encoding="utf-8"))
+        named[scenario["name"]] = invert(key_expectation(scenario))
+        inverted = tmp_path / file.name
+        inverted.write_text(yaml.safe_dump(scenario, allow_unicode=True), encoding="utf-8")
+        inverted_files.append(str(inverted))
+    junit = tmp_path / "inverted.xml"
+    done = kzgate(system, "scenario", "run", "--junit", str(junit), *inverted_files)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"0 of {len(SCENARIOS)} scenarios passed" in done.stdout
+    report = done.stdout.split("\n\n")[-1]
+    for suite in ET.parse(junit).getroot().findall("testsuite"):
+        name = suite.get("name")
+        failures = [f.get("message") or "" for f in suite.iter("failure")]
+        assert len(failures) == 1, f"{name}: exactly the key expectation fails: {failures}"
+        assert named[name] in failures[0], (name, failures[0])
+        assert failures[0] in report, f"the report names the failed expectation of {name}"
+
+
+def test_an_invalid_file_names_line_and_field_and_starts_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: misspelt\n"
+        "rehearses: seed 002 LR p.7(6)\n"
+        "steps:\n"
+        "  - pay_fee: {}\n"
+        "  - file_licence:\n"
+        "      as: loaders\n"
+        "      templte: import-licence\n",
+        encoding="utf-8",
+    )
+    done = kzgate(dict(os.environ), "scenario", "run", "--start", str(bad))
+    assert done.returncode == 1
+    assert "line 7: steps[1].file_licence.templte: unknown field" in done.stderr
+    assert "started a system" not in done.stdout, "nothing is started for an invalid file"
+
+
+def test_a_wait_that_never_ends_stops_at_its_bound(system: dict[str, str], tmp_path: Path) -> None:
+    # A licence number KEDEN never gets: the expectation can only be stopped by its bound.
+    never = tmp_path / "never.yaml"
+    never.write_text(
+        "name: waits forever\n"
+        "rehearses: seed 002 §7\n"
+        "steps:\n"
+        "  - clock: {set: '2026-11-23T10:00:00+05:00'}\n"
+        "  - expect_record:\n"
+        "      number: KZ-IM-2026-999999\n"
+        "      fields: {status: VALID}\n"
+        "      within: {hours: 2}\n"
+        "      tick: {hours: 1}\n",
+        encoding="utf-8",
+    )
+    junit = tmp_path / "never.xml"
+    done = kzgate(system, "scenario", "run", "--junit", str(junit), str(never))
+    assert done.returncode == 1
+    assert "not seen within 2 hours of business time" in done.stdout
+    failure = ET.parse(junit).getroot().find("testsuite/testcase/failure")
+    assert failure is not None and "KEDEN record" in failure.get("message", "")
