@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,6 +148,8 @@ def started_system(var: Path | None = None) -> Iterator[dict[str, str]]:
     )
     try:
         _wait_ready(up)
+        # Keep reading its log: a pipe nobody reads fills up and blocks every process writing to it.
+        threading.Thread(target=_drain, args=(up, var / "kzgate-up.log"), daemon=True).start()
         print(f"started a system on port {port} (var dir {var})", flush=True)
         yield env
     finally:
@@ -155,6 +158,14 @@ def started_system(var: Path | None = None) -> Iterator[dict[str, str]]:
             up.wait(timeout=30)
         except subprocess.TimeoutExpired:
             up.kill()
+
+
+def _drain(up: subprocess.Popen[bytes], log: Path) -> None:
+    assert up.stdout is not None
+    with log.open("wb") as out:
+        for line in up.stdout:
+            out.write(line)
+            out.flush()
 
 
 def _wait_ready(up: subprocess.Popen[bytes]) -> None:

@@ -130,6 +130,61 @@ class LicenceFiling(_Strict):
     )
     remove: list[str] = Field(default_factory=list, description="dotted fields to leave empty")
     applicant: str = DEFAULT_APPLICANT
+    quantity_from_quota: bool = Field(
+        False, description="ask for exactly what the goods' quota has left (ELICENSE /ops/quotas)"
+    )
+
+
+class Committee(StrEnum):
+    """The pilot's committees by their goods annex (seed 003, order p.2)."""
+
+    INDUSTRY = "INDUSTRY"
+    TELECOM = "TELECOM"
+    CIVIL_AVIATION = "CIVIL_AVIATION"
+
+
+class PermitFiling(_Strict):
+    """A CIS export-permit application (seed 003 pilot) filed as EGOV_PORTAL: the committee's
+    sample exporter and goods to Russia."""
+
+    alias: str = Field(alias="as", description="the name later steps use for this application")
+    committee: Committee = Committee.INDUSTRY
+    quantity: Decimal = Field(Decimal(10), gt=0)
+
+
+class DeskAction(StrEnum):
+    TAKE = "take"
+    APPROVE = "approve"
+    REFUSE = "refuse"
+    SIGN = "sign"
+    TERMINATE = "terminate"
+
+
+class OfficerAct(_Strict):
+    """A committee officer's (or head's) act on ELICENSE's desk, as ``kzgate officer`` does it."""
+
+    action: DeskAction
+    of: str = Field(description="the permit application's alias")
+    by: str | None = Field(
+        None, description="officer or head id; default: the committee's first officer / its head"
+    )
+    grounds: dict[str, str] = Field(
+        default_factory=dict, description="refuse: ground number of Rules p.11 → reasoning"
+    )
+    ground: str | None = Field(None, description="terminate: the letter of Rules p.14 (а-ж)")
+    reason: str = "rehearsal"
+
+
+class DeclarationFiling(_Strict):
+    """A paperless export declaration (F6) filed with KEDEN as EGOV_PORTAL and signed with the
+    declarant's personal key; one goods item cleared against the licence or permit of 'against'.
+    The goods default to that filing's goods (the leather of the export-licence template, or the
+    committee sample's goods)."""
+
+    alias: str = Field(alias="as", description="the name expect_declaration uses")
+    against: str = Field(description="the alias of an issued licence or permit application")
+    quantity: Decimal = Field(gt=0)
+    declarant: str | None = Field(None, description="BIN; default: the holder of 'against'")
 
 
 class RawSend(_Strict):
@@ -138,7 +193,14 @@ class RawSend(_Strict):
     alias: str = Field(alias="as", description="the name expect_fault uses")
     sender: str = Field(description="the senderId whose transport key signs, e.g. EGOV_PORTAL")
     service: str
-    xml: str = Field(description="the content of <data>")
+    xml: str = Field(description="the content of <data>; ${alias} stands for that filing's number")
+
+
+class Revocation(_Strict):
+    """A system's transport certificate put on the CRL (``kzgate pki revoke``): the runner must
+    share the system's PKI directory. Irreversible for that system until its PKI is re-made."""
+
+    system: str
 
 
 class _Expectation(_Strict):
@@ -170,8 +232,8 @@ class DecisionExpectation(_Expectation):
 
     of: str
     outcome: Outcome
-    grounds: list[Literal["R1", "R2", "R3", "R4", "R5", "R6", "R7"]] | None = Field(
-        None, description="exactly these grounds (refusals), in any order"
+    grounds: list[str] | None = Field(
+        None, description="exactly these grounds, in any order: R1-R7 for a licence"
     )
     deadline: DeadlineVerdict | None = None
     registered_at: AwareDatetime | None = Field(None, description="the registration moment")
@@ -190,6 +252,17 @@ class RecordExpectation(_Expectation):
         if (self.of is None) == (self.number is None):
             raise ValueError("give either 'of' or 'number'")
         return self
+
+
+class DeclarationExpectation(_Expectation):
+    """KEDEN's answer to a declaration: refused at formation (FORMATION_REFUSED), or its final
+    status (RELEASE_PERMITTED, RELEASE_REFUSED, REGISTRATION_REFUSED); optionally a reason."""
+
+    of: str
+    status: Literal[
+        "FORMATION_REFUSED", "RELEASE_PERMITTED", "RELEASE_REFUSED", "REGISTRATION_REFUSED"
+    ]
+    reason: str | None = Field(None, description="a reason code KEDEN gives")
 
 
 class FaultExpectation(_Expectation):
@@ -221,6 +294,26 @@ class PayFeeStep(_Strict):
 
 class FileLicenceStep(_Strict):
     file_licence: LicenceFiling
+
+
+class FileExportPermitStep(_Strict):
+    file_export_permit: PermitFiling
+
+
+class OfficerStep(_Strict):
+    officer: OfficerAct
+
+
+class FileDeclarationStep(_Strict):
+    file_declaration: DeclarationFiling
+
+
+class ExpectDeclarationStep(_Strict):
+    expect_declaration: DeclarationExpectation
+
+
+class RevokeStep(_Strict):
+    revoke: Revocation
 
 
 class SendStep(_Strict):
@@ -260,22 +353,28 @@ Step = Annotated[
     | Annotated[FaultsStep, Tag("faults")]
     | Annotated[PayFeeStep, Tag("pay_fee")]
     | Annotated[FileLicenceStep, Tag("file_licence")]
+    | Annotated[FileExportPermitStep, Tag("file_export_permit")]
+    | Annotated[OfficerStep, Tag("officer")]
+    | Annotated[FileDeclarationStep, Tag("file_declaration")]
+    | Annotated[RevokeStep, Tag("revoke")]
     | Annotated[SendStep, Tag("send")]
     | Annotated[ExpectDecisionStep, Tag("expect_decision")]
     | Annotated[ExpectRecordStep, Tag("expect_record")]
+    | Annotated[ExpectDeclarationStep, Tag("expect_declaration")]
     | Annotated[ExpectFaultStep, Tag("expect_fault")]
     | Annotated[RepeatStep, Tag("repeat")],
     Discriminator(
         _step_kind,
         custom_error_type="unknown_step",
-        custom_error_message="a step is one of clock, faults, pay_fee, file_licence, send, "
-        "expect_decision, expect_record, expect_fault, repeat (exactly one key)",
+        custom_error_message="a step is one of clock, faults, pay_fee, file_licence, "
+        "file_export_permit, officer, file_declaration, revoke, send, expect_decision, "
+        "expect_record, expect_declaration, expect_fault, repeat (exactly one key)",
     ),
 ]
 
 Repetition.model_rebuild()
 
-EXPECTATION_KINDS = ("expect_decision", "expect_record", "expect_fault")
+EXPECTATION_KINDS = ("expect_decision", "expect_record", "expect_declaration", "expect_fault")
 
 
 class Scenario(_Strict):
