@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -39,23 +43,55 @@ def kzgate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def start(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    var = tmp_path_factory.mktemp("var")
-    make_test_pki(var / "pki")  # valid at every business moment the scenarios pin
-    with started_system(var) as settings:
-        yield {**os.environ, **settings}
+@dataclass
+class Runs:
+    """The library run green on one system and inverted on another, at the same time."""
+
+    green: subprocess.CompletedProcess[str]
+    green_junit: Path
+    inverted: subprocess.CompletedProcess[str]
+    inverted_junit: Path
+    named: dict[str, str]  # scenario name → the text its inverted key expectation's failure has
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    yield from start(tmp_path_factory)
+def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[str, str]]]:
+    """Two systems: the inverted runs get one of their own, because a
+    quota drawn to zero or a revoked certificate cannot be undone and each scenario must meet
+    the state it was written for."""
+    # One after the other: two `kzgate up` starting at once on two busy cores may miss their
+    # readiness bound.
+    with ExitStack() as stack:
+        started = []
+        for name in ("green", "inverted"):
+            var = tmp_path_factory.mktemp(name)
+            make_test_pki(var / "pki")  # valid at every business moment the scenarios pin
+            started.append({**os.environ, **stack.enter_context(started_system(var))})
+        yield started
 
 
 @pytest.fixture(scope="module")
-def second_system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """The inverted runs get a system of their own: a quota drawn to zero or a revoked
-    certificate stays so, and each scenario must meet the state it was written for."""
-    yield from start(tmp_path_factory)
+def runs(systems: list[dict[str, str]], tmp_path_factory: pytest.TempPathFactory) -> Runs:
+    work = tmp_path_factory.mktemp("runs")
+    named: dict[str, str] = {}
+    inverted_files = []
+    for file in SCENARIOS:
+        scenario = yaml.safe_load(file.read_text(encoding="utf-8"))
+        named[scenario["name"]] = invert(key_expectation(scenario))
+        inverted = work / file.name
+        inverted.write_text(yaml.safe_dump(scenario, allow_unicode=True), encoding="utf-8")
+        inverted_files.append(str(inverted))
+    green_junit, inverted_junit = work / "green.xml", work / "inverted.xml"
+    with ThreadPoolExecutor(2) as pool:
+        green = pool.submit(
+            kzgate, systems[0], "scenario", "run", "--junit", str(green_junit),
+            *map(str, SCENARIOS),
+        )  # fmt: skip
+        inverted = pool.submit(
+            kzgate, systems[1], "scenario", "run", "--junit", str(inverted_junit),
+            *inverted_files,
+        )  # fmt: skip
+        return Runs(green.result(), green_junit, inverted.result(), inverted_junit, named)
 
 
 def expectations(steps: list[dict]) -> Iterator[dict]:
@@ -108,37 +144,56 @@ def test_every_example_names_the_seed_paragraph_and_checks() -> None:
         key_expectation(scenario)
 
 
-def test_every_example_runs_green(system: dict[str, str], tmp_path: Path) -> None:
-    junit = tmp_path / "green.xml"
-    done = kzgate(system, "scenario", "run", "--junit", str(junit), *map(str, SCENARIOS))
+def test_a_wait_that_never_ends_stops_at_its_bound(
+    systems: list[dict[str, str]], tmp_path: Path
+) -> None:
+    # A licence number KEDEN never gets: the expectation can only be stopped by its bound. It runs
+    # before the library, whose last scenario revokes the portal's certificate.
+    never = tmp_path / "never.yaml"
+    never.write_text(
+        "name: waits forever\n"
+        "rehearses: seed 002 §7\n"
+        "steps:\n"
+        "  - clock: {set: '2026-11-23T10:00:00+05:00'}\n"
+        "  - expect_record:\n"
+        "      number: KZ-IM-2026-999999\n"
+        "      fields: {status: VALID}\n"
+        "      within: {hours: 2}\n"
+        "      tick: {hours: 1}\n",
+        encoding="utf-8",
+    )
+    junit = tmp_path / "never.xml"
+    done = kzgate(systems[0], "scenario", "run", "--junit", str(junit), str(never))
+    assert done.returncode == 1
+    assert "not seen within 2 hours of business time" in done.stdout
+    failure = ET.parse(junit).getroot().find("testsuite/testcase/failure")
+    assert failure is not None and "KEDEN record" in failure.get("message", "")
+
+
+def test_every_example_runs_green(runs: Runs) -> None:
+    done = runs.green
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{len(SCENARIOS)} of {len(SCENARIOS)} scenarios passed" in done.stdout
-    suites = ET.parse(junit).getroot().findall("testsuite")
+    suites = ET.parse(runs.green_junit).getroot().findall("testsuite")
     assert len(suites) == len(SCENARIOS)
     assert all(s.get("failures") == "0" and s.get("errors") == "0" for s in suites)
 
 
-def test_every_example_fails_when_its_key_expectation_is_inverted(
-    second_system: dict[str, str], tmp_path: Path
-) -> None:
-    named: dict[str, str] = {}
-    inverted_files = []
-    for file in SCENARIOS:
-        scenario = yaml.safe_load(file.read_text(encoding="utf-8"))
-        named[scenario["name"]] = invert(key_expectation(scenario))
-        inverted = tmp_path / file.name
-        inverted.write_text(yaml.safe_dump(scenario, allow_unicode=True), encoding="utf-8")
-        inverted_files.append(str(inverted))
-    junit = tmp_path / "inverted.xml"
-    done = kzgate(second_system, "scenario", "run", "--junit", str(junit), *inverted_files)
+def test_the_load_rehearsal_reports_throughput_and_deadline_misses(runs: Runs) -> None:
+    assert re.search(r"12 runs, 4 at a time, in [\d.]+ s: [\d.]+ runs/s; 12 decided, 0 deadline "
+                     r"misses", runs.green.stdout), runs.green.stdout  # fmt: skip
+
+
+def test_every_example_fails_when_its_key_expectation_is_inverted(runs: Runs) -> None:
+    done = runs.inverted
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"0 of {len(SCENARIOS)} scenarios passed" in done.stdout
     report = done.stdout.split("\n\n")[-1]
-    for suite in ET.parse(junit).getroot().findall("testsuite"):
+    for suite in ET.parse(runs.inverted_junit).getroot().findall("testsuite"):
         name = suite.get("name")
         failures = [f.get("message") or "" for f in suite.iter("failure")]
         assert len(failures) == 1, f"{name}: exactly the key expectation fails: {failures}"
-        assert named[name] in failures[0], (name, failures[0])
+        assert runs.named[name] in failures[0], (name, failures[0])
         assert failures[0] in report, f"the report names the failed expectation of {name}"
 
 
@@ -158,26 +213,3 @@ def test_an_invalid_file_names_line_and_field_and_starts_nothing(tmp_path: Path)
     assert done.returncode == 1
     assert "line 7: steps[1].file_licence.templte: unknown field" in done.stderr
     assert "started a system" not in done.stdout, "nothing is started for an invalid file"
-
-
-def test_a_wait_that_never_ends_stops_at_its_bound(system: dict[str, str], tmp_path: Path) -> None:
-    # A licence number KEDEN never gets: the expectation can only be stopped by its bound.
-    never = tmp_path / "never.yaml"
-    never.write_text(
-        "name: waits forever\n"
-        "rehearses: seed 002 §7\n"
-        "steps:\n"
-        "  - clock: {set: '2026-11-23T10:00:00+05:00'}\n"
-        "  - expect_record:\n"
-        "      number: KZ-IM-2026-999999\n"
-        "      fields: {status: VALID}\n"
-        "      within: {hours: 2}\n"
-        "      tick: {hours: 1}\n",
-        encoding="utf-8",
-    )
-    junit = tmp_path / "never.xml"
-    done = kzgate(system, "scenario", "run", "--junit", str(junit), str(never))
-    assert done.returncode == 1
-    assert "not seen within 2 hours of business time" in done.stdout
-    failure = ET.parse(junit).getroot().find("testsuite/testcase/failure")
-    assert failure is not None and "KEDEN record" in failure.get("message", "")
