@@ -158,6 +158,7 @@ class SystemConnector:
                 answer.body,
                 max_bytes=self.ctx.settings.max_message_bytes,
                 max_depth=self.ctx.settings.max_xml_depth,
+                limits=self.ctx.settings.xml_limits,
             )
         except GatewayError as error:
             raise Transient(f"HTTP {answer.http_status}, unreadable answer") from error

@@ -107,6 +107,10 @@ async def assemble(
         host=settings.host,
         simulator_base_port=settings.simulator_base_port,
     )
+    registry.limit_password_failures(
+        failures_allowed=settings.password_failures_allowed,
+        backoff_seconds=settings.password_backoff_seconds,
+    )
     key = load_gateway_key(settings)
     setup_tracing("kzgate-gateway")
     if settings.env == "production":

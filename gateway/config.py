@@ -10,6 +10,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gateway.soap.parser import XmlLimits
+
 SecurityPolicyName = Literal["shep", "strict", "emulator"]
 
 
@@ -29,6 +31,16 @@ class Settings(BaseSettings):
     security_policy: SecurityPolicyName = "shep"
     max_message_bytes: int = 10 * 1024 * 1024
     max_xml_depth: int = 64
+    # The shape limits of gateway.soap.parser.XmlLimits (see there for why they exist).
+    max_attributes_per_element: int = 64
+    max_namespace_declarations: int = 1024
+    max_elements: int = 200_000
+    max_text_chars: int = 4 * 1024 * 1024
+    # The gateway's own work on one message (parse, schemas, signature, password) must end by then.
+    request_deadline_seconds: float = 5.0
+    # Wrong passwords a sender may send before each further one locks it out, doubling from this.
+    password_failures_allowed: int = 5
+    password_backoff_seconds: float = 1.0
     freshness_window_seconds: int = 300
     clock_skew_seconds: int = 60
     provider_timeout_seconds: float = 30.0
@@ -63,6 +75,15 @@ class Settings(BaseSettings):
     @cached_property
     def database_url(self) -> str:
         return self.database_url_override or f"sqlite+aiosqlite:///{self.var_dir / 'kzgate.db'}"
+
+    @cached_property
+    def xml_limits(self) -> XmlLimits:
+        return XmlLimits(
+            max_attributes=self.max_attributes_per_element,
+            max_namespaces=self.max_namespace_declarations,
+            max_elements=self.max_elements,
+            max_text_chars=self.max_text_chars,
+        )
 
     @property
     def gateway_url(self) -> str:

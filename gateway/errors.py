@@ -107,6 +107,32 @@ XML_ENTITY_DECLARATION = _fault(
     "Entities are never expanded; remove the DTD and write the text out.",
     "SCE001",
 )
+XML_TOO_MANY_ATTRIBUTES = _fault(
+    "Client.Xml.TooManyAttributes",
+    "An element carries more attributes than the gateway accepts",
+    "No SOAP or payload element needs that many; the limit is in /health "
+    "(maxAttributesPerElement).",
+    "SCE001",
+)
+XML_TOO_MANY_NAMESPACES = _fault(
+    "Client.Xml.TooManyNamespaces",
+    "The message declares more namespaces than the gateway accepts",
+    "Declare each namespace once, near the root; the limit is in /health "
+    "(maxNamespaceDeclarations).",
+    "SCE001",
+)
+XML_TOO_MANY_ELEMENTS = _fault(
+    "Client.Xml.TooManyElements",
+    "The message holds more elements than the gateway accepts",
+    "Send large documents in parts; the limit is in /health (maxElements).",
+    "SCE001",
+)
+XML_TEXT_TOO_LARGE = _fault(
+    "Client.Xml.TextTooLarge",
+    "A text node is longer than the gateway accepts",
+    "Send large binary content in parts or by reference; the limit is in /health (maxTextChars).",
+    "SCE001",
+)
 
 # --- SOAP and the channel contract -------------------------------------------------------------
 SOAP_NOT_ENVELOPE = _fault(
@@ -120,6 +146,19 @@ SOAP_UNKNOWN_OPERATION = _fault(
     "Client.Soap.UnknownOperation",
     "The Body does not hold an operation of this channel",
     "SyncChannel takes {http://bip.bee.kz/SyncChannel/v10/Types}SendMessage; see GET /sync?wsdl.",
+    "SCE001",
+)
+SOAP_MORE_THAN_ONE_OPERATION = _fault(
+    "Client.Soap.MoreThanOneOperation",
+    "The Body holds something besides its one operation",
+    "Put exactly one operation element in the Body, with nothing (no text) before or after it.",
+    "SCE001",
+)
+SOAP_PROCESSING_INSTRUCTION = _fault(
+    "Client.Soap.ProcessingInstruction",
+    "The message carries an XML processing instruction",
+    "SOAP 1.1 messages must not contain processing instructions (<?…?>); the XML declaration "
+    "alone is allowed.",
     "SCE001",
 )
 SOAP_MUST_UNDERSTAND = _fault(
@@ -225,6 +264,11 @@ TIMESTAMP_MISSING = _fault(
     "The security policy requires a signed wsu:Timestamp",
     "Add wsu:Timestamp (Created, Expires) to wsse:Security and sign it with the Body.",
 )
+TIMESTAMP_DUPLICATED = _fault(
+    "Client.Security.TimestampDuplicated",
+    "The security header holds more than one wsu:Timestamp",
+    "Put one wsu:Timestamp in wsse:Security (or none, under the shep policy).",
+)
 TIMESTAMP_EXPIRED = _fault(
     "Client.Security.TimestampExpired",
     "The message's timestamp is outside the freshness window",
@@ -278,6 +322,12 @@ SERVICE_NOT_ALLOWED = _fault(
     "Client.Auth.ServiceNotAllowed",
     "This sender may not call this service",
     "Ask the service's owner to grant your system access in the gateway registry.",
+)
+AUTH_BACKOFF = _fault(
+    "Client.Auth.TooManyAttempts",
+    "Too many wrong passwords for this sender: wait before trying again",
+    "The detail says how many seconds to wait; each further wrong password doubles it. Check the "
+    "password issued with the senderId.",
 )
 UNKNOWN_SERVICE = _fault(
     "Client.Routing.UnknownService",
@@ -349,6 +399,12 @@ PROVIDER_BAD_SIGNATURE = _fault(
     "The provider's answer failed transport-signature verification",
     "subError gives the exact reason; the provider must sign with its registered key.",
     "SCE006",
+)
+DEADLINE = _fault(
+    "Server.Gateway.Deadline",
+    "The gateway could not finish checking the message within its deadline",
+    "Retry later; a message refused this way every time is too heavy to check: make it smaller. "
+    "The deadline is in /health (requestDeadlineSeconds).",
 )
 INTERNAL = _fault(
     "Server.Internal",

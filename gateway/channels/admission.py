@@ -1,10 +1,15 @@
 """Admission of an inbound envelope: every check before the gateway accepts a message.
 
 The order is deliberate. Signature and freshness come first because nothing in an unproven
-envelope can be trusted. The claim on the messageId (the replay guard) is not taken here: it is
-committed with the message's first log records (``message_claim``), so a message is accepted
-exactly when its record is durable, and one refused for another reason can be corrected and
-sent again under the same messageId.
+envelope can be trusted. Then the certificate must be the one registered for the senderId, before
+any password is looked at: a caller holding system A's key who names system B learns nothing about
+B's password (``CertificateNotSender`` whatever the password), and only B's own key holder can make
+the gateway spend a scrypt on B's password.
+
+The claim on the messageId (the replay guard) is not taken here: it is committed with the
+message's first log records (``message_claim``), so a message is accepted exactly when its record
+is durable, and one refused for another reason can be corrected and sent again under the same
+messageId.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ class Admitted:
         return "verified" if self.signature else "absent"
 
 
-async def admit(
+def admit(
     envelope: etree._Element,
     request: ServiceRequest,
     rules: AdmissionRules,
@@ -80,7 +85,10 @@ async def admit(
     channel: str,
     now: datetime,
 ) -> Admitted:
-    """Every check for a request to a service, short of the claim on its messageId."""
+    """Every check for a request to a service, short of the claim on its messageId.
+
+    CPU-bound (signature, scrypt, schemas): channels run it off the event loop.
+    """
     caller = admit_caller(
         envelope, request.sender_id, request.password, request.message_date, rules, now=now
     )
@@ -120,9 +128,9 @@ def admit_caller(
         rules.window_seconds,
         rules.skew_seconds,
     )
-    sender = rules.registry.authenticate(sender_id or "", password)
     if signature is not None:
-        rules.registry.check_certificate_of(sender.sender_id, signature.certificate)
+        rules.registry.check_certificate_of(sender_id or "", signature.certificate)
+    sender = rules.registry.authenticate(sender_id or "", password)
     return Admitted(sender=sender, signature=signature)
 
 

@@ -51,9 +51,18 @@ class AsyncChannel(Channel):
 
     schema = "async"
     fault_channel = "async"
+    operations = frozenset(
+        {
+            soap.SEND_MESSAGE,
+            soap.SEND_MESSAGE_CLIENT,
+            soap.GET_MESSAGE_STATUS,
+            soap.GET_MESSAGES,
+            soap.SEND_DELIVERY_NOTIFICATION,
+        }
+    )
 
     async def _handle(self, exchange: Exchange) -> SoapReply:
-        envelope = self.read(exchange)
+        envelope = await self.read(exchange)
         operation = etree.QName(envelope.operation)
         if operation.text in (soap.SEND_MESSAGE, soap.SEND_MESSAGE_CLIENT):
             return await self._send(exchange, envelope)
@@ -88,8 +97,14 @@ class AsyncChannel(Channel):
             info.message_date,
             request.data,
         )
-        exchange.admitted = await admit(
-            envelope.root, view, self.ctx.admission, channel="async", now=exchange.received
+        exchange.admitted = await self.off_loop(
+            exchange,
+            admit,
+            envelope.root,
+            view,
+            self.ctx.admission,
+            channel="async",
+            now=exchange.received,
         )
         service = service_of(exchange.admitted)
         exchange.receiver_id = service.provider
@@ -210,7 +225,9 @@ class AsyncChannel(Channel):
         exchange.identify(
             message_id=message_id, sender_id=sender_id or "", service_id="", correlation_id=None
         )
-        exchange.admitted = admit_caller(
+        exchange.admitted = await self.off_loop(
+            exchange,
+            admit_caller,
             envelope.root,
             sender_id,
             getattr(request, "password", None),
@@ -235,7 +252,9 @@ class AsyncChannel(Channel):
             service_id=request.service_id,
             correlation_id=request.correlation_id,
         )
-        exchange.admitted = admit_caller(
+        exchange.admitted = await self.off_loop(
+            exchange,
+            admit_caller,
             envelope.root,
             request.sender_id,
             request.password,
@@ -264,7 +283,12 @@ class AsyncChannel(Channel):
 
     def _stored_request(self, tracked: TrackedMessage) -> soap.AsyncSendMessageRequest:
         # Our own signed bytes, stored at acceptance: no limit can be exceeded that was not before.
-        root = parse_document(tracked.delivered_envelope, max_bytes=1 << 30, max_depth=1 << 10)
+        root = parse_document(
+            tracked.delivered_envelope,
+            max_bytes=1 << 30,
+            max_depth=1 << 10,
+            limits=self.ctx.settings.xml_limits,  # the limits it passed when it was accepted
+        )
         return soap.parse_send_message(split_envelope(root).operation)
 
     async def _delivery_notification(self, exchange: Exchange, envelope: Envelope) -> SoapReply:

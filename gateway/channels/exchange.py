@@ -1,20 +1,27 @@
 """What every channel does around its own logic: read the request safely, sign what goes back,
-turn any failure into a signed SOAP fault, and record every hop in the message log."""
+turn any failure into a signed SOAP fault, and record every hop in the message log.
+
+The CPU-heavy checks (parsing, schemas, signatures, scrypt) run in worker threads through
+``off_loop`` under the request's deadline: one heavy message must not stop the event loop that
+serves every other caller and ``/health``.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, ParamSpec, TypeVar
 
 from lxml import etree
 
 from gateway import errors
 from gateway.channels.admission import Admitted
 from gateway.channels.context import GatewayContext
+from gateway.config import Settings
 from gateway.errors import GatewayError
 from gateway.messagelog import Direction, HopRecord, MessageClaim, Outcome
 from gateway.observability.tracing import current_trace_id
@@ -26,6 +33,12 @@ from gateway.soap.schema import validate_operation
 from gateway.soap.values import new_session_id
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+# SOAP 1.1 travels as text/xml (SOAP 1.1 §6.1.1); a body sent as anything else was not meant to be
+# read as a SOAP envelope, whatever it holds.
+SOAP_MEDIA_TYPE = "text/xml"
 
 GATEWAY_ID = "GATEWAY"
 GATEWAY_INFO_NS = "urn:kzgate:gateway:v1"
@@ -71,13 +84,43 @@ class Channel:
 
     schema: ClassVar[str]  # the channel schema name in gateway.soap.schema
     fault_channel: ClassVar[Literal["sync", "async"]]
+    operations: ClassVar[frozenset[str]]  # the Body children this channel handles (Clark names)
 
     def __init__(self, context: GatewayContext) -> None:
         self.ctx = context
 
-    async def handle(self, raw: bytes) -> SoapReply:
+    async def handle(self, raw: bytes, content_type: str | None = SOAP_MEDIA_TYPE) -> SoapReply:
         exchange = Exchange(raw, new_session_id(), self.ctx.clock(), time.perf_counter())
+        media_type = (content_type or "").split(";", 1)[0].strip().lower()
+        if media_type != SOAP_MEDIA_TYPE:
+            error = GatewayError(
+                errors.HTTP_METHOD, f"Content-Type {content_type or '(none)'!r} is not text/xml"
+            )
+            return await self.refuse(exchange, error)
         return await self.guarded(exchange, self._handle)
+
+    async def off_loop(
+        self,
+        exchange: Exchange,
+        work: Callable[P, T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """``work(*args, **kwargs)`` in a worker thread, refused with DEADLINE past the deadline.
+
+        The thread cannot be stopped, but the parser's limits bound what it can still cost; the
+        deadline bounds how long the caller waits and keeps it from holding its connection.
+        """
+        deadline = self.ctx.settings.request_deadline_seconds
+        remaining = deadline - (time.perf_counter() - exchange.started)
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(work, *args, **kwargs), timeout=max(remaining, 0.0)
+            )
+        except TimeoutError:
+            raise GatewayError(
+                errors.DEADLINE, f"checking took longer than {deadline:g} s"
+            ) from None
 
     async def guarded(
         self, exchange: Exchange, work: Callable[[Exchange], Awaitable[SoapReply]]
@@ -93,13 +136,12 @@ class Channel:
     async def _handle(self, exchange: Exchange) -> SoapReply:
         raise NotImplementedError
 
-    def read(self, exchange: Exchange) -> Envelope:
+    async def read(self, exchange: Exchange) -> Envelope:
         """Parse the request hardened, find its operation, and check it against the schema."""
-        settings = self.ctx.settings
-        root = parse_document(
-            exchange.raw, max_bytes=settings.max_message_bytes, max_depth=settings.max_xml_depth
-        )
-        envelope = split_envelope(root)
+        return await self.off_loop(exchange, self._read, exchange)
+
+    def _read(self, exchange: Exchange) -> Envelope:
+        envelope = split_request(exchange.raw, self.ctx.settings, self.operations)
         exchange.operation = etree.QName(envelope.operation).localname
         validate_operation(envelope.operation, self.schema)
         return envelope
@@ -213,6 +255,25 @@ class Channel:
             elapsed_ms=int((time.perf_counter() - exchange.started) * 1000),
             trace_id=current_trace_id(),
         )
+
+
+def split_request(raw: bytes, settings: Settings, operations: frozenset[str]) -> Envelope:
+    """A request's envelope, parsed hardened, with an operation of the channel (not yet checked
+    against the channel schema: the caller names the operation first, for its fault element)."""
+    root = parse_document(
+        raw,
+        max_bytes=settings.max_message_bytes,
+        max_depth=settings.max_xml_depth,
+        limits=settings.xml_limits,
+    )
+    envelope = split_envelope(root)
+    # Before the schema: an element that is no operation of this channel deserves that answer,
+    # not a schema error about an element the caller never meant to send here.
+    if envelope.operation.tag not in operations:
+        raise GatewayError(
+            errors.SOAP_UNKNOWN_OPERATION, f"the Body holds {envelope.operation.tag}"
+        )
+    return envelope
 
 
 def _ends(direction: Direction, caller: str, provider: str | None) -> tuple[str, str | None]:

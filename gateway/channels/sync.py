@@ -7,6 +7,7 @@ never gets HTTP 200 with an error inside.
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 from lxml import etree
@@ -19,9 +20,11 @@ from gateway.messagelog import AlreadyClaimed, Direction, Outcome
 from gateway.observability.tracing import trace_properties
 from gateway.registry import Service
 from gateway.routing import Envelope
+from gateway.security.policy import check_freshness
 from gateway.security.transport import find_transport_signature, verify_envelope
 from gateway.soap.envelope import split_envelope
 from gateway.soap.faults import parse_fault
+from gateway.soap.namespaces import SEND_MESSAGE
 from gateway.soap.parser import parse_document
 from gateway.soap.schema import validate_operation
 from gateway.soap.sync import (
@@ -39,9 +42,10 @@ class SyncChannel(Channel):
 
     schema = "sync"
     fault_channel = "sync"
+    operations = frozenset({SEND_MESSAGE})
 
     async def _handle(self, exchange: Exchange) -> SoapReply:
-        envelope = self.read(exchange)
+        envelope = await self.read(exchange)
         request = parse_sync_request(envelope.operation)
         exchange.identify(
             message_id=request.message_id,
@@ -49,8 +53,14 @@ class SyncChannel(Channel):
             service_id=request.service_id,
             correlation_id=request.correlation_id,
         )
-        exchange.admitted = await admit(
-            envelope.root, request, self.ctx.admission, channel="sync", now=exchange.received
+        exchange.admitted = await self.off_loop(
+            exchange,
+            admit,
+            envelope.root,
+            request,
+            self.ctx.admission,
+            channel="sync",
+            now=exchange.received,
         )
         exchange.receiver_id = service_of(exchange.admitted).provider
         answer = await self._relay(exchange, request)
@@ -79,7 +89,9 @@ class SyncChannel(Channel):
             timeout=self.ctx.settings.provider_timeout_seconds,
         )
         try:
-            root = self._read_answer(answer.body, service)
+            # A fresh deadline: the provider's own time is bounded by the provider timeout.
+            answered = replace(exchange, started=time.perf_counter())
+            root = await self.off_loop(answered, self._read_answer, answer.body, service)
         except GatewayError as error:
             await self.record(
                 exchange,
@@ -121,6 +133,7 @@ class SyncChannel(Channel):
                 body,
                 max_bytes=self.ctx.settings.max_message_bytes,
                 max_depth=self.ctx.settings.max_xml_depth,
+                limits=self.ctx.settings.xml_limits,
             )
             envelope = split_envelope(root)
         except GatewayError as error:
@@ -140,11 +153,22 @@ class SyncChannel(Channel):
         return root
 
     def _verify_provider(self, root: etree._Element, service: Service) -> None:
-        if find_transport_signature(root) is None and self.ctx.policy.value == "emulator":
-            return
+        # Inside the try: two signatures in an answer are the provider's defect, not the caller's.
         try:
-            signature = verify_envelope(root, self.ctx.trust, now=self.ctx.clock())
+            if find_transport_signature(root) is None and self.ctx.policy.value == "emulator":
+                return
+            now = self.ctx.clock()
+            signature = verify_envelope(root, self.ctx.trust, now=now)
             self.ctx.registry.check_certificate_of(service.provider, signature.certificate)
+            # A provider's signed Timestamp is its proven clock: an expired one is a stale answer.
+            settings = self.ctx.settings
+            check_freshness(
+                signature.timestamp,
+                None,
+                now,
+                settings.freshness_window_seconds,
+                settings.clock_skew_seconds,
+            )
         except GatewayError as error:
             raise GatewayError(
                 errors.PROVIDER_BAD_SIGNATURE, f"{service.provider}: {error.message}"

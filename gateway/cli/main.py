@@ -20,6 +20,7 @@ _COMMAND_MODULES = (
     "sim",
     "officer",
     "scenario",
+    "attack",
 )
 
 

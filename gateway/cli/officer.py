@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from gateway.config import Settings
+from simulators.kit.ops import operator_headers
 
 EXIT_REFUSED = 2
 
@@ -68,7 +69,9 @@ def _main(args: argparse.Namespace) -> int:
     from gateway.cli.demo import simulator_url
 
     async def run() -> int:
-        async with httpx.AsyncClient(base_url=simulator_url(settings, "ELICENSE")) as http:
+        async with httpx.AsyncClient(
+            base_url=simulator_url(settings, "ELICENSE"), headers=operator_headers()
+        ) as http:
             return await officer_command(args, http)
 
     try:

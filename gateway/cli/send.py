@@ -46,7 +46,7 @@ def read_payload(source: str) -> etree._Element:
 
 def printable(element: etree._Element) -> str:
     """The element indented, without the envelope's namespace declarations it does not use."""
-    standalone = etree.fromstring(etree.tostring(element))
+    standalone = etree.fromstring(etree.tostring(element, encoding="UTF-8"))
     etree.cleanup_namespaces(standalone)
     etree.indent(standalone)
     return etree.tostring(standalone, encoding="unicode")

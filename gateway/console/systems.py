@@ -13,6 +13,7 @@ import httpx
 
 from gateway.config import Settings
 from gateway.registry import Registry
+from simulators.kit.ops import operator_headers
 
 OPS_TIMEOUT = 10.0
 
@@ -98,7 +99,9 @@ class SystemsView:
         if base is None:
             raise NotFound(f"{system_id} is not a simulated system with ops endpoints")
         try:
-            reply = await self.ops.request(method, base + path, json=body, timeout=OPS_TIMEOUT)
+            reply = await self.ops.request(
+                method, base + path, json=body, timeout=OPS_TIMEOUT, headers=operator_headers()
+            )
         except httpx.HTTPError as exc:
             return {"error": f"{system_id} is not reachable: {exc.__class__.__name__}"}
         try:

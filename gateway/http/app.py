@@ -102,7 +102,7 @@ async def sync_endpoint(request: Request) -> Response:
     if request.method == "GET":
         return _contract(request, SYNC_WSDL)
     raw = await _read_limited(request, context.settings.max_message_bytes)
-    reply = await request.app.state.sync.handle(raw)
+    reply = await request.app.state.sync.handle(raw, request.headers.get("content-type"))
     return _soap(reply)
 
 
@@ -111,7 +111,8 @@ async def async_endpoint(request: Request) -> Response:
     if request.method == "GET":
         return _contract(request, ASYNC_WSDL, path="/async")
     raw = await _read_limited(request, context.settings.max_message_bytes)
-    return _soap(await request.app.state.async_.handle(raw))
+    content_type = request.headers.get("content-type")
+    return _soap(await request.app.state.async_.handle(raw, content_type))
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
@@ -190,6 +191,11 @@ async def health_endpoint(request: Request) -> Response:
             "securityPolicy": context.policy.value,
             "maxMessageBytes": settings.max_message_bytes,
             "maxXmlDepth": settings.max_xml_depth,
+            "maxAttributesPerElement": settings.max_attributes_per_element,
+            "maxNamespaceDeclarations": settings.max_namespace_declarations,
+            "maxElements": settings.max_elements,
+            "maxTextChars": settings.max_text_chars,
+            "requestDeadlineSeconds": settings.request_deadline_seconds,
             "freshnessWindowSeconds": settings.freshness_window_seconds,
             "providerTimeoutSeconds": settings.provider_timeout_seconds,
             "messageLog": make_url(settings.database_url).get_backend_name(),

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 
 from gateway import errors
 from gateway.errors import GatewayError
-from gateway.registry.passwords import PasswordChecker, check_password
+from gateway.registry.passwords import PasswordChecker, SenderLocked, check_password
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
 DEFAULT_SERVICE_PATH = "/shep/sync"
@@ -66,9 +66,24 @@ class Registry:
         sender = self.senders.get(sender_id)
         if sender is None:
             raise GatewayError(errors.UNKNOWN_SENDER, f"senderId {sender_id!r}")
-        if not password or not self._passwords.matches(sender_id, password, sender.password_hash):
+        try:
+            right = bool(password) and self._passwords.matches(
+                sender_id, password or "", sender.password_hash
+            )
+        except SenderLocked as locked:
+            raise GatewayError(
+                errors.AUTH_BACKOFF,
+                f"senderId {sender_id!r}: try again in {max(1, round(locked.retry_after))} s",
+            ) from None
+        if not right:
             raise GatewayError(errors.WRONG_PASSWORD, f"senderId {sender_id!r}")
         return sender
+
+    def limit_password_failures(self, *, failures_allowed: int, backoff_seconds: float) -> None:
+        """Set the back-off for wrong passwords (the defaults are in ``PasswordChecker``)."""
+        self._passwords = PasswordChecker(
+            failures_allowed=failures_allowed, backoff_seconds=backoff_seconds
+        )
 
     def service(self, service_id: str) -> Service:
         service = self.services.get(service_id)

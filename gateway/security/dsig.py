@@ -18,6 +18,7 @@ from functools import lru_cache
 import lxml.etree as etree
 import xmlsec
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from gateway import errors
@@ -62,10 +63,45 @@ _DIGESTS = {
 _REFERENCE_TRANSFORMS = {**_C14N_TRANSFORMS, ENVELOPED: xmlsec.Transform.ENVELOPED}
 _REFERENCE_ALGORITHMS = {**_REFERENCE_TRANSFORMS, **{u: d[0] for u, d in _DIGESTS.items()}}
 
-ALLOWED_C14N = frozenset(_C14N_TRANSFORMS)
-ALLOWED_SIGNATURE = frozenset(_SIGNATURE_TRANSFORMS)
-ALLOWED_DIGEST = frozenset(_DIGESTS)
-ALLOWED_TRANSFORMS = frozenset(_REFERENCE_TRANSFORMS)
+
+@dataclass(frozen=True)
+class Profile:
+    """The one allow-list of a kind of signature: every algorithm URI it may name, by role.
+
+    ``final_c14n``: a Reference must end with one of these transforms. Without it XML-DSig falls
+    back to inclusive C14N for the node-set, which is exactly what the profile refuses.
+    """
+
+    name: str
+    c14n: frozenset[str]
+    signature: frozenset[str]
+    digest: frozenset[str]
+    transforms: frozenset[str]
+    final_c14n: frozenset[str] = frozenset()
+
+
+# The transport signature (README "The transport signature", protocol sheet §5.1): exclusive C14N
+# only — no inclusive C14N, no WithComments variant anywhere (a comment is outside what is
+# signed, so a with-comments reference would let signed and forwarded content differ). The
+# enveloped-signature transform is a no-op on a Body reference; legacy Java clients add it.
+TRANSPORT_PROFILE = Profile(
+    name="transport",
+    c14n=frozenset({EXC_C14N}),
+    signature=frozenset(_SIGNATURE_TRANSFORMS),
+    digest=frozenset(_DIGESTS),
+    transforms=frozenset({EXC_C14N, ENVELOPED}),
+    final_c14n=frozenset({EXC_C14N}),
+)
+# The business-data signature (sheet §5.2) is produced by Kalkan-style signers with inclusive
+# C14N; URI="" drops comments before any transform (XML-DSig 4.3.3.3), and the hardened parser
+# has dropped them already, so its WithComments transform sees none.
+PAYLOAD_PROFILE = Profile(
+    name="payload",
+    c14n=frozenset(_C14N_TRANSFORMS),
+    signature=frozenset(_SIGNATURE_TRANSFORMS),
+    digest=frozenset(_DIGESTS),
+    transforms=frozenset(_REFERENCE_TRANSFORMS),
+)
 
 
 def _ds(local: str) -> str:
@@ -188,18 +224,26 @@ def _refuse_algorithm(kind: str, uri: str) -> GatewayError:
     return GatewayError(errors.SIG_ALGORITHM, f"{kind} {uri} is not allowed")
 
 
-def check_algorithms(parts: SignatureParts) -> None:
-    """Refuse any algorithm outside the allow-list (SHA-1 included); runs before any crypto."""
-    if parts.c14n_method not in ALLOWED_C14N:
+def check_algorithms(parts: SignatureParts, profile: Profile) -> None:
+    """Refuse any algorithm outside ``profile`` (SHA-1 included); runs before any crypto."""
+    if parts.c14n_method not in profile.c14n:
         raise _refuse_algorithm("canonicalization", parts.c14n_method)
-    if parts.signature_method not in ALLOWED_SIGNATURE:
+    if parts.signature_method not in profile.signature:
         raise _refuse_algorithm("signature method", parts.signature_method)
     for ref in parts.references:
-        if ref.digest_method not in ALLOWED_DIGEST:
+        if ref.digest_method not in profile.digest:
             raise _refuse_algorithm("digest method", ref.digest_method)
         for uri, _ in ref.transforms:
-            if uri not in ALLOWED_TRANSFORMS:
+            if uri not in profile.transforms:
                 raise _refuse_algorithm("transform", uri)
+        if profile.final_c14n and (
+            not ref.transforms or ref.transforms[-1][0] not in profile.final_c14n
+        ):
+            raise GatewayError(
+                errors.SIG_ALGORITHM,
+                f"reference {ref.uri} must end with the transform "
+                f"{' or '.join(sorted(profile.final_c14n))}",
+            )
 
 
 def fragment_id(uri: str | None, fault: errors.FaultCode = errors.SIG_MALFORMED) -> str:
@@ -252,6 +296,10 @@ def resolve_id(document: etree._Element, ident: str, reference: ReferenceParts) 
 def _certificate_from_der(der: bytes) -> tuple[x509.Certificate, xmlsec.Key]:
     # Hot path: every sender re-sends the same certificate, so parse and load its key once.
     cert = x509.load_der_x509_certificate(der)
+    # cryptography parses names and extensions lazily: a certificate whose subject, issuer or
+    # extensions are malformed would raise ValueError deep in the trust check (found by fuzzing).
+    # Parse them here, so an unusable certificate is refused as such.
+    _ = cert.subject.rfc4514_string(), cert.issuer.rfc4514_string(), list(cert.extensions)
     return cert, public_key(cert)
 
 
@@ -268,7 +316,8 @@ def load_certificate(der: bytes) -> tuple[x509.Certificate, xmlsec.Key]:
     """Certificate and xmlsec verification key for DER bytes (cached); ValueError if unusable."""
     try:
         return _certificate_from_der(der)
-    except (ValueError, xmlsec.Error) as exc:
+    # UnsupportedAlgorithm: a key type cryptography does not know (found by fuzzing).
+    except (ValueError, UnsupportedAlgorithm, xmlsec.Error) as exc:
         raise ValueError(f"unusable certificate: {exc}") from exc
 
 

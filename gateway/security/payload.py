@@ -94,7 +94,7 @@ def _as_payload_fault(exc: GatewayError) -> GatewayError:
 def _verify(element: etree._Element, trust: TrustStore, now: datetime) -> x509.Certificate:
     root, signature = _signed_root(element)
     parts = dsig.parse_signature(signature)
-    dsig.check_algorithms(parts)
+    dsig.check_algorithms(parts, dsig.PAYLOAD_PROFILE)
     target = _whole_root(parts, root)
     cert, key = _certificate(parts)
     trust.check(cert, now)

@@ -273,8 +273,9 @@ def verify_envelope(
     signature = _single_signature(header)
     if signature is None:
         raise GatewayError(errors.SIG_MISSING)
+    _refuse_second_timestamp(signature)
     parts = dsig.parse_signature(signature)
-    dsig.check_algorithms(parts)
+    dsig.check_algorithms(parts, dsig.TRANSPORT_PROFILE)
     targets = _resolve_targets(parts, envelope, body)
     cert, key, key_reference = _certificate(parts, trust)
     trust.check(cert, now)
@@ -286,6 +287,15 @@ def verify_envelope(
         layout="legacy-header" if legacy else key_reference,
         key_reference=key_reference,
     )
+
+
+def _refuse_second_timestamp(signature: etree._Element) -> None:
+    """One wsu:Timestamp per security header: with two, which one is "the" sender's clock would
+    depend on which the reader looks at first (one signed and fresh, one unsigned and stale)."""
+    container = signature.getparent()
+    stamps = 0 if container is None else sum(1 for c in container if c.tag == WSU_TIMESTAMP)
+    if stamps > 1:
+        raise GatewayError(errors.TIMESTAMP_DUPLICATED, f"{stamps} wsu:Timestamp elements")
 
 
 def _resolve_targets(

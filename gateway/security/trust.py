@@ -137,9 +137,12 @@ class TrustStore:
         """Raise CERT_UNTRUSTED / CERT_EXPIRED / CERT_REVOKED unless ``cert`` is good at ``at``."""
         at = _aware(at)
         self._refresh()
+        # Checks run in worker threads: the generation is taken before the revocation check, so a
+        # CRL installed meanwhile makes this result stale instead of caching it as current.
+        generation = self._generation
         # Certificates hash and compare by their DER bytes: the same key as a fingerprint, cheaper.
         hit = self._cache.get(cert)
-        if hit and hit.generation == self._generation and hit.not_before <= at <= hit.not_after:
+        if hit and hit.generation == generation and hit.not_before <= at <= hit.not_after:
             return
         index = self._issuer_index(cert)
         ca = self._cas[index]
@@ -147,7 +150,7 @@ class TrustStore:
         self._check_revocation(cert, index)
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
-        self._cache[cert] = _Trusted(self._generation, not_before, not_after)
+        self._cache[cert] = _Trusted(generation, not_before, not_after)
 
     def _issuer_index(self, cert: x509.Certificate) -> int:
         for index, ca in enumerate(self._cas):

@@ -1,7 +1,11 @@
 """The SOAP 1.1 envelope: find Header, Body and the operation by namespace, never by prefix.
 
-Only the shape ``Envelope(Header?, Body)`` is accepted. Anything else around the Body is refused
-because a signature-wrapping attack hides a second Body or a moved one exactly there.
+Only the shape ``Envelope(Header?, Body(operation))`` is accepted. Anything else around the Body is
+refused because a signature-wrapping attack hides a second Body or a moved one exactly there; and
+anything beside the operation inside the Body is refused because the gateway would otherwise check
+one operation and silently drop the rest (a second SendMessage for a service the sender may not
+call). Processing instructions are refused anywhere: SOAP 1.1 (§3) forbids them, and one inside
+``data`` would travel on to a provider whose parser may act on it.
 """
 
 from __future__ import annotations
@@ -10,7 +14,13 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from gateway.errors import SOAP_MUST_UNDERSTAND, SOAP_NOT_ENVELOPE, GatewayError
+from gateway.errors import (
+    SOAP_MORE_THAN_ONE_OPERATION,
+    SOAP_MUST_UNDERSTAND,
+    SOAP_NOT_ENVELOPE,
+    SOAP_PROCESSING_INSTRUCTION,
+    GatewayError,
+)
 from gateway.soap.namespaces import SOAP_ENV, WSSE, qname
 
 ENVELOPE = qname(SOAP_ENV, "Envelope")
@@ -40,13 +50,38 @@ def split_envelope(root: etree._Element) -> Envelope:
     ``SOAP_MUST_UNDERSTAND``.
     """
     _require_envelope_root(root)
+    _refuse_processing_instructions(root)
     header, body = _header_and_body(root)
-    operation = next(body.iterchildren(tag=etree.Element), None)
-    if operation is None:
-        raise GatewayError(SOAP_NOT_ENVELOPE, "the Body is empty")
+    operation = _single_operation(body)
     if header is not None:
         _check_must_understand(header)
     return Envelope(root=root, header=header, body=body, operation=operation)
+
+
+# One C-level walk; the parser's limits have already bounded the document it walks.
+_COUNT_PIS = etree.XPath("count(//processing-instruction())")
+
+
+def _refuse_processing_instructions(root: etree._Element) -> None:
+    found = int(_COUNT_PIS(root.getroottree()))
+    if found:
+        raise GatewayError(SOAP_PROCESSING_INSTRUCTION, f"{found} processing instruction(s)")
+
+
+def _single_operation(body: etree._Element) -> etree._Element:
+    """The Body's one element child; text (other than whitespace) or a second element refused."""
+    operations = list(body.iterchildren(tag=etree.Element))
+    if not operations:
+        raise GatewayError(SOAP_NOT_ENVELOPE, "the Body is empty")
+    if len(operations) > 1:
+        names = ", ".join(etree.QName(op).localname for op in operations[:5])
+        raise GatewayError(
+            SOAP_MORE_THAN_ONE_OPERATION, f"the Body holds {len(operations)} elements: {names}"
+        )
+    operation = operations[0]
+    if (body.text or "").strip() or (operation.tail or "").strip():
+        raise GatewayError(SOAP_MORE_THAN_ONE_OPERATION, "the Body holds text beside the operation")
+    return operation
 
 
 def _require_envelope_root(root: etree._Element) -> None:

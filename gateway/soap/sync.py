@@ -170,7 +170,8 @@ def copy_payload(data: etree._Element) -> etree._Element:
     sheet §7.4). lxml serialises a subtree with all its ancestors' declarations, so a
     serialise/re-parse round trip keeps them, and the content bytes (CDATA included) as they were.
     """
-    return etree.fromstring(etree.tostring(data, with_tail=False), _COPY_PARSER)
+    # UTF-8, not lxml's default ASCII: a non-ASCII name (<Атауы>) cannot be a character reference.
+    return etree.fromstring(etree.tostring(data, with_tail=False, encoding="UTF-8"), _COPY_PARSER)
 
 
 def _envelope(body_id: str | None) -> tuple[etree._Element, etree._Element]:

@@ -65,12 +65,17 @@ def children(parent: etree._Element, name: str) -> list[etree._Element]:
     return [e for e in parent.iterchildren(tag=etree.Element) if local_name(e) == name]
 
 
+XML_WHITESPACE = " \t\r\n"
+
+
 def text_of(element: etree._Element | None) -> str | None:
     """An element's text content, stripped; None when absent or empty (sheet §7.5)."""
     if element is None:
         return None
     text = element.text if len(element) == 0 else "".join(element.itertext())
-    text = (text or "").strip()
+    # XML whitespace only: str.strip() would also take a no-break space (U+00A0) and other
+    # Unicode spaces away, and "EGOV_PORTAL\u00a0" would be read as the registered EGOV_PORTAL.
+    text = (text or "").strip(XML_WHITESPACE)
     return text or None
 
 

@@ -61,6 +61,7 @@ from simulators.customs.signatures import declarant_signature
 from simulators.customs.store import RecordStore
 from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import process_clock
+from simulators.kit.ops import guarded
 from simulators.kit.payloads import field_text
 from simulators.kit.provider import ProviderResult
 
@@ -163,8 +164,10 @@ def declaration_routes(clearance: Clearance) -> Sequence[BaseRoute]:
 
     return [
         Route("/ops/declarations", listing, methods=["GET"]),
-        Route("/ops/declarations/run", run, methods=["POST"]),
-        Route("/ops/declarations/{number}/control-result", control_result, methods=["POST"]),
+        Route("/ops/declarations/run", guarded(run), methods=["POST"]),
+        Route(
+            "/ops/declarations/{number}/control-result", guarded(control_result), methods=["POST"]
+        ),
     ]
 
 

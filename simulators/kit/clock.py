@@ -31,6 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from simulators.kit.ops import ops_refusal
+
 # Kazakhstan has had a single time zone, UTC+5, since 2024-03-01 (the east moved from UTC+6).
 KZ_TIME = timezone(timedelta(hours=5), "KZT")
 
@@ -277,6 +279,9 @@ class ClockControl:
         }
 
     async def _endpoint(self, request: Request) -> Response:
+        refused = ops_refusal(request)
+        if refused is not None:
+            return refused
         if request.method == "POST":
             clock = self.clock
             if not isinstance(clock, VirtualClock):

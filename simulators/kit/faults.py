@@ -68,6 +68,7 @@ from starlette.routing import BaseRoute, Route
 
 from gateway.errors import FaultCode
 from simulators.kit.clock import KZ_TIME, Clock, process_clock
+from simulators.kit.ops import ops_refusal
 
 log = logging.getLogger(__name__)
 
@@ -350,6 +351,9 @@ class FaultInjector:
         """``GET`` the state, ``POST`` a ``FaultRequest``, ``DELETE`` to clear everything."""
 
         async def endpoint(request: Request) -> Response:
+            refused = ops_refusal(request)
+            if refused is not None:
+                return refused
             if request.method == "POST":
                 try:
                     self.configure(await request.json())

@@ -30,6 +30,7 @@ from starlette.routing import BaseRoute, Route
 from gateway import errors
 from gateway.errors import FaultCode, GatewayError
 from gateway.observability.tracing import traced_middleware
+from gateway.security.policy import check_freshness
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
 from gateway.soap.async_ import (
@@ -60,6 +61,7 @@ from simulators.kit.faults import (
 )
 from simulators.kit.inbox import Inbox, InboxMessage, OnFirstDelivery, StatusNotice
 from simulators.kit.metrics import SimulatorMetrics
+from simulators.kit.ops import refuse_non_soap
 
 log = logging.getLogger(__name__)
 
@@ -111,12 +113,15 @@ class AsyncParticipant:
             self.system_id, clock=self.clock, failures=self.failures
         )
 
-    async def handle(self, raw: bytes, *, inject: FaultCode | None = None) -> tuple[int, bytes]:
+    async def handle(
+        self, raw: bytes, *, inject: FaultCode | None = None, content_type: str = "text/xml"
+    ) -> tuple[int, bytes]:
         """Answer one SOAP request: (HTTP status, signed envelope). ``inject``: a fault to answer
         instead of applying the message (once the request is known to be the gateway's)."""
         now = datetime.now(UTC)
         operation = "sendMessage"
         try:
+            refuse_non_soap(content_type)
             root, op = self._read(raw)
             operation = etree.QName(op).localname  # known now: faults use its detail element
             self._admit(root, op, now)
@@ -147,6 +152,8 @@ class AsyncParticipant:
         """Schema-valid and transport-signed by the gateway, or GatewayError."""
         validate_operation(op, _CHANNEL_OF[op.tag])
         signature = verify_envelope(root, self.trust, now=now)
+        # The gateway signs no Timestamp, but a signed one that has expired is a stale message.
+        check_freshness(signature.timestamp, None, now, 300, 60)
         common_names = signature.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         if not common_names or common_names[0].value != GATEWAY_ID:
             raise GatewayError(
@@ -222,7 +229,9 @@ class AsyncParticipant:
         async def endpoint(request: Request) -> Response:
             if request.method == "GET":
                 return unavailable() if self.faults.is_down() else self._contract(request)
-            return await self._receive(await request.body())
+            return await self._receive(
+                await request.body(), request.headers.get("content-type", "")
+            )
 
         async def health(request: Request) -> Response:
             return JSONResponse({"status": "ok", "system": self.system_id})
@@ -241,12 +250,14 @@ class AsyncParticipant:
         middleware = traced_middleware(self.system_id)
         return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
 
-    async def _receive(self, raw: bytes) -> Response:
+    async def _receive(self, raw: bytes, content_type: str) -> Response:
         outcome = await self.faults.admit()
         if outcome == "http-503":
             self.metrics.answered("async", 503, outcome)
             return unavailable()
-        status, body = await self.handle(raw, inject=INJECTED_FAULTS.get(outcome))
+        status, body = await self.handle(
+            raw, inject=INJECTED_FAULTS.get(outcome), content_type=content_type
+        )
         self.metrics.answered("async", status, outcome)
         return Response(body, status_code=status, media_type=XML)
 

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from gateway import errors
 from gateway.errors import FaultCode, GatewayError
 from gateway.observability.tracing import traced_middleware
+from gateway.security.policy import check_freshness
 from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
 from gateway.security.trust import TrustStore
 from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
@@ -41,13 +42,17 @@ from gateway.soap.sync import (
 )
 from simulators.kit.clock import Clock, ClockControl
 from simulators.kit.faults import INJECTED_FAULTS, FaultInjector, unavailable
+from simulators.kit.hostile import HostileMode
 from simulators.kit.metrics import SimulatorMetrics
+from simulators.kit.ops import refuse_non_soap
 
 log = logging.getLogger(__name__)
 
 XML = "text/xml; charset=utf-8"
 SUCCESS = ("SCSS001", "Message has been processed successfully")
 GATEWAY_ID = "GATEWAY"
+SOAP_MEDIA_TYPE = "text/xml"
+FRESHNESS_SECONDS, SKEW_SECONDS = 300, 60  # the gateway's defaults
 
 
 @dataclass(frozen=True)
@@ -79,13 +84,17 @@ class SyncProvider:
 
     def __post_init__(self) -> None:
         self.faults = FaultInjector.from_env(self.system_id, clock=self.clock)
+        self.hostile = HostileMode(self.system_id, self.key)
         self.metrics = SimulatorMetrics(self.system_id)
 
-    async def handle(self, raw: bytes, *, inject: FaultCode | None = None) -> tuple[int, bytes]:
+    async def handle(
+        self, raw: bytes, *, inject: FaultCode | None = None, content_type: str = SOAP_MEDIA_TYPE
+    ) -> tuple[int, bytes]:
         """Answer one request: (HTTP status, signed envelope). ``inject``: a fault to answer
         instead of calling the handler (once the request is known to be the gateway's)."""
         now = datetime.now(UTC)
         try:
+            refuse_non_soap(content_type)
             request = self._admit(raw, now)
             if inject is not None:
                 raise GatewayError(inject, f"{self.system_id} was told to fail ({inject.code})")
@@ -104,6 +113,8 @@ class SyncProvider:
         envelope = split_envelope(root)
         validate_operation(envelope.operation, "sync")
         signature = verify_envelope(root, self.trust, now=now)
+        # The gateway signs no Timestamp, but a signed one that has expired is a stale message.
+        check_freshness(signature.timestamp, None, now, FRESHNESS_SECONDS, SKEW_SECONDS)
         common_names = signature.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
         if not common_names or common_names[0].value != GATEWAY_ID:
             raise GatewayError(
@@ -124,6 +135,9 @@ class SyncProvider:
             session_id=request.session_id,
             data=data,
         )
+        hostile = self.hostile.answer(lambda **_: build_response_envelope(response))
+        if hostile is not None:
+            return hostile
         envelope = build_response_envelope(response)
         sign_envelope(envelope, self.key)
         return etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
@@ -142,7 +156,11 @@ class SyncProvider:
             if outcome == "http-503":
                 self.metrics.answered("sync", 503, outcome)
                 return unavailable()
-            status, body = await self.handle(raw, inject=INJECTED_FAULTS.get(outcome))
+            status, body = await self.handle(
+                raw,
+                inject=INJECTED_FAULTS.get(outcome),
+                content_type=request.headers.get("content-type", ""),
+            )
             self.metrics.answered("sync", status, outcome)
             return Response(body, status_code=status, media_type=XML)
 
@@ -156,6 +174,7 @@ class SyncProvider:
                 Route("/health", health, methods=["GET"]),
                 *self.faults.routes(),
                 *ClockControl(self.clock).routes(),
+                *self.hostile.routes(),
                 *self.metrics.routes(),
             ]
         )

@@ -242,9 +242,21 @@ async def test_refused_message_id_can_be_corrected_and_resent(gateway: Harness) 
 # --- who is calling ----------------------------------------------------------------------------
 
 
-async def test_unknown_sender(gateway: Harness) -> None:
+async def test_unknown_sender_signed_is_told_only_that_the_certificate_is_not_its(
+    gateway: Harness,
+) -> None:
+    """The certificate binding comes first: a signed request does not learn which senderIds exist.
+    """
     body = _signed(gateway.client(), sender_id="NOBODY")
-    assert await _refusal(gateway, body) == "Client.Auth.UnknownSender"
+    assert await _refusal(gateway, body) == "Client.Security.CertificateNotSender"
+
+
+async def test_unknown_sender_unsigned_under_the_emulator_policy(
+    shared_pki: Path, tmp_path: Path
+) -> None:
+    async with running_gateway(shared_pki, tmp_path, security_policy="emulator") as gateway:
+        body = etree.tostring(_unsigned(gateway.client(), sender_id="NOBODY"))
+        assert await _refusal_only(gateway, body) == "Client.Auth.UnknownSender"
 
 
 async def test_wrong_password(gateway: Harness) -> None:

@@ -159,13 +159,12 @@ def sign_variant(envelope: etree._Element, key: TransportKey, variant: Variant) 
 
 
 def legacy_variant() -> Variant:
-    """The legacy layout: bare ds:Signature in the Header, plain Id, inclusive C14N + enveloped,
-    KeyInfo X509Data/X509Certificate."""
+    """The legacy layout: bare ds:Signature in the Header, plain Id, enveloped + exclusive C14N
+    transforms, KeyInfo X509Data/X509Certificate."""
     return Variant(
         layout="x509data",
         legacy=True,
-        c14n=xmlsec.Transform.C14N,
-        transforms=(xmlsec.Transform.ENVELOPED, xmlsec.Transform.C14N_COMMENTS),
+        transforms=(xmlsec.Transform.ENVELOPED, xmlsec.Transform.EXCL_C14N),
     )
 
 

@@ -44,7 +44,7 @@ def test_key_reference_layouts(egov_key, trust, now, layout, expected):
     assert verified.layout == verified.key_reference == expected
 
 
-def test_legacy_bare_signature_with_plain_id_and_inclusive_c14n(egov_key, trust, now):
+def test_legacy_bare_signature_with_plain_id_and_enveloped_transform(egov_key, trust, now):
     envelope = new_envelope()
     sign_variant(envelope, egov_key, legacy_variant())
     wire = _wire(envelope)

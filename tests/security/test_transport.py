@@ -191,6 +191,47 @@ def test_algorithm_outside_the_allow_list_is_refused_before_crypto(
     assert uri in error.detail
 
 
+@pytest.mark.parametrize(
+    ("c14n", "transforms"),
+    [
+        (xmlsec.Transform.C14N, (xmlsec.Transform.EXCL_C14N,)),
+        (xmlsec.Transform.C14N_COMMENTS, (xmlsec.Transform.EXCL_C14N,)),
+        (xmlsec.Transform.EXCL_C14N_COMMENTS, (xmlsec.Transform.EXCL_C14N,)),
+        (xmlsec.Transform.EXCL_C14N, (xmlsec.Transform.C14N,)),
+        (xmlsec.Transform.EXCL_C14N, (xmlsec.Transform.C14N_COMMENTS,)),
+        (xmlsec.Transform.EXCL_C14N, (xmlsec.Transform.EXCL_C14N_COMMENTS,)),
+        (xmlsec.Transform.EXCL_C14N, (xmlsec.Transform.ENVELOPED,)),
+        (xmlsec.Transform.EXCL_C14N, ()),
+    ],
+    ids=[
+        "inclusive-signedinfo",
+        "inclusive-comments-signedinfo",
+        "exclusive-comments-signedinfo",
+        "inclusive-transform",
+        "inclusive-comments-transform",
+        "exclusive-comments-transform",
+        "no-final-c14n",
+        "no-transforms",
+    ],
+)
+def test_only_exclusive_c14n_without_comments_is_accepted(egov_key, trust, now, c14n, transforms):
+    """Issue 8, finding 4: a correctly signed message outside the documented profile."""
+    envelope = new_envelope()
+    sign_variant(envelope, egov_key, Variant(c14n=c14n, transforms=transforms))
+    refused(errors.SIG_ALGORITHM, envelope, trust, now)
+
+
+def test_two_timestamps_in_one_security_header_are_refused(gateway_key, trust, now):
+    """Issue 8, finding 5: which Timestamp is "the" one must not depend on who reads it."""
+    envelope = new_envelope()
+    sign_envelope(envelope, gateway_key, with_timestamp=True, now=now)
+    stamp = envelope.find(f".//{{{WSU}}}Timestamp")
+    stale = copy.deepcopy(stamp)
+    del stale.attrib[f"{{{WSU}}}Id"]
+    stamp.addnext(stale)
+    refused(errors.TIMESTAMP_DUPLICATED, envelope, trust, now)
+
+
 def test_signature_over_the_timestamp_only(gateway_key, trust, now):
     envelope = new_envelope()
     security = etree.SubElement(header_of(envelope), wsse("Security"))

@@ -320,7 +320,9 @@ async def sync_lookup(
     http: httpx.AsyncClient, payload: etree._Element, key: TransportKey
 ) -> tuple[int, etree._Element]:
     """The provider's HTTP status and answer envelope for a look-up."""
-    response = await http.post("/shep/sync", content=sync_body(payload, key))
+    response = await http.post(
+        "/shep/sync", content=sync_body(payload, key), headers={"Content-Type": "text/xml"}
+    )
     return response.status_code, parse_document(response.content, max_bytes=10**7, max_depth=64)
 
 
@@ -406,7 +408,12 @@ async def test_lookup_answers_and_contracts(pki: Path, gateway_key: TransportKey
         # One fault plan for the system: a 503 queued at /ops/faults hits the sync endpoint too.
         await http.post("/ops/faults", json={"kind": "http-503", "count": 1})
         body = sync_body(build_by_number("N-1"), gateway_key)
-        assert [(await http.post("/shep/sync", content=body)).status_code for _ in "ab"] == [
+        assert [
+            (
+                await http.post("/shep/sync", content=body, headers={"Content-Type": "text/xml"})
+            ).status_code
+            for _ in "ab"
+        ] == [
             503,
             200,
         ]

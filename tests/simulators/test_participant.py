@@ -274,7 +274,11 @@ async def test_injected_503_fails_transport_and_stores_nothing(
     participant.failures.fail_next(2, "http-503")
 
     for _ in range(2):
-        response = await http.post(PATH, content=signed(push_envelope("msg-10"), gateway_key))
+        response = await http.post(
+            PATH,
+            content=signed(push_envelope("msg-10"), gateway_key),
+            headers={"Content-Type": "text/xml"},
+        )
         assert response.status_code == 503
     assert recorder.seen == []
 
@@ -320,7 +324,11 @@ async def test_faults_are_set_over_http(http: httpx.AsyncClient, gateway_key) ->
     # The document also carries the standing faults (simulators.kit.faults); the queue is "pending".
     response = await http.post("/ops/faults", json={"kind": "http-503", "count": 1})
     assert response.json()["pending"] == [{"kind": "http-503", "seconds": 0.0}]
-    assert (await http.post(PATH, content=signed(push_envelope(), gateway_key))).status_code == 503
+    assert (
+        await http.post(
+            PATH, content=signed(push_envelope(), gateway_key), headers={"Content-Type": "text/xml"}
+        )
+    ).status_code == 503
 
     response = await http.post("/ops/faults", json={"kind": "slow", "count": 2, "seconds": 3})
     assert len(response.json()["pending"]) == 2

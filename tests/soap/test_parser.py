@@ -10,7 +10,7 @@ from lxml import etree
 
 from gateway import errors
 from gateway.errors import GatewayError
-from gateway.soap.parser import parse_document
+from gateway.soap.parser import XmlLimits, parse_document
 from tests.soap.samples import LIMITS, request_xml
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
@@ -35,11 +35,60 @@ def refusal(data: bytes, **limits: int) -> GatewayError:
     return caught.value
 
 
-def test_a_normal_request_parses_with_whitespace_comments_and_cdata_kept():
-    xml = request_xml(data="<data> <!-- keep --><![CDATA[<raw/>]]> </data>")
+def test_a_normal_request_parses_with_whitespace_and_cdata_kept_and_comments_dropped():
+    xml = request_xml(data="<data> <!-- dropped --><![CDATA[<raw/>]]> </data>")
     root = parse_document(xml, **LIMITS)
     data = root.find(".//requestData/data")
-    assert etree.tostring(data).endswith(b"> <!-- keep --><![CDATA[<raw/>]]> </data>")
+    assert etree.tostring(data).endswith(b"> <![CDATA[<raw/>]]> </data>")
+
+
+def test_a_comment_inside_text_is_dropped_and_the_text_joined_as_it_was_signed():
+    """Exclusive C14N without comments signs "030850000008"; that is what the gateway reads."""
+    xml = request_xml(data="<data><p:bin>030850<!---->000008</p:bin></data>")
+    root = parse_document(xml, **LIMITS)
+    assert root.find(".//{urn:test:payload}bin").text == "030850000008"
+
+
+def _element_with(count: int, make: str) -> bytes:
+    return ("<r><e " + " ".join(make.format(i) for i in range(count)) + "/></r>").encode()
+
+
+@pytest.mark.parametrize(
+    ("xml", "fault"),
+    [
+        (_element_with(100_000, 'a{}="x"'), errors.XML_TOO_MANY_ATTRIBUTES),
+        (_element_with(100_000, 'xmlns:p{0}="urn:x{0}"'), errors.XML_TOO_MANY_NAMESPACES),
+        (b"<r>" + b"<e/>" * 300_000 + b"</r>", errors.XML_TOO_MANY_ELEMENTS),
+        (b"<r><e>" + b"x" * 5_000_000 + b"</e></r>", errors.XML_TEXT_TOO_LARGE),
+        (b"<r><e/>" + b"x" * 5_000_000 + b"</r>", errors.XML_TEXT_TOO_LARGE),
+    ],
+    ids=["attributes", "namespaces", "elements", "text", "tail"],
+)
+def test_shapes_beyond_the_limits_are_refused_while_parsing(xml, fault):
+    assert refusal(xml, max_bytes=10_000_000).fault is fault
+
+
+@pytest.mark.parametrize("make", ['a{0}="x"', 'xmlns:p{0}="urn:x{0}"'])
+def test_100k_attributes_or_namespaces_cost_a_fraction_of_a_second(make):
+    """Issue 8, finding 1: these took the gateway minutes (quadratic work after parsing)."""
+    started = time.perf_counter()
+    refusal(_element_with(100_000, make), max_bytes=10_000_000)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_the_limits_are_exactly_inclusive():
+    limits = XmlLimits(max_attributes=3, max_namespaces=2, max_elements=3, max_text_chars=4)
+    ok = b'<r xmlns:a="urn:a" xmlns:b="urn:b"><e x="1" y="2" z="3">abcd</e>wxyz</r>'
+    assert parse_document(ok, **LIMITS, limits=limits).tag == "r"
+    for bad, fault in [
+        (ok.replace(b'z="3"', b'z="3" w="4"'), errors.XML_TOO_MANY_ATTRIBUTES),
+        (ok.replace(b"<e ", b'<e xmlns:c="urn:c" '), errors.XML_TOO_MANY_NAMESPACES),
+        (ok.replace(b"</e>", b"</e><f/><g/>"), errors.XML_TOO_MANY_ELEMENTS),
+        (ok.replace(b"abcd", b"abcde"), errors.XML_TEXT_TOO_LARGE),
+    ]:
+        with pytest.raises(GatewayError) as caught:
+            parse_document(bad, **LIMITS, limits=limits)
+        assert caught.value.fault is fault
 
 
 def test_oversize_is_refused_before_parsing():

@@ -218,3 +218,14 @@ def test_payload_named_by_xsi_type_is_validated_as_that_type() -> None:
         with pytest.raises(GatewayError) as refused:
             schemas.validate(etree.fromstring(typed.format(type=type_name, bin=bin_)), "gbdul.xsd")
         assert refused.value.fault.code == "Client.Schema.PayloadInvalid"
+
+
+def test_non_ascii_names_are_validated_not_crashed_on():
+    """Found by fuzzing: the validation copy was serialised as ASCII, where a Cyrillic element or
+    attribute name cannot be written, and the message got Server.Internal."""
+    xml = request_xml(data="<data><Атауы тіл='kk'>Алтын Дала</Атауы></data>")
+    validate_operation(split_envelope(parse(xml)).operation)  # the payload is the service's
+    bad = xml.replace(b"<sessionId/>", "<sessionId/><Ескерту/>".encode())
+    with pytest.raises(GatewayError) as caught:
+        validate_operation(split_envelope(parse(bad)).operation)
+    assert caught.value.fault is errors.SCHEMA_INVALID

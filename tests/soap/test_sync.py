@@ -241,3 +241,13 @@ def test_request_is_not_a_response():
     with pytest.raises(GatewayError) as caught:
         parse_sync_response(operation_of(request_xml()))
     assert caught.value.fault is errors.SOAP_UNKNOWN_OPERATION
+
+
+def test_a_payload_with_non_ascii_names_is_forwarded_as_it_came():
+    """Found by fuzzing: copy_payload serialised as ASCII and failed on <Атауы>."""
+    from gateway.soap.sync import copy_payload
+
+    data = etree.fromstring("<r><data><Атауы тіл='kk'>Алтын Дала</Атауы></data></r>".encode())[0]
+    copied = copy_payload(data)
+    assert copied[0].tag == "Атауы" and copied[0].get("тіл") == "kk"
+    assert copied[0].text == "Алтын Дала"

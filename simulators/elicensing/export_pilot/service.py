@@ -65,6 +65,7 @@ from simulators.elicensing.export_pilot.scope import (
 )
 from simulators.elicensing.export_pilot.store import PermitStatus
 from simulators.kit.clock import KZ_TIME
+from simulators.kit.ops import guarded
 from simulators.kit.provider import ProviderResult
 
 SUBMIT_SERVICE = "ExportPilotSubmit_v1"
@@ -248,8 +249,9 @@ class ExportPilot:
             Route("/desk/sla", self._sla),
             Route("/desk/reports/overdue", self._overdue),
             Route("/desk/applications/{number}", self._one),
-            Route("/desk/applications/{number}/{action}", self._action, methods=["POST"]),
-            Route("/desk/permits/{permit}/terminate", self._terminate, methods=["POST"]),
+            # Officers act for a committee: beyond loopback only with the operator's token.
+            Route("/desk/applications/{number}/{action}", guarded(self._action), methods=["POST"]),
+            Route("/desk/permits/{permit}/terminate", guarded(self._terminate), methods=["POST"]),
         ]
 
     async def _queue(self, request: Request) -> Response:

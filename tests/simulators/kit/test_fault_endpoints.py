@@ -84,7 +84,9 @@ def sync_request(gateway_key) -> bytes:
 
 
 async def sync_post(http: httpx.AsyncClient, gateway_key) -> httpx.Response:
-    return await http.post(SYNC_PATH, content=sync_request(gateway_key))
+    return await http.post(
+        SYNC_PATH, content=sync_request(gateway_key), headers={"Content-Type": "text/xml"}
+    )
 
 
 def fault_of(response: httpx.Response) -> tuple[str, str]:
@@ -131,7 +133,9 @@ async def test_an_injected_fault_does_not_hide_a_bad_signature(
     http: httpx.AsyncClient, provider: SyncProvider, pki: Path
 ) -> None:
     provider.faults.failures.fail_next(1, "soap-server-fault")
-    response = await http.post(SYNC_PATH, content=sync_request(key_of(pki, "KEDEN")))
+    response = await http.post(
+        SYNC_PATH, content=sync_request(key_of(pki, "KEDEN")), headers={"Content-Type": "text/xml"}
+    )
     assert fault_of(response)[1] == "Client.Security.CertificateNotSender"
 
 
@@ -227,11 +231,19 @@ async def test_participant_server_fault_is_transient_and_stores_nothing(
     assert participant.faults.failures is participant.failures  # one queue, two names
     participant.failures.fail_next(1, "soap-server-fault")
 
-    response = await http.post(ASYNC_PATH, content=signed(push_envelope("m-1"), gateway_key))
+    response = await http.post(
+        ASYNC_PATH,
+        content=signed(push_envelope("m-1"), gateway_key),
+        headers={"Content-Type": "text/xml"},
+    )
     assert fault_of(response) == ("soap:Server", "Server.Simulator.Failed")
     assert (await http.get("/ops/inbox")).json() == []
 
-    retry = await http.post(ASYNC_PATH, content=signed(push_envelope("m-1"), gateway_key))
+    retry = await http.post(
+        ASYNC_PATH,
+        content=signed(push_envelope("m-1"), gateway_key),
+        headers={"Content-Type": "text/xml"},
+    )
     assert retry.status_code == 200
     assert [m["messageId"] for m in (await http.get("/ops/inbox")).json()] == ["m-1"]
 
@@ -244,10 +256,18 @@ async def test_participant_down_window_and_clock_over_http(
     await http.post("/ops/faults", json={"down": [window]})
     await http.post("/ops/clock", json={"set": "2026-07-07T11:00:00+05:00"})
 
-    response = await http.post(ASYNC_PATH, content=signed(push_envelope("m-2"), gateway_key))
+    response = await http.post(
+        ASYNC_PATH,
+        content=signed(push_envelope("m-2"), gateway_key),
+        headers={"Content-Type": "text/xml"},
+    )
     assert response.status_code == 503
     assert (await http.get("/ops/inbox")).json() == []
 
     await http.post("/ops/clock", json={"set": "2026-07-07T12:00:00+05:00"})
-    response = await http.post(ASYNC_PATH, content=signed(push_envelope("m-2"), gateway_key))
+    response = await http.post(
+        ASYNC_PATH,
+        content=signed(push_envelope("m-2"), gateway_key),
+        headers={"Content-Type": "text/xml"},
+    )
     assert response.status_code == 200

@@ -1,0 +1,127 @@
+"""Attack kits: fresh envelopes for a channel, and the keys a signer has (or can make)."""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
+
+from lxml import etree
+
+from gateway.attacks.catalogue import AttackKit
+from gateway.registry import Registry
+from gateway.security.pki import CA_KEY_FILE, init_pki, issue_certificate
+from gateway.security.transport import TransportKey
+from gateway.soap.async_ import (
+    AsyncMessageInfo,
+    AsyncSendMessageRequest,
+    MessageType,
+    build_send_message_envelope,
+)
+from gateway.soap.sync import SyncRequest, build_request_envelope
+
+GATEWAY_ID = "GATEWAY"
+
+Payload = Callable[[], etree._Element | None]
+
+
+def _data(payload: etree._Element | None) -> etree._Element:
+    data = etree.Element("data")
+    if payload is not None:
+        data.append(copy.deepcopy(payload))
+    return data
+
+
+def sync_requests(
+    *, sender_id: str, password: str | None, service_id: str, payload: Payload
+) -> Callable[..., etree._Element]:
+    """Fresh unsigned SendMessage envelopes; keyword arguments change SyncRequest fields."""
+
+    def fresh(**changes: object) -> etree._Element:
+        fields: dict[str, object] = {
+            "message_id": str(uuid.uuid4()),
+            "service_id": service_id,
+            "message_date": datetime.now(UTC),
+            "sender_id": sender_id,
+            "password": password,
+            "data": _data(payload()),
+        }
+        fields.update(changes)
+        return build_request_envelope(SyncRequest(**fields))  # type: ignore[arg-type]
+
+    return fresh
+
+
+def async_requests(
+    *, sender_id: str, password: str | None, service_id: str, payload: Payload
+) -> Callable[..., etree._Element]:
+    """Fresh unsigned sendMessage envelopes; keyword arguments change AsyncMessageInfo fields."""
+
+    def fresh(**changes: object) -> etree._Element:
+        fields: dict[str, object] = {
+            "message_id": str(uuid.uuid4()),
+            "service_id": service_id,
+            "message_type": MessageType.REQUEST,
+            "message_date": datetime.now(UTC),
+            "sender_id": sender_id,
+            "password": password,
+        }
+        fields.update(changes)
+        info = AsyncMessageInfo(**fields)  # type: ignore[arg-type]
+        return build_send_message_envelope(
+            AsyncSendMessageRequest(info=info, data=_data(payload()))
+        )
+
+    return fresh
+
+
+def key_of(pki_dir: Path, system_id: str) -> TransportKey:
+    return TransportKey.from_files(pki_dir / f"{system_id}.pem", pki_dir / f"{system_id}.key")
+
+
+@cache
+def foreign_key(system_id: str) -> TransportKey:
+    """``system_id``'s name on a certificate from a throwaway CA nobody trusts (made once)."""
+    directory = Path(tempfile.mkdtemp(prefix="kzgate-foreign-ca-"))
+    init_pki(directory, (system_id,))
+    return key_of(directory, system_id)
+
+
+def expired_key(pki_dir: Path, system_id: str) -> TransportKey | None:
+    """``system_id``'s identity on a lapsed certificate from the trusted CA, if its key is here."""
+    if not (pki_dir / CA_KEY_FILE).exists():
+        return None
+    start = datetime.now(UTC) - timedelta(days=800)
+    cert_pem, key_pem = issue_certificate(
+        pki_dir, system_id, not_before=start, not_after=start + timedelta(days=30)
+    )
+    return TransportKey.from_pem(cert_pem, key_pem)
+
+
+def gateway_kit(
+    pki_dir: Path,
+    registry: Registry,
+    *,
+    system_id: str,
+    service_id: str,
+    payload: Payload,
+    channel: str = "sync",
+) -> AttackKit:
+    """The gateway's own name against ``system_id``'s endpoint (``kzgate attack``): requests as
+    the gateway relays them (a caller allowed to use the service, no password)."""
+    service = registry.service(service_id)
+    caller = sorted(service.allowed_senders)[0] if service.allowed_senders else GATEWAY_ID
+    factory = sync_requests if channel == "sync" else async_requests
+    others = sorted(s for s in registry.senders if s not in (GATEWAY_ID, system_id))
+    other = next((s for s in others if (pki_dir / f"{s}.key").exists()), None)
+    return AttackKit(
+        fresh=factory(sender_id=caller, password=None, service_id=service_id, payload=payload),
+        key=key_of(pki_dir, GATEWAY_ID),
+        other_key=key_of(pki_dir, other) if other else None,
+        foreign_key=foreign_key(GATEWAY_ID),
+        expired_key=expired_key(pki_dir, GATEWAY_ID),
+    )

@@ -1,0 +1,122 @@
+"""Who may change a simulator's state through ``/ops/*`` (its clock, its faults, its hostile mode).
+
+Reading ``/ops/*`` stays open: testers and ``kzgate status`` need it. A request that changes state
+(any method but GET/HEAD) is:
+
+- refused outright under ``KZGATE_ENV=production`` — a simulator's clock and faults are rehearsal
+  tools, and nothing in production may move time or switch a system off over HTTP;
+- allowed without credentials when the simulator listens on a loopback address only
+  (``KZGATE_HOST`` 127.0.0.1, ::1 or localhost, the default): only the operator's own machine can
+  reach it then;
+- otherwise allowed only with ``Authorization: Bearer <KZGATE_OPS_TOKEN>``; with no token
+  configured such a simulator refuses every change, since an unauthenticated switch reachable
+  from the network is exactly what issue 8 found.
+
+The settings are read from the environment at each request, so every app factory gets the guard
+without plumbing, and an operator can see the rule in one place.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from gateway import errors
+from gateway.errors import GatewayError
+
+READ_ONLY = frozenset({"GET", "HEAD"})
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine (a name other than localhost is not trusted)."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class OpsAccess:
+    """The rule above, for one configuration."""
+
+    env: str = "development"
+    bind_host: str = "127.0.0.1"
+    token: str | None = None
+
+    @classmethod
+    def from_environment(cls) -> OpsAccess:
+        return cls(
+            env=os.environ.get("KZGATE_ENV", "development"),
+            bind_host=os.environ.get("KZGATE_HOST", "127.0.0.1"),
+            token=os.environ.get("KZGATE_OPS_TOKEN") or None,
+        )
+
+    def refusal(self, request: Request) -> Response | None:
+        """None when ``request`` may go ahead; else the response that refuses it."""
+        if request.method in READ_ONLY:
+            return None
+        if self.env == "production":
+            return JSONResponse(
+                {"error": "ops endpoints do not change state under KZGATE_ENV=production"},
+                status_code=403,
+            )
+        if is_loopback(self.bind_host):
+            return None
+        if self.token is None:
+            return JSONResponse(
+                {
+                    "error": f"this simulator listens on {self.bind_host}: set KZGATE_OPS_TOKEN "
+                    "and send it as 'Authorization: Bearer …' to change its state"
+                },
+                status_code=403,
+            )
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode(), self.token.encode()
+        ):
+            return JSONResponse(
+                {"error": "operator authentication required (Authorization: Bearer …)"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="kzgate-ops"'},
+            )
+        return None
+
+
+def guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Endpoint:
+    """``endpoint`` behind the rule above: for a simulator's state-changing routes outside
+    ``/ops/`` too (the committees' desk, a customs officer's result), which act for a person."""
+
+    async def checked(request: Request) -> Response:
+        return ops_refusal(request) or await endpoint(request)
+
+    return checked
+
+
+def operator_headers() -> dict[str, str]:
+    """What an operator's tool (kzgate sim, the console) sends with ops calls: the bearer token
+    when one is configured, so the same tool works beyond loopback."""
+    token = os.environ.get("KZGATE_OPS_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def ops_refusal(request: Request) -> Response | None:
+    """The refusal of a state-changing ``/ops/*`` request under the current environment, if any."""
+    return OpsAccess.from_environment().refusal(request)
+
+
+def refuse_non_soap(content_type: str | None) -> None:
+    """``Client.Http.BadRequest`` unless the request is text/xml, as the gateway requires too."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != "text/xml":
+        raise GatewayError(
+            errors.HTTP_METHOD, f"Content-Type {content_type or '(none)'!r} is not text/xml"
+        )

@@ -1,0 +1,152 @@
+"""``kzgate attack`` and the simulators' hostile mode (issue 8, build 8).
+
+The tool must tell a weak verifier from a sound one: against a deliberately weak endpoint it lists
+the attacks it fell for; against the project's own simulators it lists none. A simulated provider
+switched to hostile answers must be caught by the gateway's own verifier of provider answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.attacks.catalogue import BY_NAME, attacks_for
+from gateway.attacks.runner import report
+from gateway.cli.attack import AttackRefused, attack_system
+from gateway.cli.main import main
+from gateway.config import Settings
+from gateway.security.pki import init_pki
+from simulators.legal_entities.service import create_provider
+from simulators.monitoring import service as monitoring_service
+from simulators.systems import simulator_database_url
+from tests.gateway.harness import SERVICE, lookup, running_gateway
+from tests.security.weak_endpoint import PATH, weak_app
+from tests.simulators.pushing import client_of
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("attack-pki")
+    init_pki(directory)
+    return directory
+
+
+def _settings(pki: Path, **overrides: object) -> Settings:
+    return Settings(pki_dir_override=pki, **overrides)
+
+
+async def test_a_weak_endpoint_is_listed_with_every_attack_it_fell_for(pki: Path) -> None:
+    async with client_of(weak_app()) as http:
+        problem, outcomes = await attack_system(
+            f"{http.base_url}{PATH}".replace("//shep", "/shep"),
+            "GBDUL",
+            settings=_settings(pki),
+            http=http,
+        )
+    assert problem is None
+    fell = {o.attack.name for o in outcomes if o.fell}
+    text = report(outcomes)
+    # What a verifier without chain, owner, algorithm and structure checks lets through...
+    assert {
+        "key-untrusted-ca",
+        "key-expired-certificate",
+        "key-another-systems-certificate",
+        "xsw-body-in-header-same-id",
+        "c14n-comment-splits-signed-value",
+        "c14n-inclusive",
+        "alg-rsa-sha1",
+        "soap-two-operations",
+        "soap-content-type",
+        "sig-expired-timestamp",
+    } <= fell, text
+    # ...and what it still holds: it does check the signature value and the digests.
+    assert not fell & {"sig-unsigned", "sig-body-edited", "sig-value-flipped"}, text
+    for name in fell:
+        assert f"{name} " in text and "fell for it" in text
+
+
+async def test_the_projects_own_sync_simulator_falls_for_none(pki: Path) -> None:
+    async with client_of(create_provider(pki).app()) as http:
+        problem, outcomes = await attack_system(
+            f"{http.base_url}/shep/sync", "GBDUL", settings=_settings(pki), http=http
+        )
+    assert problem is None
+    assert outcomes and all(o.fell is False for o in outcomes), report(outcomes)
+    assert {o.attack.name for o in outcomes} == {a.name for a in attacks_for("provider")}
+
+
+async def test_the_projects_own_async_participant_falls_for_none(pki: Path, tmp_path) -> None:
+    settings = _settings(pki, var_dir=tmp_path)
+    participant = monitoring_service.create_participant(pki, simulator_database_url(settings))
+    async with client_of(participant.app()) as http:
+        problem, outcomes = await attack_system(
+            f"{http.base_url}/shep/async",
+            "MONITORING",
+            settings=settings,
+            http=http,
+            channel="async",
+            payload=_stage_event(),
+        )
+    assert problem is None
+    assert outcomes and all(o.fell is False for o in outcomes), report(outcomes)
+
+
+def _stage_event():
+    from datetime import UTC, datetime
+
+    from simulators.monitoring.payload import build_stage_event
+
+    return build_stage_event("KZ-2026-0009", "REGISTERED", "ELICENSE", datetime.now(UTC))
+
+
+async def test_refused_under_production(pki: Path) -> None:
+    with pytest.raises(AttackRefused, match="production"):
+        await attack_system(
+            "http://x/shep/sync", "GBDUL", settings=_settings(pki, env="production")
+        )
+
+
+def test_the_command_is_refused_under_production(
+    pki: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KZGATE_ENV", "production")
+    monkeypatch.setenv("KZGATE_PKI_DIR", str(pki))
+    assert main(["attack", "--target", "http://127.0.0.1:9/shep/sync", "--as", "GBDUL"]) == 2
+    assert "production" in capsys.readouterr().out
+
+
+async def test_a_provider_in_hostile_mode_is_caught_by_the_gateway(
+    pki: Path, tmp_path: Path
+) -> None:
+    """Each hostile answer GBDUL can be switched to is refused by the gateway's verifier of
+    provider answers; the comment-split answer is relayed with the value GBDUL signed."""
+    async with running_gateway(pki, tmp_path) as gateway:
+        gbdul = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=gateway.apps["GBDUL"]), base_url="http://gbdul"
+        )
+        client = gateway.client("ELICENSE")
+        offered = (await gbdul.get("/ops/hostile")).json()["attacks"]
+        assert len(offered) >= len(attacks_for("answer")) - 4  # all but those needing other keys
+        for attack in (BY_NAME[name] for name in offered):
+            switched = await gbdul.post("/ops/hostile", json={"attack": attack.name})
+            assert switched.status_code == 200
+            if attack.gateway_fault is None:
+                result = await client.send(SERVICE, lookup())
+                assert result.response.status_code == "SCSS001"
+                continue
+            response = await gateway.post(client.signed_envelope(client.request(SERVICE, lookup())))
+            assert response.status_code == 500, attack.name
+            assert b"Server.Provider." in response.content, (attack.name, response.text[:300])
+        await gbdul.post("/ops/hostile", json={"attack": None})
+        assert (await client.send(SERVICE, lookup())).response.status_code == "SCSS001"
+        await gbdul.aclose()
+
+
+async def test_the_hostile_switch_is_an_ops_change(pki: Path, monkeypatch) -> None:
+    monkeypatch.setenv("KZGATE_ENV", "production")
+    async with client_of(create_provider(pki).app()) as http:
+        response = await http.post("/ops/hostile", json={"attack": "sig-value-flipped"})
+        assert response.status_code == 403
+        assert (await http.get("/ops/hostile")).json()["attack"] is None
