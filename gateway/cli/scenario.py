@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 
 from gateway.config import Settings
+from simulators.kit.ops import operator_headers
 from simulators.rehearsal.engine import Rehearsal, ScenarioResult
 from simulators.rehearsal.loader import ScenarioError, load_scenario
 from simulators.rehearsal.model import Scenario, scenario_schema
@@ -112,7 +113,8 @@ def _play(loaded: list[tuple[Path, Scenario]], junit: Path | None) -> int:
 
 async def _play_all(loaded: list[tuple[Path, Scenario]]) -> list[ScenarioResult]:
     results = []
-    async with httpx.AsyncClient(timeout=30) as http:
+    # The operator's token rides along when one is configured: the same run works beyond loopback.
+    async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
         for file, scenario in loaded:
             print(f"{scenario.name} ({file})", flush=True)
             rehearsal = Rehearsal(Settings(), http)
