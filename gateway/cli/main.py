@@ -19,6 +19,7 @@ _COMMAND_MODULES = (
     "catalogue",
     "sim",
     "officer",
+    "scenario",
     "attack",
 )
 

@@ -1,0 +1,12 @@
+"""Rehearsals as files: a tester's scenario (YAML) played against a running kzgate system.
+
+This package owns the scenario format (``model``: a pydantic model whose JSON Schema is published
+at ``examples/scenarios/scenario.schema.json``), reading a file with the line of every field
+(``loader``), playing the steps and waiting for the expectations on the virtual business clock
+(``engine``), and the readable and JUnit reports (``report``). ``kzgate scenario`` is its command.
+
+It lives beside the simulators, not inside the gateway, because it is a *client* of the whole
+system: it speaks the simulators' language (working days, refusal grounds, deadlines, the shared
+virtual clock, fault plans) and reaches them only over HTTP (``/ops/*``) and signed SOAP through
+the gateway (the ``connectors.client`` SDK and the CLI's public helpers), never their internals.
+"""
