@@ -534,6 +534,81 @@ class Rehearsal:
             )
         return f"{expect.of}: fault {filed.fault}"
 
+    async def _expect_cabinet(self, expect: model.CabinetExpectation, suffix: str) -> str:
+        filed = self._filed(expect.of, suffix)
+        names = {filed.number}
+        if filed.kind in ("licence", "permit"):
+            number = (await self._status(filed)).findtext("documentNumber")
+            names |= {number} if number else set()
+
+        async def look() -> dict[str, Any] | None:
+            inbox = await self.view.call("EGOV_PORTAL", "GET", "/ops/inbox")
+            for message in inbox.get("value", []) if isinstance(inbox, dict) else []:
+                data = message.get("data") or ""
+                if not any(n and n in data for n in names):
+                    continue
+                if expect.document is None or _root_names(data) & {expect.document}:
+                    return message
+            return None
+
+        what = expect.document or "a message"
+        seen = await self.wait(expect, f"{what} about {expect.of} in the cabinet", look)
+        return f"cabinet: {what} about {filed.number} ({seen.get('serviceId')})"
+
+    async def _expect_stage(self, expect: model.StageExpectation, suffix: str) -> str:
+        filed = self._filed(expect.of, suffix)
+
+        async def look() -> dict[str, Any] | None:
+            path = f"/ops/stage-events?application={filed.number}"
+            events = await self.view.call("MONITORING", "GET", path)
+            found = [e for e in events.get("value", []) if e.get("stage") == expect.stage]
+            return found[0] if found else None
+
+        seen = await self.wait(expect, f"MONITORING stage {expect.stage} of {expect.of}", look)
+        return f"MONITORING: {filed.number} {expect.stage} from {seen['system']}"
+
+    async def _expect_dead_letter(self, expect: model.DeadLetterExpectation, suffix: str) -> str:
+        async def look() -> dict[str, Any] | None:
+            for letter in await self._console("/console/api/dead-letters"):
+                if letter.get("serviceId") == expect.service and expect.sender in (
+                    None,
+                    letter.get("sender"),
+                ):
+                    return letter
+            return None
+
+        seen = await self.wait(expect, f"a dead letter of {expect.service}", look)
+        return f"dead letter {seen['messageId']}: {seen['reason']} after {seen['attempts']}"
+
+    async def _expect_log(self, expect: model.LogExpectation, suffix: str) -> str:
+        filed = self._filed(expect.of, suffix)
+        wanted = {
+            "serviceId": expect.service,
+            "sender": expect.sender,
+            "receiver": expect.receiver,
+            "direction": expect.direction,
+            "faultCode": expect.fault,
+        }
+        wanted = {k: v for k, v in wanted.items() if v is not None}
+
+        async def look() -> dict[str, Any] | None:
+            flow = await self._console(f"/console/api/flows?q={filed.number}")
+            for hop in flow.get("hops", []):
+                if all(hop.get(k) == v for k, v in wanted.items()):
+                    return hop
+            return None
+
+        described = ", ".join(f"{k}={v}" for k, v in wanted.items()) or "any hop"
+        seen = await self.wait(expect, f"message-log hop of {expect.of} ({described})", look)
+        return f"message log #{seen['seq']}: {seen['direction']} {seen['serviceId']} ({described})"
+
+    async def _console(self, path: str) -> Any:
+        """The gateway console's JSON twin, as the operator (KZGATE_CONSOLE_USER/PASSWORD)."""
+        auth = (self.settings.console_user, self.settings.console_password)
+        reply = await self.http.get(f"{self.settings.gateway_url}{path}", auth=auth, timeout=10)
+        reply.raise_for_status()
+        return reply.json()
+
     async def _status(self, filed: Filed) -> etree._Element:
         """The filing's status answer from ELICENSE (licence or pilot permit application)."""
         if filed.kind == "permit":
@@ -639,6 +714,15 @@ def _applicant_block(bin_: str) -> dict[str, str]:
         "name": org.short_name,
         "address": f"{org.address.city}, {org.address.street}",
     }
+
+
+def _root_names(xml: str) -> set[str]:
+    """Local names of the elements in a message's data (its documents' roots among them)."""
+    try:
+        return {etree.QName(e).localname for e in etree.fromstring(xml.encode()).iter()
+                if isinstance(e.tag, str)}  # fmt: skip
+    except etree.XMLSyntaxError:
+        return set()
 
 
 def _kind(step: Any) -> str:

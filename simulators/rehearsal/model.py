@@ -265,6 +265,46 @@ class DeclarationExpectation(_Expectation):
     reason: str | None = Field(None, description="a reason code KEDEN gives")
 
 
+class CabinetExpectation(_Expectation):
+    """The applicant's cabinet (EGOV_PORTAL's inbox) received a document about the filing: its
+    decision (a licence, a refusal, a permit) or any message naming it."""
+
+    of: str
+    document: str | None = Field(
+        None, description="the document's root element, e.g. Licence, MotivatedRefusal, Permit"
+    )
+
+
+class StageExpectation(_Expectation):
+    """MONITORING recorded this stage of the filing (REGISTERED, IN_WORK, ISSUED, REFUSED,
+    DELIVERED, TERMINATED …), reported by the system that works on it."""
+
+    of: str
+    stage: str
+
+
+class DeadLetterExpectation(_Expectation):
+    """The gateway dead-lettered a message (after its last delivery attempt) of this service,
+    optionally from this sender; read from the console's HTTP twin (operator login)."""
+
+    service: str
+    sender: str | None = None
+
+
+class LogExpectation(_Expectation):
+    """The gateway's message log holds a hop of the filing's flow (found by its number, as the
+    console's flow browser finds it) with these properties."""
+
+    of: str
+    service: str | None = None
+    sender: str | None = None
+    receiver: str | None = None
+    direction: str | None = Field(
+        None, description="request-in, request-out, response-in or response-out"
+    )
+    fault: str | None = Field(None, description="the fault code the hop carried")
+
+
 class FaultExpectation(_Expectation):
     """The step 'of' ended in this gateway fault code (e.g. Client.Validation.Schema)."""
 
@@ -332,6 +372,22 @@ class ExpectFaultStep(_Strict):
     expect_fault: FaultExpectation
 
 
+class ExpectCabinetStep(_Strict):
+    expect_cabinet: CabinetExpectation
+
+
+class ExpectStageStep(_Strict):
+    expect_stage: StageExpectation
+
+
+class ExpectDeadLetterStep(_Strict):
+    expect_dead_letter: DeadLetterExpectation
+
+
+class ExpectLogStep(_Strict):
+    expect_log: LogExpectation
+
+
 class Repetition(_Strict):
     """The inner steps ``count`` times, ``concurrency`` at a time, for a load rehearsal.
 
@@ -362,19 +418,33 @@ Step = Annotated[
     | Annotated[ExpectRecordStep, Tag("expect_record")]
     | Annotated[ExpectDeclarationStep, Tag("expect_declaration")]
     | Annotated[ExpectFaultStep, Tag("expect_fault")]
+    | Annotated[ExpectCabinetStep, Tag("expect_cabinet")]
+    | Annotated[ExpectStageStep, Tag("expect_stage")]
+    | Annotated[ExpectDeadLetterStep, Tag("expect_dead_letter")]
+    | Annotated[ExpectLogStep, Tag("expect_log")]
     | Annotated[RepeatStep, Tag("repeat")],
     Discriminator(
         _step_kind,
         custom_error_type="unknown_step",
         custom_error_message="a step is one of clock, faults, pay_fee, file_licence, "
         "file_export_permit, officer, file_declaration, revoke, send, expect_decision, "
-        "expect_record, expect_declaration, expect_fault, repeat (exactly one key)",
+        "expect_record, expect_declaration, expect_fault, expect_cabinet, expect_stage, "
+        "expect_dead_letter, expect_log, repeat (exactly one key)",
     ),
 ]
 
 Repetition.model_rebuild()
 
-EXPECTATION_KINDS = ("expect_decision", "expect_record", "expect_declaration", "expect_fault")
+EXPECTATION_KINDS = (
+    "expect_decision",
+    "expect_record",
+    "expect_declaration",
+    "expect_fault",
+    "expect_cabinet",
+    "expect_stage",
+    "expect_dead_letter",
+    "expect_log",
+)
 
 
 class Scenario(_Strict):

@@ -119,6 +119,9 @@ def invert(expectation: dict) -> str:
         expectation["status"] = INVERTED_DECLARATION[expectation["status"]]
         expectation.pop("reason", None)
         return f"expected {expectation['status']}"
+    if "service" in expectation and "of" not in expectation:  # expect_dead_letter
+        expectation["sender"] = "GBDUL"  # a provider that never sends a stage event
+        return f"a dead letter of {expectation['service']}"
     if "code" in expectation:
         expectation["code"] = "Client.Security.NotTrusted"
         return "expected fault Client.Security.NotTrusted"
