@@ -42,3 +42,25 @@ async def test_beyond_loopback_an_officer_acts_only_with_the_operators_token(
     taken = await _desk(pilot, "POST", take, token="s3cret-desk", officer=officer)
     assert taken.status_code == 200
     assert (await pilot.app(number)).state is not State.RECEIVED
+
+
+async def test_taking_while_the_registry_is_down_is_a_503_naming_it_and_changes_nothing(
+    pilot: PilotWorld,
+) -> None:
+    number = (await pilot.file(sample_application(Annex.INDUSTRY, pilot.today)))[
+        "applicationNumber"
+    ]
+    officer = pilot.pilot.desk.staff[Annex.INDUSTRY.committee].officers[0].id
+    gbdul = pilot.world.harness.apps["GBDUL"]
+    down = await _ops(gbdul, "POST", "/ops/faults", {"kind": "http-503", "count": 5})
+    assert down.status_code == 200
+    answer = await _desk(pilot, "POST", f"/desk/applications/{number}/take", officer=officer)
+    assert answer.status_code == 503, answer.text
+    assert "did not answer" in answer.json()["message"]
+    assert (await pilot.app(number)).state is State.RECEIVED
+
+
+async def _ops(app, method: str, path: str, body: dict) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://system") as http:
+        return await http.request(method, path, json=body)

@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from connectors.client import GatewayFault
 from gateway import errors
 from gateway.errors import FaultCode, GatewayError
 from gateway.soap.sync import SyncRequest
@@ -465,5 +466,13 @@ async def _json(run: Callable[[], Awaitable[Any]]) -> Response:
             "detail": exc.detail,
         }
         return JSONResponse(body, status_code=status)
+    except GatewayFault as fault:  # a state database the desk asks (GBDUL/GBDFL) is down
+        body = {
+            "code": fault.info.error_code,
+            "message": f"a state database did not answer: {fault.info.error_message}",
+            "hint": "Try the step again when it is back; its term keeps running meanwhile.",
+            "detail": None,
+        }
+        return JSONResponse(body, status_code=503)
     except ValueError as exc:  # a committee name that is not one
         return JSONResponse({"code": "BadRequest", "message": str(exc)}, status_code=400)
