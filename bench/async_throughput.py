@@ -59,10 +59,10 @@ from bench.harness import (  # noqa: E402
     tables_unless_json,
 )
 from connectors.client import ShepClient  # noqa: E402
-from gateway.security.pki import init_pki  # noqa: E402
-from gateway.security.transport import TransportKey  # noqa: E402
-from gateway.security.trust import TrustStore  # noqa: E402
-from gateway.soap.async_ import MessageState, build_send_message_envelope  # noqa: E402
+from connectors.soap.async_ import MessageState, build_send_message_envelope  # noqa: E402
+from connectors.wsse.pki import init_pki  # noqa: E402
+from connectors.wsse.transport import TransportKey  # noqa: E402
+from connectors.wsse.trust import TrustStore  # noqa: E402
 from simulators.monitoring.payload import Stage, build_stage_event  # noqa: E402
 
 SENDER = "EGOV_PORTAL"

@@ -68,10 +68,10 @@ from bench.harness import (  # noqa: E402
     tables_unless_json,
 )
 from connectors.client import ShepClient  # noqa: E402
+from connectors.wsse.pki import init_pki  # noqa: E402
+from connectors.wsse.transport import TransportKey  # noqa: E402
+from connectors.wsse.trust import TrustStore  # noqa: E402
 from gateway.cli.demo import sample_application  # noqa: E402
-from gateway.security.pki import init_pki  # noqa: E402
-from gateway.security.transport import TransportKey  # noqa: E402
-from gateway.security.trust import TrustStore  # noqa: E402
 from simulators.elicensing import documents, forms  # noqa: E402
 from simulators.elicensing.rules import LICENCE_FEE_MRP  # noqa: E402
 from simulators.elicensing.settings import ElicenseSettings  # noqa: E402

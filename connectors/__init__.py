@@ -1,3 +1,7 @@
-"""Connectors between the gateway and state systems, and the client SDK a state system (or a test)
-uses to call the gateway: build the SyncChannel request, sign it, send it, verify the answer.
+"""The SHEP kit: what any state system uses to connect to the gateway — the SOAP wire
+(``soap``: hardened parsing, envelopes, the SyncChannel and AsyncChannel models, faults, schema
+validation, the contracts), the WS-Security signatures and trust (``wsse``), the fault catalogue
+(``errors``), and the client SDK (``client``).
+
+The kit stands below everything else: it imports nothing of ``gateway`` or ``simulators``.
 """

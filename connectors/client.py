@@ -10,10 +10,7 @@ from datetime import UTC, datetime
 import httpx
 from lxml import etree
 
-from gateway.observability.tracing import trace_headers
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.async_ import (
+from connectors.soap.async_ import (
     AsyncDeliveryNotificationRequest,
     AsyncGetMessagesRequest,
     AsyncGetMessageStatusRequest,
@@ -32,15 +29,18 @@ from gateway.soap.async_ import (
     parse_get_messages_response,
     parse_send_message_response,
 )
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import ErrorInfo, parse_fault
-from gateway.soap.parser import parse_document
-from gateway.soap.sync import (
+from connectors.soap.envelope import split_envelope
+from connectors.soap.faults import ErrorInfo, parse_fault
+from connectors.soap.parser import parse_document
+from connectors.soap.sync import (
     SyncRequest,
     SyncResponse,
     build_request_envelope,
     parse_sync_response,
 )
+from connectors.tracing import trace_headers
+from connectors.wsse.transport import TransportKey, sign_envelope, verify_envelope
+from connectors.wsse.trust import TrustStore
 
 SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
 GATEWAY_ID = "GATEWAY"
@@ -226,7 +226,7 @@ class ShepClient:
             return reply.content
 
     def _check_signature(self, root: etree._Element) -> None:
-        from gateway.errors import GatewayError
+        from connectors.errors import GatewayError
 
         try:
             verified = verify_envelope(root, self.trust, now=datetime.now(UTC))

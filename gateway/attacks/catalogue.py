@@ -40,8 +40,8 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from gateway.security.dsig import DS, SOAP, WSSE, WSU
-from gateway.security.transport import BASE64_BINARY, X509V3, TransportKey, sign_envelope
+from connectors.wsse.dsig import DS, SOAP, WSSE, WSU
+from connectors.wsse.transport import BASE64_BINARY, X509V3, TransportKey, sign_envelope
 
 WSU_ID = f"{{{WSU}}}Id"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"

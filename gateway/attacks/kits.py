@@ -12,17 +12,17 @@ from pathlib import Path
 
 from lxml import etree
 
-from gateway.attacks.catalogue import AttackKit
-from gateway.registry import Registry
-from gateway.security.pki import CA_KEY_FILE, init_pki, issue_certificate
-from gateway.security.transport import TransportKey
-from gateway.soap.async_ import (
+from connectors.soap.async_ import (
     AsyncMessageInfo,
     AsyncSendMessageRequest,
     MessageType,
     build_send_message_envelope,
 )
-from gateway.soap.sync import SyncRequest, build_request_envelope
+from connectors.soap.sync import SyncRequest, build_request_envelope
+from connectors.wsse.pki import CA_KEY_FILE, init_pki, issue_certificate
+from connectors.wsse.transport import TransportKey
+from gateway.attacks.catalogue import AttackKit
+from gateway.registry import Registry
 
 GATEWAY_ID = "GATEWAY"
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import httpx
 from lxml import etree
 
+from connectors.errors import GatewayError
+from connectors.soap.faults import parse_fault
+from connectors.soap.parser import parse_document
 from gateway.attacks.catalogue import Attack, AttackKit, Probe
-from gateway.errors import GatewayError
-from gateway.soap.faults import parse_fault
-from gateway.soap.parser import parse_document
 
 _ANSWER_LIMIT = 64 * 1024 * 1024
 

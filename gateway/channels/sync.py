@@ -12,22 +12,14 @@ from dataclasses import replace
 
 from lxml import etree
 
-from gateway import errors
-from gateway.channels.admission import admit, message_claim, replay_error, service_of
-from gateway.channels.exchange import Channel, Exchange, SoapReply
-from gateway.errors import GatewayError
-from gateway.messagelog import AlreadyClaimed, Direction, Outcome
-from gateway.observability.tracing import trace_properties
-from gateway.registry import Service
-from gateway.routing import Envelope
-from gateway.security.policy import check_freshness
-from gateway.security.transport import find_transport_signature, verify_envelope
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import parse_fault
-from gateway.soap.namespaces import SEND_MESSAGE
-from gateway.soap.parser import parse_document
-from gateway.soap.schema import validate_operation
-from gateway.soap.sync import (
+from connectors import errors
+from connectors.errors import GatewayError
+from connectors.soap.envelope import split_envelope
+from connectors.soap.faults import parse_fault
+from connectors.soap.namespaces import SEND_MESSAGE
+from connectors.soap.parser import parse_document
+from connectors.soap.schema import validate_operation
+from connectors.soap.sync import (
     SyncRequest,
     build_request_envelope,
     build_response_envelope,
@@ -35,6 +27,14 @@ from gateway.soap.sync import (
     parse_sync_request,
     parse_sync_response,
 )
+from connectors.wsse.transport import find_transport_signature, verify_envelope
+from gateway.channels.admission import admit, message_claim, replay_error, service_of
+from gateway.channels.exchange import Channel, Exchange, SoapReply
+from gateway.channels.policy import check_freshness
+from gateway.messagelog import AlreadyClaimed, Direction, Outcome
+from gateway.observability.tracing import trace_properties
+from gateway.registry import Service
+from gateway.routing import Envelope
 
 
 class SyncChannel(Channel):

@@ -6,8 +6,8 @@ import argparse
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from connectors.wsse.pki import SYSTEMS, Validity, init_pki, revoke
 from gateway.config import Settings
-from gateway.security.pki import SYSTEMS, Validity, init_pki, revoke
 
 _ASTANA = timezone(timedelta(hours=5))
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from lxml import etree
 
 from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors.soap.parser import parse_document
+from connectors.wsse.transport import TransportKey
+from connectors.wsse.trust import TrustStore
 from gateway.config import Settings
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.parser import parse_document
 
 EXIT_FAULT, EXIT_UNTRUSTED = 2, 3
 

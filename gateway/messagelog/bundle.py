@@ -32,14 +32,14 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.errors import GatewayError
+from connectors.errors import GatewayError
+from connectors.soap.parser import parse_document
+from connectors.wsse.transport import TransportKey, find_transport_signature, verify_envelope
+from connectors.wsse.trust import TrustStore
 from gateway.messagelog.chain import format_time, link_hash, record_fields
 from gateway.messagelog.checkpoint import Checkpoint, make_checkpoint, read_checkpoint
 from gateway.messagelog.records import StoredRecord
 from gateway.messagelog.schema import from_row, records
-from gateway.security.transport import TransportKey, find_transport_signature, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.parser import parse_document
 
 FORMAT = "kzgate-evidence/1"
 MANIFEST = "manifest.json"

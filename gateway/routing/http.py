@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from gateway import errors
-from gateway.errors import GatewayError
+from connectors import errors
+from connectors.errors import GatewayError
 from gateway.observability.tracing import trace_headers
 from gateway.registry import Service
 from gateway.routing.dispatcher import Envelope, ProviderAnswer

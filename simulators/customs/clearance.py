@@ -31,9 +31,9 @@ from lxml import etree
 from pydantic import BaseModel
 
 from connectors.client import ShepClient
-from gateway.security.payload import sign_payload
-from gateway.security.transport import TransportKey
-from gateway.soap.values import child
+from connectors.soap.values import child
+from connectors.wsse.payload import sign_payload
+from connectors.wsse.transport import TransportKey
 from simulators.customs.declaration_payload import build_notice
 from simulators.customs.declaration_store import (
     Declaration,

@@ -12,9 +12,9 @@ from decimal import Decimal
 
 from lxml import etree
 
-from gateway.errors import GatewayError
-from gateway.soap.schema import PayloadSchemas
-from gateway.soap.values import child, children, format_datetime
+from connectors.errors import GatewayError
+from connectors.soap.schema import PayloadSchemas
+from connectors.soap.values import child, children, format_datetime
 from simulators.customs.declaration_store import Declaration, Event
 from simulators.customs.declarations import (
     ControlForm,

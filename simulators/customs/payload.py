@@ -16,12 +16,12 @@ from typing import TypeVar
 
 from lxml import etree
 
-from gateway.errors import GatewayError
-from gateway.soap.namespaces import XSI
-from gateway.soap.schema import PayloadSchemas
-from gateway.soap.values import child as _child
-from gateway.soap.values import children as _children
-from gateway.soap.values import format_datetime, parse_datetime
+from connectors.errors import GatewayError
+from connectors.soap.namespaces import XSI
+from connectors.soap.schema import PayloadSchemas
+from connectors.soap.values import child as _child
+from connectors.soap.values import children as _children
+from connectors.soap.values import format_datetime, parse_datetime
 from simulators.customs.models import (
     Contract,
     Counterparty,

@@ -42,8 +42,8 @@ import httpx
 from lxml import etree
 
 from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors.wsse.transport import TransportKey
 from gateway.observability.tracing import TraceLinks, continued
-from gateway.security.transport import TransportKey
 from simulators.customs.models import (
     Contract as CustomsContract,
 )

@@ -6,12 +6,12 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from gateway import errors
+from connectors import errors
+from connectors.errors import GatewayError
+from connectors.soap.sync import SyncRequest
+from connectors.wsse.transport import TransportKey
+from connectors.wsse.trust import TrustStore
 from gateway.config import Settings
-from gateway.errors import GatewayError
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.sync import SyncRequest
 from simulators.individuals.payload import PayloadError, build_response, parse_request
 from simulators.individuals.rules import look_up
 from simulators.individuals.store import PersonStore, default_store

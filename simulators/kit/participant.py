@@ -27,13 +27,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.observability.tracing import traced_middleware
-from gateway.security.policy import check_freshness
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.async_ import (
+from connectors import errors
+from connectors.errors import FaultCode, GatewayError
+from connectors.soap.async_ import (
     CHANGE_STATUS_NOTIFICATION,
     SEND_MESSAGE,
     SEND_MESSAGE_CLIENT,
@@ -42,11 +38,15 @@ from gateway.soap.async_ import (
     parse_change_status_notification,
     parse_send_message,
 )
-from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import build_fault_envelope
-from gateway.soap.parser import parse_document
-from gateway.soap.schema import validate_operation
+from connectors.soap.contracts import ContractNotFound, render_wsdl, render_xsd
+from connectors.soap.envelope import split_envelope
+from connectors.soap.faults import build_fault_envelope
+from connectors.soap.parser import parse_document
+from connectors.soap.schema import validate_operation
+from connectors.wsse.transport import TransportKey, sign_envelope, verify_envelope
+from connectors.wsse.trust import TrustStore
+from gateway.channels.policy import check_freshness
+from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, ClockControl
 from simulators.kit.faults import (
     DEFAULT_SLOW_SECONDS,

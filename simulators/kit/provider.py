@@ -23,23 +23,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.observability.tracing import traced_middleware
-from gateway.security.policy import check_freshness
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import build_fault_envelope
-from gateway.soap.parser import parse_document
-from gateway.soap.schema import validate_operation
-from gateway.soap.sync import (
+from connectors import errors
+from connectors.errors import FaultCode, GatewayError
+from connectors.soap.contracts import ContractNotFound, render_wsdl, render_xsd
+from connectors.soap.envelope import split_envelope
+from connectors.soap.faults import build_fault_envelope
+from connectors.soap.parser import parse_document
+from connectors.soap.schema import validate_operation
+from connectors.soap.sync import (
     SyncRequest,
     SyncResponse,
     build_response_envelope,
     parse_sync_request,
 )
+from connectors.wsse.transport import TransportKey, sign_envelope, verify_envelope
+from connectors.wsse.trust import TrustStore
+from gateway.channels.policy import check_freshness
+from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, ClockControl
 from simulators.kit.faults import INJECTED_FAULTS, FaultInjector, unavailable
 from simulators.kit.hostile import HostileMode

@@ -12,8 +12,8 @@ from lxml import etree
 from signxml import XMLVerifier
 
 from connectors.client import GatewayFault
-from gateway.security.payload import sign_payload
-from gateway.soap.values import parse_datetime
+from connectors.soap.values import parse_datetime
+from connectors.wsse.payload import sign_payload
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,

@@ -21,19 +21,19 @@ from pathlib import Path
 
 from lxml import etree
 
+from connectors.errors import GatewayError
+from connectors.soap import async_
+from connectors.soap.envelope import split_envelope
+from connectors.soap.parser import XmlLimits, parse_document
+from connectors.soap.schema import validate_operation
+from connectors.soap.sync import SyncRequest, build_request_envelope, parse_sync_request
+from connectors.wsse.pki import init_pki
+from connectors.wsse.transport import TransportKey, sign_envelope, verify_envelope
+from connectors.wsse.trust import TrustStore
 from gateway.channels.async_channel import AsyncChannel
 from gateway.channels.exchange import split_request
 from gateway.channels.sync import SyncChannel
 from gateway.config import Settings
-from gateway.errors import GatewayError
-from gateway.security.pki import init_pki
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap import async_
-from gateway.soap.envelope import split_envelope
-from gateway.soap.parser import XmlLimits, parse_document
-from gateway.soap.schema import validate_operation
-from gateway.soap.sync import SyncRequest, build_request_envelope, parse_sync_request
 
 LIMITS = XmlLimits(max_attributes=16, max_namespaces=32, max_elements=2_000, max_text_chars=4_096)
 SETTINGS = Settings(

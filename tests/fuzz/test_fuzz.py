@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway import errors
-from gateway.errors import GatewayError
+from connectors import errors
+from connectors.errors import GatewayError
 from tests.fuzz import targets
 
 HERE = Path(__file__).parent

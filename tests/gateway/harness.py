@@ -16,13 +16,13 @@ import httpx
 from lxml import etree
 
 from connectors.client import ShepClient
+from connectors.wsse.transport import TransportKey
+from connectors.wsse.trust import TrustStore
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
 from simulators.customs import service as customs_service
 from simulators.elicensing.service import Elicense, create_elicense
 from simulators.kit.participant import AsyncParticipant

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors.client import GatewayFault
-from gateway.soap.async_ import MessageState
+from connectors.soap.async_ import MessageState
 from simulators.monitoring.payload import build_stage_event
 from tests.broker.test_rabbitmq import rabbitmqctl
 from tests.gateway.harness import running_gateway

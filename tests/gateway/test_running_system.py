@@ -21,9 +21,9 @@ import zeep
 from lxml import etree
 from zeep.wsse.signature import Signature
 
+from connectors.wsse.transport import verify_envelope
+from connectors.wsse.trust import TrustStore
 from gateway.paths import PROJECT_ROOT
-from gateway.security.transport import verify_envelope
-from gateway.security.trust import TrustStore
 from tests.gateway.harness import ACTIVE_BIN, SERVICE
 from tests.ports import free_port_block
 from tests.ports import is_free as _free

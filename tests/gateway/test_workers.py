@@ -18,12 +18,12 @@ import httpx
 import pytest
 
 from connectors.client import GatewayFault
-from gateway.soap.async_ import (
+from connectors.soap.async_ import (
     MessageState,
     build_send_message_envelope,
     parse_send_message_response,
 )
-from gateway.soap.envelope import split_envelope
+from connectors.soap.envelope import split_envelope
 from simulators.monitoring.payload import build_stage_event
 from tests.gateway.test_connector_crash import STAGES, System
 from tests.services import require_rabbitmq

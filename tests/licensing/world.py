@@ -16,7 +16,7 @@ import httpx
 from lxml import etree
 
 from connectors.client import ShepClient
-from gateway.soap.values import parse_datetime
+from connectors.soap.values import parse_datetime
 from simulators.customs.models import CustomsRecord
 from simulators.customs.payload import (
     build_by_holder,

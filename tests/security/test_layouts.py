@@ -6,10 +6,10 @@ import lxml.etree as etree
 import pytest
 import xmlsec
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.security import dsig
-from gateway.security.transport import find_transport_signature, verify_envelope
+from connectors import errors
+from connectors.errors import GatewayError
+from connectors.wsse import dsig
+from connectors.wsse.transport import find_transport_signature, verify_envelope
 from tests.security.helpers import (
     Variant,
     body_of,

@@ -9,16 +9,16 @@ import lxml.etree as etree
 import pytest
 import xmlsec
 
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.security.dsig import WSU
-from gateway.security.transport import (
+from connectors import errors
+from connectors.errors import FaultCode, GatewayError
+from connectors.wsse.dsig import WSU
+from connectors.wsse.transport import (
     TransportKey,
     find_transport_signature,
     sign_envelope,
     verify_envelope,
 )
-from gateway.security.trust import TrustStore
+from connectors.wsse.trust import TrustStore
 from tests.security.helpers import (
     WSU_ID,
     Variant,

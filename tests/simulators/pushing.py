@@ -12,9 +12,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from starlette.applications import Starlette
 
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.async_ import (
+from connectors.soap.async_ import (
     AsyncMessageInfo,
     AsyncSendMessageRequest,
     MessageState,
@@ -22,10 +20,12 @@ from gateway.soap.async_ import (
     build_change_status_notification,
     build_send_message_envelope,
 )
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import ErrorInfo, parse_fault
-from gateway.soap.namespaces import ASYNC_TYPES
-from gateway.soap.parser import parse_document
+from connectors.soap.envelope import split_envelope
+from connectors.soap.faults import ErrorInfo, parse_fault
+from connectors.soap.namespaces import ASYNC_TYPES
+from connectors.soap.parser import parse_document
+from connectors.wsse.transport import TransportKey, sign_envelope, verify_envelope
+from connectors.wsse.trust import TrustStore
 
 BASE_URL = "http://participant.test"
 PATH = "/shep/async"

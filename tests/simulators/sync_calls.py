@@ -10,11 +10,11 @@ from lxml import etree
 from starlette.applications import Starlette
 
 from connectors.client import wrap_in_data
-from gateway.security.transport import TransportKey, sign_envelope
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import parse_fault
-from gateway.soap.parser import parse_document
-from gateway.soap.sync import SyncRequest, build_request_envelope, parse_sync_response
+from connectors.soap.envelope import split_envelope
+from connectors.soap.faults import parse_fault
+from connectors.soap.parser import parse_document
+from connectors.soap.sync import SyncRequest, build_request_envelope, parse_sync_response
+from connectors.wsse.transport import TransportKey, sign_envelope
 
 PATH = "/shep/sync"
 

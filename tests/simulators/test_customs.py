@@ -16,13 +16,13 @@ import pytest
 from lxml import etree
 
 from connectors.client import wrap_in_data
-from gateway.paths import XSD_DIR
-from gateway.security.transport import TransportKey
-from gateway.soap.async_ import MessageState
-from gateway.soap.envelope import split_envelope
-from gateway.soap.parser import parse_document
-from gateway.soap.sync import SyncRequest, build_request_envelope, parse_sync_response
-from gateway.soap.values import KZ_TZ
+from connectors.paths import XSD_DIR
+from connectors.soap.async_ import MessageState
+from connectors.soap.envelope import split_envelope
+from connectors.soap.parser import parse_document
+from connectors.soap.sync import SyncRequest, build_request_envelope, parse_sync_response
+from connectors.soap.values import KZ_TZ
+from connectors.wsse.transport import TransportKey
 from simulators.customs.models import (
     Contract,
     Counterparty,

@@ -13,8 +13,8 @@ import zeep
 from lxml import etree
 from pydantic import ValidationError
 
-from gateway import errors
-from gateway.security.transport import TransportKey
+from connectors import errors
+from connectors.wsse.transport import TransportKey
 from simulators.individuals.fixtures import generate
 from simulators.individuals.models import (
     EntrepreneurStatus,

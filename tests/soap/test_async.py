@@ -12,11 +12,11 @@ from lxml import etree
 from zeep import xsd
 from zeep.transports import Transport
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.paths import WSDL_DIR
-from gateway.soap import async_
-from gateway.soap.async_ import (
+from connectors import errors
+from connectors.errors import GatewayError
+from connectors.paths import WSDL_DIR
+from connectors.soap import async_
+from connectors.soap.async_ import (
     AsyncChangeStatusNotification,
     AsyncChangeStatusNotificationResponse,
     AsyncDeliveryNotificationRequest,
@@ -32,12 +32,12 @@ from gateway.soap.async_ import (
     ReceiveStatus,
     ResendMessage,
 )
-from gateway.soap.contracts import render_wsdl, render_xsd
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import ErrorInfo, build_fault_envelope, fault_element_name, parse_fault
-from gateway.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT, SOAP_ENV, XSI
-from gateway.soap.schema import validate_operation
-from gateway.soap.values import KZ_TZ
+from connectors.soap.contracts import render_wsdl, render_xsd
+from connectors.soap.envelope import split_envelope
+from connectors.soap.faults import ErrorInfo, build_fault_envelope, fault_element_name, parse_fault
+from connectors.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT, SOAP_ENV, XSI
+from connectors.soap.schema import validate_operation
+from connectors.soap.values import KZ_TZ
 from tests.soap.samples import parse
 
 ADDRESS = "http://gateway.test:8080/async"

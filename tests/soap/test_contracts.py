@@ -11,12 +11,12 @@ from lxml import etree
 from zeep import xsd
 from zeep.transports import Transport
 
-from gateway.paths import WSDL_DIR
-from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from gateway.soap.envelope import split_envelope
-from gateway.soap.namespaces import SEND_MESSAGE
-from gateway.soap.schema import validate_operation
-from gateway.soap.sync import parse_sync_request
+from connectors.paths import WSDL_DIR
+from connectors.soap.contracts import ContractNotFound, render_wsdl, render_xsd
+from connectors.soap.envelope import split_envelope
+from connectors.soap.namespaces import SEND_MESSAGE
+from connectors.soap.schema import validate_operation
+from connectors.soap.sync import parse_sync_request
 
 ADDRESS = "http://gateway.test:8080/sync"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"

@@ -32,9 +32,9 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.errors import FaultCode, GatewayError
-from gateway.security.pki import ensure_personal_certificate
-from gateway.security.transport import TransportKey
+from connectors.errors import FaultCode, GatewayError
+from connectors.wsse.pki import ensure_personal_certificate
+from connectors.wsse.transport import TransportKey
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.forms import (
     ExportPermit,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
+from connectors.wsse.transport import TransportKey
+from connectors.wsse.trust import TrustStore
 from tests.pki import make_test_pki
 
 

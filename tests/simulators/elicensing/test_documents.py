@@ -11,10 +11,10 @@ from lxml import etree
 from signxml import XMLVerifier
 from signxml.exceptions import InvalidDigest, InvalidSignature
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.security.payload import sign_payload, verify_payload
-from gateway.security.transport import TransportKey
+from connectors import errors
+from connectors.errors import GatewayError
+from connectors.wsse.payload import sign_payload, verify_payload
+from connectors.wsse.transport import TransportKey
 from simulators.elicensing import documents
 from simulators.elicensing.documents import (
     DocumentError,

@@ -21,8 +21,8 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from gateway import errors
-from gateway.errors import GatewayError
+from connectors import errors
+from connectors.errors import GatewayError
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
