@@ -40,7 +40,9 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from connectors.wsse.dsig import DS, SOAP, WSSE, WSU
+from connectors.soap.namespaces import SOAP_ENV as SOAP
+from connectors.soap.namespaces import WSSE, WSU
+from connectors.wsse.dsig import DS
 from connectors.wsse.transport import BASE64_BINARY, X509V3, TransportKey, sign_envelope
 
 WSU_ID = f"{{{WSU}}}Id"

@@ -12,7 +12,9 @@ import lxml.etree as etree
 import xmlsec
 from cryptography.hazmat.primitives import serialization
 
-from connectors.wsse.dsig import DS, SOAP, WSSE, WSU
+from connectors.soap.namespaces import SOAP_ENV as SOAP
+from connectors.soap.namespaces import WSSE, WSU
+from connectors.wsse.dsig import DS
 from connectors.wsse.transport import BASE64_BINARY, X509V3, TransportKey
 
 ENVELOPE = b"""<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">

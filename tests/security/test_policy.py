@@ -10,7 +10,7 @@ import pytest
 
 from connectors import errors
 from connectors.errors import FaultCode, GatewayError
-from connectors.wsse.dsig import WSU
+from connectors.soap.namespaces import WSU
 from connectors.wsse.transport import sign_envelope
 from gateway.channels.policy import (
     SecurityPolicy,

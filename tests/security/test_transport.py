@@ -11,7 +11,7 @@ import xmlsec
 
 from connectors import errors
 from connectors.errors import FaultCode, GatewayError
-from connectors.wsse.dsig import WSU
+from connectors.soap.namespaces import WSU
 from connectors.wsse.transport import (
     TransportKey,
     find_transport_signature,
