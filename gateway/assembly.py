@@ -14,10 +14,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.soap.schema import PayloadSchemas
+from connectors import PayloadSchemas, TransportKey, TrustStore
 from connectors.wsse.pki import is_dev_certificate
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.channels.policy import SecurityPolicy

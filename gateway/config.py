@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from connectors.soap.parser import XmlLimits
+from connectors import XmlLimits
 
 SecurityPolicyName = Literal["shep", "strict", "emulator"]
 

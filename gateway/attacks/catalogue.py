@@ -40,10 +40,10 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from connectors.soap.namespaces import SOAP_ENV as SOAP
-from connectors.soap.namespaces import WSSE, WSU
+from connectors import SOAP_ENV as SOAP
+from connectors import WSSE, WSU, TransportKey, sign_envelope
 from connectors.wsse.dsig import DS
-from connectors.wsse.transport import BASE64_BINARY, X509V3, TransportKey, sign_envelope
+from connectors.wsse.transport import BASE64_BINARY, X509V3
 
 WSU_ID = f"{{{WSU}}}Id"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"

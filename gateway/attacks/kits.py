@@ -12,15 +12,17 @@ from pathlib import Path
 
 from lxml import etree
 
-from connectors.soap.async_ import (
+from connectors import (
     AsyncMessageInfo,
     AsyncSendMessageRequest,
     MessageType,
+    SyncRequest,
+    TransportKey,
+    build_request_envelope,
     build_send_message_envelope,
+    init_pki,
 )
-from connectors.soap.sync import SyncRequest, build_request_envelope
-from connectors.wsse.pki import CA_KEY_FILE, init_pki, issue_certificate
-from connectors.wsse.transport import TransportKey
+from connectors.wsse.pki import CA_KEY_FILE, issue_certificate
 from gateway.attacks.catalogue import AttackKit
 from gateway.registry import Registry
 

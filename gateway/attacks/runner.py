@@ -13,9 +13,7 @@ from dataclasses import dataclass
 import httpx
 from lxml import etree
 
-from connectors.errors import GatewayError
-from connectors.soap.faults import parse_fault
-from connectors.soap.parser import parse_document
+from connectors import GatewayError, parse_document, parse_fault
 from gateway.attacks.catalogue import Attack, AttackKit, Probe
 
 _ANSWER_LIMIT = 64 * 1024 * 1024

@@ -20,11 +20,15 @@ from typing import Protocol
 
 from lxml import etree
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.schema import PayloadSchemas
-from connectors.wsse.transport import VerifiedSignature, find_transport_signature, verify_envelope
-from connectors.wsse.trust import TrustStore
+from connectors import (
+    GatewayError,
+    PayloadSchemas,
+    TrustStore,
+    VerifiedSignature,
+    errors,
+    find_transport_signature,
+    verify_envelope,
+)
 from gateway.channels.policy import SecurityPolicy, check_freshness
 from gateway.messagelog import MessageClaim
 from gateway.registry import Registry, Sender, Service

@@ -17,12 +17,18 @@ from datetime import datetime
 
 from lxml import etree
 
-from connectors import errors
-from connectors.errors import GatewayError
+from connectors import (
+    Envelope,
+    GatewayError,
+    MessageState,
+    MessageType,
+    ReceiveStatus,
+    ResendMessage,
+    errors,
+    parse_document,
+    split_envelope,
+)
 from connectors.soap import async_ as soap
-from connectors.soap.async_ import MessageState, MessageType, ReceiveStatus, ResendMessage
-from connectors.soap.envelope import Envelope, split_envelope
-from connectors.soap.parser import parse_document
 from gateway.broker import Broker, BrokerError, Message, system_queue
 from gateway.channels.admission import admit, admit_caller, service_of
 from gateway.channels.exchange import Channel, Exchange, SoapReply

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import TransportKey, TrustStore
 from gateway.broker import Broker
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.policy import SecurityPolicy

@@ -18,14 +18,17 @@ from typing import ClassVar, Literal, ParamSpec, TypeVar
 
 from lxml import etree
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.envelope import Envelope, split_envelope
-from connectors.soap.faults import build_fault_envelope
-from connectors.soap.parser import parse_document
-from connectors.soap.schema import validate_operation
-from connectors.soap.values import new_session_id
-from connectors.wsse.transport import sign_envelope
+from connectors import (
+    Envelope,
+    GatewayError,
+    build_fault_envelope,
+    errors,
+    new_session_id,
+    parse_document,
+    sign_envelope,
+    split_envelope,
+    validate_operation,
+)
 from gateway.channels.admission import Admitted
 from gateway.channels.context import GatewayContext
 from gateway.config import Settings

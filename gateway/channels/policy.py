@@ -11,10 +11,14 @@ from enum import StrEnum
 
 import lxml.etree as etree
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.wsse.transport import VerifiedSignature, find_transport_signature, verify_envelope
-from connectors.wsse.trust import TrustStore
+from connectors import (
+    GatewayError,
+    TrustStore,
+    VerifiedSignature,
+    errors,
+    find_transport_signature,
+    verify_envelope,
+)
 
 # Kazakhstan has one zone, UTC+5, since 2024-03-01; senders that omit the offset mean local time.
 KAZAKHSTAN = timezone(timedelta(hours=5))

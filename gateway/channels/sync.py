@@ -12,22 +12,23 @@ from dataclasses import replace
 
 from lxml import etree
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.envelope import split_envelope
-from connectors.soap.faults import parse_fault
-from connectors.soap.namespaces import SEND_MESSAGE
-from connectors.soap.parser import parse_document
-from connectors.soap.schema import validate_operation
-from connectors.soap.sync import (
+from connectors import (
+    GatewayError,
     SyncRequest,
     build_request_envelope,
     build_response_envelope,
-    forwarded_request,
+    errors,
+    find_transport_signature,
+    parse_document,
+    parse_fault,
     parse_sync_request,
     parse_sync_response,
+    split_envelope,
+    validate_operation,
+    verify_envelope,
 )
-from connectors.wsse.transport import find_transport_signature, verify_envelope
+from connectors.soap.namespaces import SEND_MESSAGE
+from connectors.soap.sync import forwarded_request
 from gateway.channels.admission import admit, message_claim, replay_error, service_of
 from gateway.channels.exchange import Channel, Exchange, SoapReply
 from gateway.channels.policy import check_freshness

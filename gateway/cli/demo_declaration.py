@@ -20,9 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
-from connectors.wsse.payload import sign_payload
-from connectors.wsse.transport import TransportKey
+from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey, sign_payload
 from gateway.cli.demo import (
     DEMO_APPLICANT,
     EXIT_FAULT,

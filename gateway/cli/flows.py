@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.wsse.trust import TrustStore
+from connectors import TrustStore
 from gateway.assembly import load_gateway_key
 from gateway.channels.context import utc_now
 from gateway.cli.output import add_json_option, print_json, print_table

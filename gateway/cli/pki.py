@@ -6,7 +6,8 @@ import argparse
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from connectors.wsse.pki import SYSTEMS, Validity, init_pki, revoke
+from connectors import init_pki
+from connectors.wsse.pki import SYSTEMS, Validity, revoke
 from gateway.config import Settings
 
 _ASTANA = timezone(timedelta(hours=5))

@@ -13,10 +13,14 @@ from pathlib import Path
 
 from lxml import etree
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
-from connectors.soap.parser import parse_document
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import (
+    AnswerNotTrusted,
+    GatewayFault,
+    ShepClient,
+    TransportKey,
+    TrustStore,
+    parse_document,
+)
 from gateway.config import Settings
 
 EXIT_FAULT, EXIT_UNTRUSTED = 2, 3

@@ -13,7 +13,8 @@ import time
 import httpx
 import uvicorn
 
-from connectors.wsse.pki import Validity, init_pki
+from connectors import init_pki
+from connectors.wsse.pki import Validity
 from gateway.config import Settings
 from gateway.registry import load_registry
 from simulators.kit.clock import clock_from_env

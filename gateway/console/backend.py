@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.wsse.trust import TrustStore
+from connectors import TrustStore
 from gateway.channels.context import GatewayContext
 from gateway.console.diagram import FlowView, flow_view
 from gateway.console.systems import NotFound, SystemsView

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import logging
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.async_ import MessageState
-from connectors.soap.faults import parse_fault
-from connectors.soap.parser import parse_document
-from connectors.wsse.transport import verify_envelope
+from connectors import (
+    GatewayError,
+    MessageState,
+    errors,
+    parse_document,
+    parse_fault,
+    verify_envelope,
+)
 from gateway.broker import Delivery, Message, Subscription, system_queue
 from gateway.channels.context import GatewayContext
 from gateway.routing import Envelope, HttpDispatcher, ProviderAnswer

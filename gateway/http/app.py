@@ -17,10 +17,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from connectors.soap.faults import build_fault_envelope
+from connectors import (
+    ContractNotFound,
+    GatewayError,
+    build_fault_envelope,
+    errors,
+    render_wsdl,
+    render_xsd,
+)
 from gateway.assembly import assemble, disassemble, purge_expired_claims
 from gateway.channels.async_channel import AsyncChannel
 from gateway.channels.context import GatewayContext, utc_now

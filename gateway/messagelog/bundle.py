@@ -32,10 +32,14 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.errors import GatewayError
-from connectors.soap.parser import parse_document
-from connectors.wsse.transport import TransportKey, find_transport_signature, verify_envelope
-from connectors.wsse.trust import TrustStore
+from connectors import (
+    GatewayError,
+    TransportKey,
+    TrustStore,
+    find_transport_signature,
+    parse_document,
+    verify_envelope,
+)
 from gateway.messagelog.chain import format_time, link_hash, record_fields
 from gateway.messagelog.checkpoint import Checkpoint, make_checkpoint, read_checkpoint
 from gateway.messagelog.records import StoredRecord

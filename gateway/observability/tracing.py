@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.middleware import Middleware
 
-from connectors.tracing import trace_headers
+from connectors import trace_headers
 from gateway.broker.port import Broker, Delivery, Handler, Message, Subscription
 
 TRACER = "kzgate"

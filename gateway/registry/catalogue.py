@@ -14,8 +14,7 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from connectors import errors
-from connectors.errors import GatewayError
+from connectors import GatewayError, errors
 from gateway.registry.passwords import PasswordChecker, SenderLocked, check_password
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")

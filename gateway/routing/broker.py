@@ -3,8 +3,7 @@ queue, where the provider's connector takes it to the provider and sends the ans
 
 from __future__ import annotations
 
-from connectors import errors
-from connectors.errors import GatewayError
+from connectors import GatewayError, errors
 from gateway.broker import (
     Broker,
     BrokerUnavailable,

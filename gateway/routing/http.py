@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from connectors import errors
-from connectors.errors import GatewayError
+from connectors import GatewayError, errors
 from gateway.observability.tracing import trace_headers
 from gateway.registry import Service
 from gateway.routing.dispatcher import Envelope, ProviderAnswer

@@ -13,8 +13,7 @@ from datetime import datetime
 
 from lxml import etree
 
-from connectors.soap.async_ import MessageState, build_change_status_notification
-from connectors.wsse.transport import TransportKey, sign_envelope
+from connectors import MessageState, TransportKey, build_change_status_notification, sign_envelope
 from gateway.broker import Broker, BrokerError, Message, system_queue
 from gateway.registry import Registry
 from gateway.tracking.store import MessageTracker, TrackedMessage

@@ -30,10 +30,8 @@ from pathlib import Path
 from lxml import etree
 from pydantic import BaseModel
 
-from connectors.client import ShepClient
+from connectors import ShepClient, TransportKey, sign_payload
 from connectors.soap.values import child
-from connectors.wsse.payload import sign_payload
-from connectors.wsse.transport import TransportKey
 from simulators.customs.declaration_payload import build_notice
 from simulators.customs.declaration_store import (
     Declaration,

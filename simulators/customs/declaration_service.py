@@ -28,13 +28,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors import errors
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
-from connectors.errors import FaultCode, GatewayError
-from connectors.soap.sync import SyncRequest
-from connectors.soap.values import format_datetime
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import (
+    AnswerNotTrusted,
+    FaultCode,
+    GatewayError,
+    GatewayFault,
+    ShepClient,
+    SyncRequest,
+    TransportKey,
+    TrustStore,
+    errors,
+    format_datetime,
+)
 from simulators.customs.clearance import (
     Clearance,
     FactsMissing,

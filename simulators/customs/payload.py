@@ -16,12 +16,9 @@ from typing import TypeVar
 
 from lxml import etree
 
-from connectors.errors import GatewayError
-from connectors.soap.namespaces import XSI
-from connectors.soap.schema import PayloadSchemas
+from connectors import XSI, GatewayError, PayloadSchemas, format_datetime, parse_datetime
 from connectors.soap.values import child as _child
 from connectors.soap.values import children as _children
-from connectors.soap.values import format_datetime, parse_datetime
 from simulators.customs.models import (
     Contract,
     Counterparty,

@@ -21,12 +21,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors import errors
-from connectors.errors import FaultCode, GatewayError
-from connectors.soap.sync import SyncRequest
-from connectors.soap.values import format_datetime
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import (
+    FaultCode,
+    GatewayError,
+    SyncRequest,
+    TransportKey,
+    TrustStore,
+    errors,
+    format_datetime,
+)
 from gateway.config import Settings
 from simulators.customs.clearance import Clearance
 from simulators.customs.declaration_service import (

@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from connectors.errors import GatewayError
+from connectors import GatewayError, TrustStore, verify_payload
 from connectors.wsse.dsig import DS
-from connectors.wsse.payload import verify_payload
-from connectors.wsse.trust import TrustStore
 from simulators.customs.declarations import Reason
 from simulators.customs.payload import standalone
 from simulators.kit.personal_keys import declarant_name

@@ -31,9 +31,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from connectors.wsse.payload import sign_payload, verify_payload
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import TransportKey, TrustStore, sign_payload, verify_payload
 from simulators.elicensing.forms import (
     Applicant,
     AuthorizedPerson,

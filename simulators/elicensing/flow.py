@@ -41,8 +41,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
-from connectors.wsse.transport import TransportKey
+from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey
 from gateway.observability.tracing import TraceLinks, continued
 from simulators.customs.models import (
     Contract as CustomsContract,

@@ -36,14 +36,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors import errors
-from connectors.client import ShepClient
-from connectors.errors import GatewayError
-from connectors.soap.sync import SyncRequest
-from connectors.soap.values import format_datetime
+from connectors import (
+    GatewayError,
+    ShepClient,
+    SyncRequest,
+    TransportKey,
+    TrustStore,
+    errors,
+    format_datetime,
+)
 from connectors.wsse.dsig import DS
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
 from gateway.config import Settings
 from gateway.observability.tracing import traced_middleware
 from simulators.customs.payload import standalone

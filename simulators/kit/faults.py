@@ -66,7 +66,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.errors import FaultCode
+from connectors import FaultCode
 from simulators.kit.clock import KZ_TIME, Clock, process_clock
 from simulators.kit.ops import ops_refusal
 

@@ -27,8 +27,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors import errors
-from connectors.errors import FaultCode, GatewayError
+from connectors import (
+    ContractNotFound,
+    FaultCode,
+    GatewayError,
+    TransportKey,
+    TrustStore,
+    build_fault_envelope,
+    errors,
+    parse_document,
+    render_wsdl,
+    render_xsd,
+    sign_envelope,
+    split_envelope,
+    validate_operation,
+    verify_envelope,
+)
 from connectors.soap.async_ import (
     CHANGE_STATUS_NOTIFICATION,
     SEND_MESSAGE,
@@ -38,13 +52,6 @@ from connectors.soap.async_ import (
     parse_change_status_notification,
     parse_send_message,
 )
-from connectors.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from connectors.soap.envelope import split_envelope
-from connectors.soap.faults import build_fault_envelope
-from connectors.soap.parser import parse_document
-from connectors.soap.schema import validate_operation
-from connectors.wsse.transport import TransportKey, sign_envelope, verify_envelope
-from connectors.wsse.trust import TrustStore
 from gateway.channels.policy import check_freshness
 from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, ClockControl

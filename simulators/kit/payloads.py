@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.schema import PayloadSchemas
-from connectors.soap.sync import SyncRequest
+from connectors import GatewayError, PayloadSchemas, SyncRequest, errors
 from connectors.soap.values import child
 
 _SCHEMAS = PayloadSchemas()  # compiles each schema once, on first use

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from connectors import TransportKey
 from connectors.wsse.pki import PERSONAL_DIR, ensure_personal_certificate
-from connectors.wsse.transport import TransportKey
 
 __all__ = ["PERSONAL_DIR", "declarant_name", "personal_key"]
 

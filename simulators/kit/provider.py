@@ -23,21 +23,26 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors import errors
-from connectors.errors import FaultCode, GatewayError
-from connectors.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from connectors.soap.envelope import split_envelope
-from connectors.soap.faults import build_fault_envelope
-from connectors.soap.parser import parse_document
-from connectors.soap.schema import validate_operation
-from connectors.soap.sync import (
+from connectors import (
+    ContractNotFound,
+    FaultCode,
+    GatewayError,
     SyncRequest,
     SyncResponse,
+    TransportKey,
+    TrustStore,
+    build_fault_envelope,
     build_response_envelope,
+    errors,
+    parse_document,
     parse_sync_request,
+    render_wsdl,
+    render_xsd,
+    sign_envelope,
+    split_envelope,
+    validate_operation,
+    verify_envelope,
 )
-from connectors.wsse.transport import TransportKey, sign_envelope, verify_envelope
-from connectors.wsse.trust import TrustStore
 from gateway.channels.policy import check_freshness
 from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, ClockControl

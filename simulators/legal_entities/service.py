@@ -6,11 +6,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.sync import SyncRequest
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
 from gateway.config import Settings
 from simulators.kit.provider import ProviderResult, SyncProvider
 from simulators.legal_entities.payload import PayloadError, build_response, parse_request

@@ -12,10 +12,8 @@ from enum import StrEnum
 
 from lxml import etree
 
-from connectors.errors import GatewayError
-from connectors.soap.schema import PayloadSchemas
+from connectors import GatewayError, PayloadSchemas, format_datetime, parse_datetime
 from connectors.soap.values import child as _child
-from connectors.soap.values import format_datetime, parse_datetime
 from simulators.kit.xml import add_field as _add
 
 NAMESPACE = "http://kzgate.kz/simulators/monitoring/v1"

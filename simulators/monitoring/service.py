@@ -9,10 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import GatewayError, TransportKey, TrustStore, errors
 from gateway.config import Settings
 from simulators.kit.inbox import Inbox, InboxMessage
 from simulators.kit.participant import AsyncParticipant

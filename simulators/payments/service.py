@@ -9,11 +9,7 @@ from pathlib import Path
 from lxml import etree
 from starlette.applications import Starlette
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.sync import SyncRequest
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
 from gateway.config import Settings
 from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, process_clock

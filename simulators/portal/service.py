@@ -6,8 +6,7 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import TransportKey, TrustStore
 from gateway.config import Settings
 from simulators.kit.inbox import Inbox
 from simulators.kit.participant import AsyncParticipant

@@ -7,11 +7,7 @@ from pathlib import Path
 from lxml import etree
 from starlette.applications import Starlette
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.sync import SyncRequest
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
 from gateway.config import Settings
 from simulators.kit.clock import process_clock
 from simulators.kit.provider import Handler, ProviderResult, SyncProvider

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from connectors.errors import all_faults
+from connectors import all_faults
 from connectors.wsse.pki import SYSTEMS
 from gateway.cli.faults import fault_table
 from gateway.cli.main import main as kzgate

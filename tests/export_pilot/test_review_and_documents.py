@@ -11,10 +11,8 @@ import pytest
 from signxml import XMLVerifier
 from signxml.verifier import SignatureConfiguration
 
-from connectors.wsse.payload import sign_payload
+from connectors import TransportKey, TrustStore, sign_payload
 from connectors.wsse.pki import ensure_personal_certificate
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
 from simulators.elicensing.documents import DocumentError
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.forms import (

@@ -11,9 +11,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from connectors import init_pki, sign_envelope
 from connectors.soap import async_
-from connectors.wsse.pki import init_pki
-from connectors.wsse.transport import sign_envelope
 from gateway.attacks.catalogue import ATTACKS, AttackKit
 from gateway.attacks.kits import async_requests, foreign_key, key_of, sync_requests
 

@@ -21,15 +21,22 @@ from pathlib import Path
 
 from lxml import etree
 
-from connectors.errors import GatewayError
+from connectors import (
+    GatewayError,
+    SyncRequest,
+    TransportKey,
+    TrustStore,
+    XmlLimits,
+    build_request_envelope,
+    init_pki,
+    parse_document,
+    parse_sync_request,
+    sign_envelope,
+    split_envelope,
+    validate_operation,
+    verify_envelope,
+)
 from connectors.soap import async_
-from connectors.soap.envelope import split_envelope
-from connectors.soap.parser import XmlLimits, parse_document
-from connectors.soap.schema import validate_operation
-from connectors.soap.sync import SyncRequest, build_request_envelope, parse_sync_request
-from connectors.wsse.pki import init_pki
-from connectors.wsse.transport import TransportKey, sign_envelope, verify_envelope
-from connectors.wsse.trust import TrustStore
 from gateway.channels.async_channel import AsyncChannel
 from gateway.channels.exchange import split_request
 from gateway.channels.sync import SyncChannel

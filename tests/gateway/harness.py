@@ -15,9 +15,7 @@ from pathlib import Path
 import httpx
 from lxml import etree
 
-from connectors.client import ShepClient
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import ShepClient, TransportKey, TrustStore
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.config import Settings
 from gateway.http.app import create_app

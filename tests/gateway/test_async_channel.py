@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.client import GatewayFault, ShepClient
-from connectors.soap.async_ import MessageState, MessageType
+from connectors import GatewayFault, MessageState, MessageType, ShepClient
 from gateway.broker import Message
 from gateway.messagelog import Direction
 from gateway.registry.catalogue import DEFAULT_CATALOGUE

@@ -17,10 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.client import ShepClient
-from connectors.soap.async_ import MessageState
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import MessageState, ShepClient, TransportKey, TrustStore
 from gateway.paths import PROJECT_ROOT
 from gateway.registry import load_registry
 from simulators.monitoring.payload import build_stage_event

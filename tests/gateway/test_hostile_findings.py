@@ -13,9 +13,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from connectors.soap.faults import parse_fault
-from connectors.soap.sync import build_request_envelope
-from connectors.wsse.transport import sign_envelope
+from connectors import build_request_envelope, parse_fault, sign_envelope
 from gateway.messagelog import Direction
 from gateway.registry import passwords
 from simulators.monitoring.payload import build_stage_event
@@ -122,7 +120,7 @@ async def test_a_comment_in_an_async_message_is_not_delivered(gateway: Harness) 
     client = gateway.client("ELICENSE")
     event = build_stage_event("KZ-2026-0042", "REGISTERED", "ELICENSE", datetime.now(UTC))
     request = client.async_request("MonitoringStage_v1", event)
-    from connectors.soap.async_ import build_send_message_envelope
+    from connectors import build_send_message_envelope
 
     body = client.sign(build_send_message_envelope(request))
     tampered = body.replace(b"KZ-2026-0042", b"KZ-2026<!-- -->-0042")

@@ -12,11 +12,8 @@ from pathlib import Path
 import xmlsec
 from lxml import etree
 
-from connectors.client import ShepClient
-from connectors.soap.faults import parse_fault
-from connectors.soap.sync import build_request_envelope
+from connectors import ShepClient, build_request_envelope, parse_fault, sign_envelope
 from connectors.wsse.pki import revoke
-from connectors.wsse.transport import sign_envelope
 from gateway.messagelog import Direction, Outcome
 from tests.gateway.harness import (
     SERVICE,
@@ -284,7 +281,7 @@ async def test_revoked_certificate(shared_pki: Path, tmp_path: Path) -> None:
 
 async def test_untrusted_ca(gateway: Harness, tmp_path: Path) -> None:
     foreign = make_pki(tmp_path / "foreign")
-    from connectors.wsse.transport import TransportKey
+    from connectors import TransportKey
 
     key = TransportKey.from_files(foreign / "EGOV_PORTAL.pem", foreign / "EGOV_PORTAL.key")
     body = _signed(gateway.client("EGOV_PORTAL", key=key))

@@ -21,8 +21,7 @@ import zeep
 from lxml import etree
 from zeep.wsse.signature import Signature
 
-from connectors.wsse.transport import verify_envelope
-from connectors.wsse.trust import TrustStore
+from connectors import TrustStore, verify_envelope
 from gateway.paths import PROJECT_ROOT
 from tests.gateway.harness import ACTIVE_BIN, SERVICE
 from tests.ports import free_port_block

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from playwright.async_api import Page, async_playwright, expect
 
-from connectors.soap.async_ import MessageState
+from connectors import MessageState
 from gateway.messagelog.bundle import verify_bundle
 from gateway.messagelog.flows import find_flow
 from simulators.monitoring.payload import build_stage_event

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors import TransportKey, TrustStore
 from connectors.wsse import pki
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
 from tests.pki import make_test_pki
 
 SESSION_SYSTEMS = ("GATEWAY", "EGOV_PORTAL", "GBDUL")

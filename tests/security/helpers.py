@@ -12,10 +12,10 @@ import lxml.etree as etree
 import xmlsec
 from cryptography.hazmat.primitives import serialization
 
-from connectors.soap.namespaces import SOAP_ENV as SOAP
-from connectors.soap.namespaces import WSSE, WSU
+from connectors import SOAP_ENV as SOAP
+from connectors import WSSE, WSU, TransportKey
 from connectors.wsse.dsig import DS
-from connectors.wsse.transport import BASE64_BINARY, X509V3, TransportKey
+from connectors.wsse.transport import BASE64_BINARY, X509V3
 
 ENVELOPE = b"""<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
  <soapenv:Body>

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.wsse.pki import init_pki
+from connectors import init_pki
 from gateway.attacks.catalogue import BY_NAME, attacks_for
 from gateway.attacks.runner import report
 from gateway.cli.attack import AttackRefused, attack_system

@@ -6,11 +6,8 @@ import lxml.etree as etree
 import pytest
 import xmlsec
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.namespaces import WSU
+from connectors import WSU, GatewayError, errors, find_transport_signature, verify_envelope
 from connectors.wsse import dsig
-from connectors.wsse.transport import find_transport_signature, verify_envelope
 from tests.security.helpers import (
     Variant,
     body_of,

@@ -9,11 +9,16 @@ import lxml.etree as etree
 import pytest
 import xmlsec
 
-from connectors import errors
-from connectors.errors import FaultCode, GatewayError
+from connectors import (
+    FaultCode,
+    GatewayError,
+    errors,
+    sign_envelope,
+    sign_payload,
+    verify_envelope,
+    verify_payload,
+)
 from connectors.wsse.dsig import DS
-from connectors.wsse.payload import sign_payload, verify_payload
-from connectors.wsse.transport import sign_envelope, verify_envelope
 from tests.security.helpers import new_envelope
 
 PAYLOAD = b'<p:Request xmlns:p="urn:gbdul:v2"><p:bin>123456789012</p:bin></p:Request>'

@@ -8,10 +8,7 @@ from typing import get_args
 import lxml.etree as etree
 import pytest
 
-from connectors import errors
-from connectors.errors import FaultCode, GatewayError
-from connectors.soap.namespaces import WSU
-from connectors.wsse.transport import sign_envelope
+from connectors import WSU, FaultCode, GatewayError, errors, sign_envelope
 from gateway.channels.policy import (
     SecurityPolicy,
     check_freshness,

@@ -9,16 +9,17 @@ import lxml.etree as etree
 import pytest
 import xmlsec
 
-from connectors import errors
-from connectors.errors import FaultCode, GatewayError
-from connectors.soap.namespaces import WSU
-from connectors.wsse.transport import (
+from connectors import (
+    WSU,
+    FaultCode,
+    GatewayError,
     TransportKey,
+    TrustStore,
+    errors,
     find_transport_signature,
     sign_envelope,
     verify_envelope,
 )
-from connectors.wsse.trust import TrustStore
 from tests.security.helpers import (
     WSU_ID,
     Variant,

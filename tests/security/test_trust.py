@@ -8,11 +8,17 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from connectors import errors
-from connectors.errors import FaultCode, GatewayError
+from connectors import (
+    FaultCode,
+    GatewayError,
+    TransportKey,
+    TrustStore,
+    errors,
+    sign_envelope,
+    verify_envelope,
+)
 from connectors.wsse import pki
-from connectors.wsse.transport import TransportKey, parse_dn, sign_envelope, verify_envelope
-from connectors.wsse.trust import TrustStore
+from connectors.wsse.transport import parse_dn
 from tests.pki import make_test_pki
 from tests.security.helpers import new_envelope
 

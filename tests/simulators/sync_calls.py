@@ -9,12 +9,17 @@ import httpx
 from lxml import etree
 from starlette.applications import Starlette
 
+from connectors import (
+    SyncRequest,
+    TransportKey,
+    build_request_envelope,
+    parse_document,
+    parse_fault,
+    parse_sync_response,
+    sign_envelope,
+    split_envelope,
+)
 from connectors.client import wrap_in_data
-from connectors.soap.envelope import split_envelope
-from connectors.soap.faults import parse_fault
-from connectors.soap.parser import parse_document
-from connectors.soap.sync import SyncRequest, build_request_envelope, parse_sync_response
-from connectors.wsse.transport import TransportKey, sign_envelope
 
 PATH = "/shep/sync"
 

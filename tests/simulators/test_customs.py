@@ -15,14 +15,18 @@ import httpx
 import pytest
 from lxml import etree
 
+from connectors import (
+    KZ_TZ,
+    XSD_DIR,
+    MessageState,
+    SyncRequest,
+    TransportKey,
+    build_request_envelope,
+    parse_document,
+    parse_sync_response,
+    split_envelope,
+)
 from connectors.client import wrap_in_data
-from connectors.paths import XSD_DIR
-from connectors.soap.async_ import MessageState
-from connectors.soap.envelope import split_envelope
-from connectors.soap.parser import parse_document
-from connectors.soap.sync import SyncRequest, build_request_envelope, parse_sync_response
-from connectors.soap.values import KZ_TZ
-from connectors.wsse.transport import TransportKey
 from simulators.customs.models import (
     Contract,
     Counterparty,

@@ -13,8 +13,7 @@ import zeep
 from lxml import etree
 from pydantic import ValidationError
 
-from connectors import errors
-from connectors.wsse.transport import TransportKey
+from connectors import TransportKey, errors
 from simulators.individuals.fixtures import generate
 from simulators.individuals.models import (
     EntrepreneurStatus,

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from lxml import etree
 
+from connectors import SOAP_ENV, ErrorInfo, TrustStore, qname
 from connectors.soap.async_ import (
     SEND_MESSAGE_RESPONSE,
     SEND_MESSAGE_RESPONSE_CLIENT,
@@ -20,9 +21,7 @@ from connectors.soap.async_ import (
     parse_change_status_notification_response,
     parse_send_message_response,
 )
-from connectors.soap.faults import ErrorInfo
-from connectors.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT, SOAP_ENV, qname
-from connectors.wsse.trust import TrustStore
+from connectors.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT
 from simulators.kit.inbox import Inbox, InboxMessage
 from simulators.kit.participant import AsyncParticipant, Failures
 from tests.simulators.pushing import (

@@ -11,12 +11,16 @@ from lxml import etree
 from zeep import xsd
 from zeep.transports import Transport
 
-from connectors.paths import WSDL_DIR
-from connectors.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from connectors.soap.envelope import split_envelope
+from connectors import (
+    WSDL_DIR,
+    ContractNotFound,
+    parse_sync_request,
+    render_wsdl,
+    render_xsd,
+    split_envelope,
+    validate_operation,
+)
 from connectors.soap.namespaces import SEND_MESSAGE
-from connectors.soap.schema import validate_operation
-from connectors.soap.sync import parse_sync_request
 
 ADDRESS = "http://gateway.test:8080/sync"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"

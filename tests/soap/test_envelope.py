@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.envelope import Envelope, split_envelope
-from connectors.soap.namespaces import SEND_MESSAGE, SOAP_ENV
+from connectors import SOAP_ENV, Envelope, GatewayError, errors, split_envelope
+from connectors.soap.namespaces import SEND_MESSAGE
 from tests.soap.samples import parse, request_xml
 
 ENV = f'xmlns:soap="{SOAP_ENV}"'

@@ -8,21 +8,25 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from lxml import etree
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.soap.envelope import split_envelope
-from connectors.soap.namespaces import SEND_MESSAGE_RESPONSE, WSU
-from connectors.soap.schema import validate_operation
-from connectors.soap.sync import (
+from connectors import (
+    KZ_TZ,
+    WSU,
+    GatewayError,
     SyncRequest,
     SyncResponse,
     build_request_envelope,
     build_response_envelope,
-    forwarded_request,
+    errors,
+    format_datetime,
+    new_session_id,
+    parse_datetime,
     parse_sync_request,
     parse_sync_response,
+    split_envelope,
+    validate_operation,
 )
-from connectors.soap.values import KZ_TZ, format_datetime, new_session_id, parse_datetime
+from connectors.soap.namespaces import SEND_MESSAGE_RESPONSE
+from connectors.soap.sync import forwarded_request
 from tests.soap.samples import REQUEST_INFO, parse, request_xml, response_xml
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"

@@ -32,9 +32,8 @@ from typing import Any
 
 from lxml import etree
 
-from connectors.errors import FaultCode, GatewayError
+from connectors import FaultCode, GatewayError, TransportKey
 from connectors.wsse.pki import ensure_personal_certificate
-from connectors.wsse.transport import TransportKey
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.forms import (
     ExportPermit,

@@ -32,10 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors import errors
-from connectors.errors import FaultCode, GatewayError
-from connectors.soap.sync import SyncRequest
-from connectors.soap.values import format_datetime
+from connectors import FaultCode, GatewayError, SyncRequest, errors, format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing.documents import NAMESPACE, DocumentError
 from simulators.elicensing.export_pilot import documents

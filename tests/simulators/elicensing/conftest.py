@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from connectors.wsse.transport import TransportKey
-from connectors.wsse.trust import TrustStore
+from connectors import TransportKey, TrustStore
 from tests.pki import make_test_pki
 
 

@@ -11,10 +11,7 @@ from lxml import etree
 from signxml import XMLVerifier
 from signxml.exceptions import InvalidDigest, InvalidSignature
 
-from connectors import errors
-from connectors.errors import GatewayError
-from connectors.wsse.payload import sign_payload, verify_payload
-from connectors.wsse.transport import TransportKey
+from connectors import GatewayError, TransportKey, errors, sign_payload, verify_payload
 from simulators.elicensing import documents
 from simulators.elicensing.documents import (
     DocumentError,

@@ -16,11 +16,14 @@ import httpx
 import pytest
 from lxml import etree
 
-from connectors.soap.faults import parse_fault
-from connectors.soap.namespaces import SOAP_ENV
-from connectors.soap.parser import parse_document
-from connectors.soap.sync import SyncRequest, build_request_envelope
-from connectors.wsse.trust import TrustStore
+from connectors import (
+    SOAP_ENV,
+    SyncRequest,
+    TrustStore,
+    build_request_envelope,
+    parse_document,
+    parse_fault,
+)
 from simulators.kit.clock import KZ_TIME, VirtualClock
 from simulators.kit.inbox import Inbox
 from simulators.kit.participant import AsyncParticipant
