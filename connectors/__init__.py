@@ -5,7 +5,8 @@ itself stands on.
   faults, schema validation, the ``?wsdl``/``?xsd`` contracts;
 - ``wsse``: the WS-Security transport signature, the payload signature, trust, the test PKI;
 - ``errors``: the fault catalogue (``GatewayError`` and one ``FaultCode`` per SHEP errorCode);
-- ``client``: the client SDK a state system uses to call the gateway.
+- ``client``: the client SDK a state system uses to call the gateway; ``zeep_wsse``: the same
+  signing and checking as a zeep WS-Security plugin (``zeep.Client(wsdl, wsse=ShepSignature(…))``).
 
 Import what you need from here (``from connectors import ShepClient, TransportKey``); the
 submodules are the kit's own layout and may move. The kit imports nothing of ``gateway`` or
@@ -13,7 +14,7 @@ submodules are the kit's own layout and may move. The kit imports nothing of ``g
 """
 
 from connectors import errors
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient, check_gateway_signature
 from connectors.errors import FaultCode, GatewayError, all_faults
 from connectors.paths import WSDL_DIR, XSD_DIR
 from connectors.soap.async_ import (
@@ -42,6 +43,7 @@ from connectors.soap.sync import (
 )
 from connectors.soap.values import KZ_TZ, format_datetime, new_session_id, parse_datetime
 from connectors.tracing import trace_headers
+from connectors.wire import GATEWAY_ID, SOAP_CONTENT_TYPE, SOAP_HEADERS
 from connectors.wsse.payload import sign_payload, verify_payload
 from connectors.wsse.pki import init_pki
 from connectors.wsse.transport import (
@@ -52,10 +54,14 @@ from connectors.wsse.transport import (
     verify_envelope,
 )
 from connectors.wsse.trust import TrustStore
+from connectors.zeep_wsse import ShepSignature
 
 __all__ = [
+    "GATEWAY_ID",
     "KZ_TZ",
+    "SOAP_CONTENT_TYPE",
     "SOAP_ENV",
+    "SOAP_HEADERS",
     "WSDL_DIR",
     "WSSE",
     "WSU",
@@ -78,6 +84,7 @@ __all__ = [
     "ReceiveStatus",
     "ResendMessage",
     "ShepClient",
+    "ShepSignature",
     # SyncChannel (SyncChannel.wsdl)
     "SyncRequest",
     "SyncResponse",
@@ -93,6 +100,7 @@ __all__ = [
     "build_request_envelope",
     "build_response_envelope",
     "build_send_message_envelope",
+    "check_gateway_signature",
     # the fault catalogue
     "errors",
     "find_transport_signature",

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors import PayloadSchemas, TransportKey, TrustStore
+from connectors import GATEWAY_ID, PayloadSchemas, TransportKey, TrustStore
 from connectors.wsse.pki import is_dev_certificate
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.context import GatewayContext, utc_now
@@ -34,7 +34,6 @@ from gateway.tracking.notify import StatusNotifier
 if TYPE_CHECKING:
     from gateway.delivery.connector import SystemConnector
 
-GATEWAY_ID = "GATEWAY"
 
 log = logging.getLogger(__name__)
 

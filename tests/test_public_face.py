@@ -11,6 +11,11 @@ import types
 import connectors
 
 EXPORTED = {
+    "ShepSignature",
+    "check_gateway_signature",
+    "GATEWAY_ID",
+    "SOAP_CONTENT_TYPE",
+    "SOAP_HEADERS",
     "all_faults",
     "AnswerNotTrusted",
     "AsyncMessageInfo",

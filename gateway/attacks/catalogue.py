@@ -40,6 +40,7 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
+from connectors import SOAP_CONTENT_TYPE as XML_CONTENT
 from connectors import SOAP_ENV as SOAP
 from connectors import WSSE, WSU, TransportKey, sign_envelope
 from connectors.wsse.dsig import DS
@@ -48,7 +49,6 @@ from connectors.wsse.transport import BASE64_BINARY, X509V3
 WSU_ID = f"{{{WSU}}}Id"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-XML_CONTENT = "text/xml; charset=utf-8"
 ALL_TARGETS = frozenset({"gateway", "provider", "answer"})
 SENDERS = frozenset({"gateway", "provider"})  # attacks on a request (an answer has no sender)
 

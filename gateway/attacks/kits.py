@@ -13,6 +13,7 @@ from pathlib import Path
 from lxml import etree
 
 from connectors import (
+    GATEWAY_ID,
     AsyncMessageInfo,
     AsyncSendMessageRequest,
     MessageType,
@@ -25,8 +26,6 @@ from connectors import (
 from connectors.wsse.pki import CA_KEY_FILE, issue_certificate
 from gateway.attacks.catalogue import AttackKit
 from gateway.registry import Registry
-
-GATEWAY_ID = "GATEWAY"
 
 Payload = Callable[[], etree._Element | None]
 

@@ -19,6 +19,7 @@ from typing import ClassVar, Literal, ParamSpec, TypeVar
 from lxml import etree
 
 from connectors import (
+    GATEWAY_ID,
     Envelope,
     GatewayError,
     build_fault_envelope,
@@ -43,7 +44,6 @@ T = TypeVar("T")
 # read as a SOAP envelope, whatever it holds.
 SOAP_MEDIA_TYPE = "text/xml"
 
-GATEWAY_ID = "GATEWAY"
 GATEWAY_INFO_NS = "urn:kzgate:gateway:v1"
 
 

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+from connectors import SOAP_CONTENT_TYPE as XML
 from connectors import (
     ContractNotFound,
     GatewayError,
@@ -38,7 +39,6 @@ from gateway.observability.scrape import gateway_metrics
 from gateway.observability.tracing import TraceMiddleware
 from gateway.routing import Dispatcher, HttpDispatcher
 
-XML = "text/xml; charset=utf-8"
 SYNC_WSDL = "SyncChannel.wsdl"
 ASYNC_WSDL = "AsyncChannel.wsdl"
 

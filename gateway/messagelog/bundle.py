@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import (
+    GATEWAY_ID,
     GatewayError,
     TransportKey,
     TrustStore,
@@ -48,7 +49,6 @@ from gateway.messagelog.schema import from_row, records
 FORMAT = "kzgate-evidence/1"
 MANIFEST = "manifest.json"
 CHECKPOINT = "checkpoint.xml"
-GATEWAY_ID = "GATEWAY"
 _LINK_COLUMNS = [c for c in records.columns if c.name != "body"]
 
 

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connectors import (
+    GATEWAY_ID,
     ContractNotFound,
     FaultCode,
     GatewayError,
@@ -43,6 +44,7 @@ from connectors import (
     validate_operation,
     verify_envelope,
 )
+from connectors import SOAP_CONTENT_TYPE as XML
 from connectors.soap.async_ import (
     CHANGE_STATUS_NOTIFICATION,
     SEND_MESSAGE,
@@ -72,8 +74,6 @@ from simulators.kit.ops import refuse_non_soap
 
 log = logging.getLogger(__name__)
 
-XML = "text/xml; charset=utf-8"
-GATEWAY_ID = "GATEWAY"
 WSDL_FILE = "AsyncChannelClient.wsdl"
 
 # Each pushed element is validated by the schema that declares it: the gateway's own sendMessage

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors import (
+    GATEWAY_ID,
     ContractNotFound,
     FaultCode,
     GatewayError,
@@ -43,6 +44,7 @@ from connectors import (
     validate_operation,
     verify_envelope,
 )
+from connectors import SOAP_CONTENT_TYPE as XML
 from gateway.channels.policy import check_freshness
 from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, ClockControl
@@ -53,9 +55,7 @@ from simulators.kit.ops import refuse_non_soap
 
 log = logging.getLogger(__name__)
 
-XML = "text/xml; charset=utf-8"
 SUCCESS = ("SCSS001", "Message has been processed successfully")
-GATEWAY_ID = "GATEWAY"
 SOAP_MEDIA_TYPE = "text/xml"
 FRESHNESS_SECONDS, SKEW_SECONDS = 300, 60  # the gateway's defaults
 

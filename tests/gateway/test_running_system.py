@@ -181,6 +181,41 @@ def test_a_zeep_client_signed_by_zeep_is_served(system: RunningSystem) -> None:
     assert root.findtext(f".//{{{GBDUL_NS}}}OrganizationResponse/resultCode") == "FOUND"
 
 
+def test_a_zeep_client_with_the_kits_wsse_plugin_is_served_and_checks_the_answer(
+    system: RunningSystem,
+) -> None:
+    """The SDK's zeep plugin: SHEP-layout signing out, the kit's wrapping-safe check in."""
+    from datetime import UTC, datetime
+
+    from connectors import AnswerNotTrusted, ShepSignature, TransportKey
+
+    key = TransportKey.from_files(system.pki / "EGOV_PORTAL.pem", system.pki / "EGOV_PORTAL.key")
+    trust = TrustStore.from_dir(system.pki)
+    client = zeep.Client(f"{system.url}/services/{SERVICE}?wsdl", wsse=ShepSignature(key, trust))
+    request_type = client.get_type(f"{{{GBDUL_NS}}}OrganizationRequest")
+
+    def request() -> dict:
+        return {
+            "requestInfo": {
+                "messageId": str(uuid.uuid4()),
+                "serviceId": SERVICE,
+                "messageDate": datetime.now(UTC),
+                "sender": {"senderId": "EGOV_PORTAL", "password": "dev-EGOV_PORTAL"},
+            },
+            "requestData": {"data": zeep.xsd.AnyObject(request_type, request_type(bin=ACTIVE_BIN))},
+        }
+
+    answer = client.service.SendMessage(request=request())  # verified by the plugin
+    assert answer is not None
+    # An answer signed by anyone but the gateway is refused: trust only a CA that issued nothing
+    # the gateway holds, so the gateway's own signature cannot be believed.
+    with pytest.raises(AnswerNotTrusted):
+        untrusting = ShepSignature(key, TrustStore([]))
+        zeep.Client(f"{system.url}/services/{SERVICE}?wsdl", wsse=untrusting).service.SendMessage(
+            request=request()
+        )
+
+
 def _delivered(metrics_text: str) -> float:
     from prometheus_client.parser import text_string_to_metric_families
 
