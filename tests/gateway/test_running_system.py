@@ -182,12 +182,12 @@ def test_a_zeep_client_signed_by_zeep_is_served(system: RunningSystem) -> None:
 
 
 def test_a_zeep_client_with_the_kits_wsse_plugin_is_served_and_checks_the_answer(
-    system: RunningSystem,
+    system: RunningSystem, tmp_path: Path
 ) -> None:
     """The SDK's zeep plugin: SHEP-layout signing out, the kit's wrapping-safe check in."""
     from datetime import UTC, datetime
 
-    from connectors import AnswerNotTrusted, ShepSignature, TransportKey
+    from connectors import AnswerNotTrusted, ShepSignature, TransportKey, init_pki
 
     key = TransportKey.from_files(system.pki / "EGOV_PORTAL.pem", system.pki / "EGOV_PORTAL.key")
     trust = TrustStore.from_dir(system.pki)
@@ -207,10 +207,11 @@ def test_a_zeep_client_with_the_kits_wsse_plugin_is_served_and_checks_the_answer
 
     answer = client.service.SendMessage(request=request())  # verified by the plugin
     assert answer is not None
-    # An answer signed by anyone but the gateway is refused: trust only a CA that issued nothing
-    # the gateway holds, so the gateway's own signature cannot be believed.
+    # An answer whose signer the client cannot trust is refused: here the client trusts only
+    # another PKI's CA, so even the real gateway's signature is not believed.
+    init_pki(tmp_path, ["EGOV_PORTAL"])
     with pytest.raises(AnswerNotTrusted):
-        untrusting = ShepSignature(key, TrustStore([]))
+        untrusting = ShepSignature(key, TrustStore.from_dir(tmp_path))
         zeep.Client(f"{system.url}/services/{SERVICE}?wsdl", wsse=untrusting).service.SendMessage(
             request=request()
         )
