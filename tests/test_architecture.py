@@ -122,7 +122,6 @@ gateway-sim  gateway/cli/officer.py simulators.kit.ops
 gateway-sim  gateway/cli/serve.py simulators.kit.clock
 gateway-sim  gateway/cli/serve.py simulators.systems
 gateway-sim  gateway/console/systems.py simulators.kit.ops
-importlib    gateway/storage/schema.py importlib
 importlib    simulators/systems.py importlib
 private      connectors/soap/async_.py connectors.soap.sync:_envelope
 private      connectors/soap/async_.py connectors.soap.sync:_properties
