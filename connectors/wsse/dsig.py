@@ -314,8 +314,15 @@ def load_certificate(der: bytes) -> tuple[x509.Certificate, xmlsec.Key]:
     """Certificate and xmlsec verification key for DER bytes (cached); ValueError if unusable."""
     try:
         return _certificate_from_der(der)
-    # UnsupportedAlgorithm: a key type cryptography does not know (found by fuzzing).
-    except (ValueError, UnsupportedAlgorithm, xmlsec.Error) as exc:
+    # Found by fuzzing: UnsupportedAlgorithm (a key type cryptography does not know) and
+    # DuplicateExtension / UnsupportedGeneralNameType (extensions it refuses) are not ValueErrors.
+    except (
+        ValueError,
+        UnsupportedAlgorithm,
+        x509.DuplicateExtension,
+        x509.UnsupportedGeneralNameType,
+        xmlsec.Error,
+    ) as exc:
         raise ValueError(f"unusable certificate: {exc}") from exc
 
 

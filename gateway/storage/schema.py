@@ -21,7 +21,7 @@ async def create_schema(engine: AsyncEngine) -> None:
     # The modules that define tables on ``metadata``, imported here so that no table is missed
     # because the caller did not import its module (they import this one, hence not at the top).
     from gateway.messagelog import schema as _messagelog  # noqa: F401
-    from gateway.storage import broker_queue, seen_messages  # noqa: F401
+    from gateway.storage import seen_messages  # noqa: F401
     from gateway.tracking import store as _tracking  # noqa: F401
 
     await create_tables(engine, metadata)

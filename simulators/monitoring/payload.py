@@ -35,6 +35,7 @@ class Stage(StrEnum):
     REFUSED = "REFUSED"
     DELIVERED = "DELIVERED"
     WITHDRAWN = "WITHDRAWN"
+    TERMINATED = "TERMINATED"
 
 
 @dataclass(frozen=True)

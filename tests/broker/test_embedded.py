@@ -32,8 +32,8 @@ from gateway.broker import (
     system_queue,
 )
 from gateway.broker.embedded import EmbeddedBroker, topic_matches
+from gateway.broker.embedded.tables import messages, queues
 from gateway.storage import create_engine, create_schema, write_transaction
-from gateway.storage.broker_queue import messages, queues
 
 REPO = Path(__file__).resolve().parents[2]
 QUEUE = system_queue("GBDUL")
@@ -462,5 +462,17 @@ async def test_description_names_the_database(engine: AsyncEngine) -> None:
     description = broker.description
     assert description.startswith("embedded broker in ")
     assert engine.url.render_as_string(hide_password=True) in description
-    async with engine.connect() as conn:  # the schema really has the tables it needs
-        await conn.execute(text("SELECT 1 FROM broker_messages WHERE 1 = 0"))
+
+
+async def test_start_creates_its_tables_on_a_bare_database(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bare.db'}")  # no create_schema
+    broker = EmbeddedBroker(engine)
+    try:
+        await broker.start(["GBDUL"])
+        await broker.publish(QUEUE, message(1))
+        assert await count_rows(engine, messages.c.message_id == "m-1") == 1
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1 FROM broker_queues WHERE 1 = 0"))
+    finally:
+        await broker.close()
+        await engine.dispose()

@@ -68,6 +68,11 @@ async def test_termination_reaches_cabinet_and_keden_as_tokhtatyldy(pilot: Pilot
     assert (termination.permit_number, termination.status) == (permit_number, "тоқтатылды")
     status = await pilot.status(number)
     assert status.findtext("permitStatus") == "тоқтатылды"
+
+    async def stage_reached_monitoring() -> bool:
+        return "TERMINATED" in await pilot.world.stages(number)
+
+    await eventually(stage_reached_monitoring)  # Rules p.3: the monitoring IS sees the end too
     again = await pilot.desk(
         "POST", f"/desk/permits/{permit_number}/terminate", by=head, ground="а", reasoning="x"
     )

@@ -57,8 +57,9 @@ def test_a_short_fuzzing_run_finds_nothing(name: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("case", [p for p in REGRESSIONS if p.name.startswith("verifier-")])
 def test_certificates_cryptography_cannot_read_are_a_missing_certificate(case: Path) -> None:
-    """Found by fuzzing: a KeyIdentifier certificate with a malformed subject, or an unknown key
-    algorithm, escaped as ValueError/UnsupportedAlgorithm and became Server.Internal."""
+    """Found by fuzzing: a KeyIdentifier certificate with a malformed subject, an unknown key
+    algorithm or a duplicated extension escaped as ValueError, UnsupportedAlgorithm or
+    DuplicateExtension and became Server.Internal."""
     with pytest.raises(GatewayError) as caught:
         targets.verifier(case.read_bytes())
     assert caught.value.fault is errors.SIG_KEYINFO

@@ -181,7 +181,8 @@ class PilotFlow:
             )
             payload = build_status_change(change, certified)
             app = await self._send(app, "term_sent_keden", KEDEN_SERVICE, payload, "term-keden")
-        return app
+        # Rules p.3: the stages of the service go to the monitoring IS, its end included.
+        return await self._stage(app, "term_stage_sent", Stage.TERMINATED, app.terminated_at)
 
     async def _stage(
         self, app: PilotApplication, flag: str, stage: Stage, at: datetime | None
@@ -189,6 +190,11 @@ class PilotFlow:
         if getattr(app, flag):
             return app
         comment = None
+        if stage is Stage.TERMINATED:
+            comment = (
+                f"{app.document_number}: {app.termination_number}, "
+                f"ground {app.termination_ground}"
+            )
         if stage is Stage.REFUSED:
             comment = "grounds " + ",".join(str(g["code"]) for g in app.grounds_list())
         event = build_stage_event(app.number, stage, SYSTEM_ID, at or app.received_at, comment)
@@ -211,7 +217,9 @@ def _has_work(app: PilotApplication) -> bool:
         return True
     if app.state is State.SIGNED:
         return True
-    return bool(app.termination_xml) and not (app.term_sent_portal and app.term_sent_keden)
+    return bool(app.termination_xml) and not (
+        app.term_sent_portal and app.term_sent_keden and app.term_stage_sent
+    )
 
 
 def _element(xml: str | None) -> etree._Element:

@@ -75,6 +75,7 @@ applications = Table(
     Column("termination_xml", Text, nullable=True),
     Column("term_sent_portal", Boolean, nullable=False, default=False),
     Column("term_sent_keden", Boolean, nullable=False, default=False),
+    Column("term_stage_sent", Boolean, nullable=False, default=False),
     Column("report_at", UtcDateTime, nullable=True),
     Column("report_xml", Text, nullable=True),
     Column("attempts", Integer, nullable=False, default=0),
@@ -150,6 +151,7 @@ class PilotApplication:
     termination_xml: str | None = None
     term_sent_portal: bool = False
     term_sent_keden: bool = False
+    term_stage_sent: bool = False
     report_at: datetime | None = None
     report_xml: str | None = None
     attempts: int = 0

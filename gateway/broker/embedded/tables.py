@@ -7,12 +7,18 @@ why it got there. Ack deletes the row. Its state is therefore read from the colu
 in a separate one that could disagree: waiting (no live lease), in flight (a live lease),
 delayed (``available_at`` in the future), dead (``queue`` is the dead-letter queue).
 
+The tables sit on a ``MetaData`` of their own, which the broker creates before its first
+operation: the storage layer need not know them, and a database no broker ran on lacks them.
+
 ``messages.queue`` references ``queues.name``: a publish to an undeclared queue fails on the
 foreign key inside the one INSERT (the broker's "unroutable"), and dropping an auto-delete
 queue (a private reply or event queue whose owner stopped renewing it) drops its messages.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -23,12 +29,16 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    MetaData,
+    Row,
     String,
     Table,
 )
 
-from gateway.storage.schema import metadata
+from gateway.broker.port import Message
 from gateway.storage.types import UtcDateTime
+
+metadata = MetaData()
 
 queues = Table(
     "broker_queues",
@@ -74,3 +84,59 @@ messages = Table(
     Index("ix_broker_messages_queue_id", "queue", "id"),
     Index("ix_broker_messages_message_id", "message_id"),
 )
+
+
+def message_row(
+    stored: str,
+    message: Message,
+    now: datetime,
+    *,
+    request_id: str | None = None,
+    routing_key: str | None = None,
+) -> dict[str, Any]:
+    """The columns of ``message`` newly waiting in queue ``stored`` (attempt 1, due now)."""
+    return {
+        "queue": stored,
+        "body": message.body,
+        "message_id": message.message_id,
+        "correlation_id": message.correlation_id,
+        "headers": dict(message.headers),
+        "content_type": message.content_type,
+        "reply_to": message.reply_to,
+        "request_id": request_id,
+        "routing_key": routing_key,
+        "attempt": 1,
+        "redelivered": False,
+        "available_at": now,
+        "published_at": now,
+    }
+
+
+def fresh_values(stored: str, now: datetime) -> dict[str, Any]:
+    """The columns of a row put back into ``stored`` as a new message (attempt 1)."""
+    return {
+        "queue": stored,
+        "attempt": 1,
+        "redelivered": False,
+        "available_at": now,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "dead_reason": None,
+        "dead_from_queue": None,
+        "dead_at": None,
+    }
+
+
+def row_message(row: Row[Any]) -> Message:
+    """The port ``Message`` a row holds."""
+    return Message(
+        body=bytes(row.body),
+        message_id=row.message_id,
+        correlation_id=row.correlation_id,
+        headers=dict(row.headers),
+        content_type=row.content_type,
+        reply_to=row.reply_to,
+    )
+
+
+__all__ = ["fresh_values", "message_row", "messages", "metadata", "queues", "row_message"]
