@@ -10,6 +10,7 @@ import respx
 from lxml import etree
 
 from connectors import (
+    AnswerNotTrusted,
     GatewayError,
     GatewayFault,
     ShepClient,
@@ -17,8 +18,10 @@ from connectors import (
     TrustStore,
     build_fault_envelope,
     errors,
+    sign_envelope,
     verify_envelope,
 )
+from tests.soap.samples import response_xml
 
 GATEWAY = "http://gateway.test"
 
@@ -52,3 +55,17 @@ async def test_the_request_is_a_signed_soap_post_and_a_fault_is_raised(
     assert sent.headers["soapaction"] == '""'
     signed = verify_envelope(etree.fromstring(sent.content), trust, now=datetime.now(UTC))
     assert "EGOV_PORTAL" in signed.certificate.subject.rfc4514_string()
+
+
+@respx.mock
+@pytest.mark.parametrize("signer", [None, "egov"])
+async def test_an_answer_not_signed_by_the_gateway_is_not_trusted(
+    signer: str | None, egov_key: TransportKey, trust: TrustStore
+) -> None:
+    answer = etree.fromstring(response_xml())
+    if signer == "egov":  # validly signed and trusted, but by a participant, not the gateway
+        sign_envelope(answer, egov_key)
+    respx.post(f"{GATEWAY}/sync").respond(200, content=etree.tostring(answer))
+    async with httpx.AsyncClient(base_url=GATEWAY) as http:
+        with pytest.raises(AnswerNotTrusted):
+            await _client(egov_key, trust, http).send("GbdulInfoByBin_v1", None)
