@@ -58,11 +58,14 @@ from bench.harness import (  # noqa: E402
     stop_system,
     tables_unless_json,
 )
-from connectors.client import ShepClient  # noqa: E402
-from gateway.security.pki import init_pki  # noqa: E402
-from gateway.security.transport import TransportKey  # noqa: E402
-from gateway.security.trust import TrustStore  # noqa: E402
-from gateway.soap.async_ import MessageState, build_send_message_envelope  # noqa: E402
+from connectors import (  # noqa: E402
+    MessageState,
+    ShepClient,
+    TransportKey,
+    TrustStore,
+    build_send_message_envelope,
+    init_pki,
+)
 from simulators.monitoring.payload import Stage, build_stage_event  # noqa: E402
 
 SENDER = "EGOV_PORTAL"

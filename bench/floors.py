@@ -28,7 +28,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from bench.harness import percentile
 
 AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
-PREFETCH = 32  # connectors.system.PREFETCH: what the gateway's connectors consume with
+PREFETCH = 32  # gateway.delivery.connector.PREFETCH: what the gateway's connectors consume with
 WARM_UP_MESSAGES = 100
 DRAIN_TIMEOUT = 60.0
 

@@ -67,11 +67,13 @@ from bench.harness import (  # noqa: E402
     stop_system,
     tables_unless_json,
 )
-from connectors.client import ShepClient  # noqa: E402
+from connectors import (  # noqa: E402
+    ShepClient,
+    TransportKey,
+    TrustStore,
+    init_pki,
+)
 from gateway.cli.demo import sample_application  # noqa: E402
-from gateway.security.pki import init_pki  # noqa: E402
-from gateway.security.transport import TransportKey  # noqa: E402
-from gateway.security.trust import TrustStore  # noqa: E402
 from simulators.elicensing import documents, forms  # noqa: E402
 from simulators.elicensing.rules import LICENCE_FEE_MRP  # noqa: E402
 from simulators.elicensing.settings import ElicenseSettings  # noqa: E402

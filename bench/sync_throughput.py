@@ -53,11 +53,15 @@ from bench.harness import (  # noqa: E402
     stop_system,
     tables_unless_json,
 )
-from connectors.client import ShepClient  # noqa: E402
-from gateway.security.pki import init_pki  # noqa: E402
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope  # noqa: E402
-from gateway.security.trust import TrustStore  # noqa: E402
-from gateway.soap.sync import build_request_envelope  # noqa: E402
+from connectors import (  # noqa: E402
+    ShepClient,
+    TransportKey,
+    TrustStore,
+    build_request_envelope,
+    init_pki,
+    sign_envelope,
+    verify_envelope,
+)
 from simulators.legal_entities.payload import build_request  # noqa: E402
 
 SERVICE = "GbdulInfoByBin_v1"

@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
+from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from gateway.observability.tracing import trace_headers
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.async_ import (
+from connectors.errors import GatewayError
+from connectors.soap.async_ import (
     AsyncDeliveryNotificationRequest,
     AsyncGetMessagesRequest,
     AsyncGetMessageStatusRequest,
@@ -32,18 +31,25 @@ from gateway.soap.async_ import (
     parse_get_messages_response,
     parse_send_message_response,
 )
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import ErrorInfo, parse_fault
-from gateway.soap.parser import parse_document
-from gateway.soap.sync import (
+from connectors.soap.envelope import split_envelope
+from connectors.soap.faults import ErrorInfo, parse_fault
+from connectors.soap.parser import parse_document
+from connectors.soap.sync import (
     SyncRequest,
     SyncResponse,
     build_request_envelope,
     parse_sync_response,
 )
+from connectors.tracing import trace_headers
+from connectors.wire import GATEWAY_ID, SOAP_HEADERS
+from connectors.wsse.transport import (
+    TransportKey,
+    VerifiedSignature,
+    sign_envelope,
+    verify_envelope,
+)
+from connectors.wsse.trust import TrustStore
 
-SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
-GATEWAY_ID = "GATEWAY"
 MAX_ANSWER_BYTES = 50 * 1024 * 1024
 
 
@@ -226,19 +232,22 @@ class ShepClient:
             return reply.content
 
     def _check_signature(self, root: etree._Element) -> None:
-        from gateway.errors import GatewayError
-
-        try:
-            verified = verify_envelope(root, self.trust, now=datetime.now(UTC))
-        except GatewayError as error:
-            raise AnswerNotTrusted(f"{error.fault.code}: {error.message}") from error
-        names = verified.certificate.subject.get_attributes_for_oid(_CN)
-        if not names or names[0].value != GATEWAY_ID:
-            raise AnswerNotTrusted(
-                f"signed by {verified.certificate.subject.rfc4514_string()}, not by the gateway"
-            )
+        check_gateway_signature(root, self.trust)
 
 
-from cryptography.x509.oid import NameOID  # noqa: E402
+def check_gateway_signature(root: etree._Element, trust: TrustStore) -> VerifiedSignature:
+    """The answer's transport signature is valid, trusted and the gateway's; else AnswerNotTrusted.
 
-_CN = NameOID.COMMON_NAME
+    The verifier finds what is signed by position (the one Body of the envelope), so a signature
+    moved over a wrapped copy of the body is refused rather than believed.
+    """
+    try:
+        verified = verify_envelope(root, trust, now=datetime.now(UTC))
+    except GatewayError as error:
+        raise AnswerNotTrusted(f"{error.fault.code}: {error.message}") from error
+    names = verified.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    if not names or names[0].value != GATEWAY_ID:
+        raise AnswerNotTrusted(
+            f"signed by {verified.certificate.subject.rfc4514_string()}, not by the gateway"
+        )
+    return verified

@@ -14,8 +14,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connectors import GATEWAY_ID, PayloadSchemas, TransportKey, TrustStore
+from connectors.wsse.pki import is_dev_certificate
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.context import GatewayContext, utc_now
+from gateway.channels.policy import SecurityPolicy
 from gateway.config import Settings
 from gateway.console.auth import default_credential_problems
 from gateway.messagelog import MessageLog
@@ -23,20 +26,14 @@ from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.tracing import TracedBroker, setup_tracing
 from gateway.registry import Registry, load_registry
 from gateway.routing import BrokerDispatcher, Dispatcher, HttpDispatcher
-from gateway.security.pki import is_dev_certificate
-from gateway.security.policy import SecurityPolicy
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.schema import PayloadSchemas
 from gateway.storage import create_engine, create_schema
 from gateway.storage.seen_messages import SeenMessages
 from gateway.tracking import MessageTracker
 from gateway.tracking.notify import StatusNotifier
 
 if TYPE_CHECKING:
-    from connectors.system import SystemConnector
+    from gateway.delivery.connector import SystemConnector
 
-GATEWAY_ID = "GATEWAY"
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +172,7 @@ def connected_systems(registry: Registry) -> set[str]:
 
 async def _start_connectors(runtime: Runtime, http: HttpDispatcher, systems: set[str]) -> None:
     # This module is the composition root, so it may wire the connectors in.
-    from connectors.system import SystemConnector
+    from gateway.delivery.connector import SystemConnector
 
     runtime.provider_http = http
     for system_id in sorted(systems):

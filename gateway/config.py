@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gateway.soap.parser import XmlLimits
+from connectors import XmlLimits
 
 SecurityPolicyName = Literal["shep", "strict", "emulator"]
 
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     security_policy: SecurityPolicyName = "shep"
     max_message_bytes: int = 10 * 1024 * 1024
     max_xml_depth: int = 64
-    # The shape limits of gateway.soap.parser.XmlLimits (see there for why they exist).
+    # The shape limits of connectors.soap.parser.XmlLimits (see there for why they exist).
     max_attributes_per_element: int = 64
     max_namespace_declarations: int = 1024
     max_elements: int = 200_000

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway.security.pki import SYSTEMS, Validity, init_pki
+from connectors import init_pki
+from connectors.wsse.pki import SYSTEMS, Validity
 
 # The span of business times the suite pins; a test that pins a moment outside it fails loudly
 # (CertificateExpired), which is the reminder to widen it here.

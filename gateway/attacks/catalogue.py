@@ -40,13 +40,15 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from gateway.security.dsig import DS, SOAP, WSSE, WSU
-from gateway.security.transport import BASE64_BINARY, X509V3, TransportKey, sign_envelope
+from connectors import SOAP_CONTENT_TYPE as XML_CONTENT
+from connectors import SOAP_ENV as SOAP
+from connectors import WSSE, WSU, TransportKey, sign_envelope
+from connectors.wsse.dsig import DS
+from connectors.wsse.transport import BASE64_BINARY, X509V3
 
 WSU_ID = f"{{{WSU}}}Id"
 XML_ID = "{http://www.w3.org/XML/1998/namespace}id"
 SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
-XML_CONTENT = "text/xml; charset=utf-8"
 ALL_TARGETS = frozenset({"gateway", "provider", "answer"})
 SENDERS = frozenset({"gateway", "provider"})  # attacks on a request (an answer has no sender)
 

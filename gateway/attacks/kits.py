@@ -12,19 +12,20 @@ from pathlib import Path
 
 from lxml import etree
 
-from gateway.attacks.catalogue import AttackKit
-from gateway.registry import Registry
-from gateway.security.pki import CA_KEY_FILE, init_pki, issue_certificate
-from gateway.security.transport import TransportKey
-from gateway.soap.async_ import (
+from connectors import (
+    GATEWAY_ID,
     AsyncMessageInfo,
     AsyncSendMessageRequest,
     MessageType,
+    SyncRequest,
+    TransportKey,
+    build_request_envelope,
     build_send_message_envelope,
+    init_pki,
 )
-from gateway.soap.sync import SyncRequest, build_request_envelope
-
-GATEWAY_ID = "GATEWAY"
+from connectors.wsse.pki import CA_KEY_FILE, issue_certificate
+from gateway.attacks.catalogue import AttackKit
+from gateway.registry import Registry
 
 Payload = Callable[[], etree._Element | None]
 

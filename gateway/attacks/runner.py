@@ -13,10 +13,8 @@ from dataclasses import dataclass
 import httpx
 from lxml import etree
 
+from connectors import GatewayError, parse_document, parse_fault
 from gateway.attacks.catalogue import Attack, AttackKit, Probe
-from gateway.errors import GatewayError
-from gateway.soap.faults import parse_fault
-from gateway.soap.parser import parse_document
 
 _ANSWER_LIMIT = 64 * 1024 * 1024
 

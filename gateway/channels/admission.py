@@ -20,14 +20,18 @@ from typing import Protocol
 
 from lxml import etree
 
-from gateway import errors
-from gateway.errors import GatewayError
+from connectors import (
+    GatewayError,
+    PayloadSchemas,
+    TrustStore,
+    VerifiedSignature,
+    errors,
+    find_transport_signature,
+    verify_envelope,
+)
+from gateway.channels.policy import SecurityPolicy, check_freshness
 from gateway.messagelog import MessageClaim
 from gateway.registry import Registry, Sender, Service
-from gateway.security.policy import SecurityPolicy, check_freshness
-from gateway.security.transport import VerifiedSignature, find_transport_signature, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.schema import PayloadSchemas
 
 
 class ServiceRequest(Protocol):

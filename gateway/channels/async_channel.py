@@ -17,16 +17,22 @@ from datetime import datetime
 
 from lxml import etree
 
-from gateway import errors
+from connectors import (
+    Envelope,
+    GatewayError,
+    MessageState,
+    MessageType,
+    ReceiveStatus,
+    ResendMessage,
+    errors,
+    parse_document,
+    split_envelope,
+)
+from connectors.soap import async_ as soap
 from gateway.broker import Broker, BrokerError, Message, system_queue
 from gateway.channels.admission import admit, admit_caller, service_of
 from gateway.channels.exchange import Channel, Exchange, SoapReply
-from gateway.errors import GatewayError
 from gateway.messagelog import Direction, Outcome
-from gateway.soap import async_ as soap
-from gateway.soap.async_ import MessageState, MessageType, ReceiveStatus, ResendMessage
-from gateway.soap.envelope import Envelope, split_envelope
-from gateway.soap.parser import parse_document
 from gateway.tracking.notify import ASYNC_MESSAGE, EVENT_KEYS, StatusNotifier, event_headers
 from gateway.tracking.store import TrackedMessage
 

@@ -6,16 +6,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from connectors import TransportKey, TrustStore
 from gateway.broker import Broker
 from gateway.channels.admission import AdmissionRules
+from gateway.channels.policy import SecurityPolicy
 from gateway.config import Settings
 from gateway.messagelog import MessageLog
 from gateway.observability.metrics import GatewayMetrics
 from gateway.registry import Registry
 from gateway.routing import Dispatcher
-from gateway.security.policy import SecurityPolicy
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
 from gateway.tracking import MessageTracker
 from gateway.tracking.notify import StatusNotifier
 

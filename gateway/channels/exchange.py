@@ -18,19 +18,23 @@ from typing import ClassVar, Literal, ParamSpec, TypeVar
 
 from lxml import etree
 
-from gateway import errors
+from connectors import (
+    GATEWAY_ID,
+    Envelope,
+    GatewayError,
+    build_fault_envelope,
+    errors,
+    new_session_id,
+    parse_document,
+    sign_envelope,
+    split_envelope,
+    validate_operation,
+)
 from gateway.channels.admission import Admitted
 from gateway.channels.context import GatewayContext
 from gateway.config import Settings
-from gateway.errors import GatewayError
 from gateway.messagelog import Direction, HopRecord, MessageClaim, Outcome
 from gateway.observability.tracing import current_trace_id
-from gateway.security.transport import sign_envelope
-from gateway.soap.envelope import Envelope, split_envelope
-from gateway.soap.faults import build_fault_envelope
-from gateway.soap.parser import parse_document
-from gateway.soap.schema import validate_operation
-from gateway.soap.values import new_session_id
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -40,7 +44,6 @@ T = TypeVar("T")
 # read as a SOAP envelope, whatever it holds.
 SOAP_MEDIA_TYPE = "text/xml"
 
-GATEWAY_ID = "GATEWAY"
 GATEWAY_INFO_NS = "urn:kzgate:gateway:v1"
 
 
@@ -82,7 +85,7 @@ class Exchange:
 class Channel:
     """Base of the SOAP channels: subclasses implement ``_handle`` for their operations."""
 
-    schema: ClassVar[str]  # the channel schema name in gateway.soap.schema
+    schema: ClassVar[str]  # the channel schema name in connectors.soap.schema
     fault_channel: ClassVar[Literal["sync", "async"]]
     operations: ClassVar[frozenset[str]]  # the Body children this channel handles (Clark names)
 

@@ -12,29 +12,30 @@ from dataclasses import replace
 
 from lxml import etree
 
-from gateway import errors
+from connectors import (
+    GatewayError,
+    SyncRequest,
+    build_request_envelope,
+    build_response_envelope,
+    errors,
+    find_transport_signature,
+    parse_document,
+    parse_fault,
+    parse_sync_request,
+    parse_sync_response,
+    split_envelope,
+    validate_operation,
+    verify_envelope,
+)
+from connectors.soap.namespaces import SEND_MESSAGE
+from connectors.soap.sync import forwarded_request
 from gateway.channels.admission import admit, message_claim, replay_error, service_of
 from gateway.channels.exchange import Channel, Exchange, SoapReply
-from gateway.errors import GatewayError
+from gateway.channels.policy import check_freshness
 from gateway.messagelog import AlreadyClaimed, Direction, Outcome
 from gateway.observability.tracing import trace_properties
 from gateway.registry import Service
 from gateway.routing import Envelope
-from gateway.security.policy import check_freshness
-from gateway.security.transport import find_transport_signature, verify_envelope
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import parse_fault
-from gateway.soap.namespaces import SEND_MESSAGE
-from gateway.soap.parser import parse_document
-from gateway.soap.schema import validate_operation
-from gateway.soap.sync import (
-    SyncRequest,
-    build_request_envelope,
-    build_response_envelope,
-    forwarded_request,
-    parse_sync_request,
-    parse_sync_response,
-)
 
 
 class SyncChannel(Channel):

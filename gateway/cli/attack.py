@@ -33,11 +33,25 @@ class AttackRefused(Exception):
     """The tool will not run here (production, or nothing to attack with)."""
 
 
+DESCRIPTION = """\
+Send a system under test the catalogue of signed attacks, in the gateway's own name, and report
+which ones its endpoint accepted.
+
+The system's endpoint trusts the gateway's signature, so an attacker who could make it accept a
+wrapped Body, a foreign or lapsed certificate, a weak algorithm or a comment-split value would
+speak for the gateway. Every attack is signed with the gateway's transport key from
+KZGATE_PKI_DIR (that is what makes them realistic: only the verifier stands in the way), so the
+tool is refused under KZGATE_ENV=production: it belongs on test benches.
+
+Exit status: 0 nothing accepted, 1 some attack accepted, 3 the honest control message was
+refused (nothing can be judged), 2 refused to run."""
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "attack",
         help="send a system under test signed attacks in the gateway's name (test benches only)",
-        description=__doc__,
+        description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--target", required=True, help="the system's SOAP endpoint URL")

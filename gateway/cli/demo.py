@@ -22,7 +22,7 @@ from decimal import Decimal
 import httpx
 from lxml import etree
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors import AnswerNotTrusted, GatewayFault, ShepClient
 from gateway.cli.output import progress
 from gateway.cli.send import client_for, printable
 from gateway.config import Settings

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey, sign_payload
 from gateway.cli.demo import (
     DEMO_APPLICANT,
     EXIT_FAULT,
@@ -34,8 +34,6 @@ from gateway.cli.demo import (
 )
 from gateway.cli.send import client_for
 from gateway.config import Settings
-from gateway.security.payload import sign_payload
-from gateway.security.transport import TransportKey
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,

@@ -19,7 +19,7 @@ import time
 import httpx
 from lxml import etree
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors import AnswerNotTrusted, GatewayFault, ShepClient
 from gateway.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, business_now, field_texts, simulator_url
 from gateway.cli.send import client_for
 from gateway.config import Settings

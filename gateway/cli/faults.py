@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gateway.errors import all_faults
+from connectors import all_faults
 
 
 def register(sub: argparse._SubParsersAction) -> None:

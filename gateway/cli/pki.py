@@ -6,8 +6,9 @@ import argparse
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from connectors import init_pki
+from connectors.wsse.pki import SYSTEMS, Validity, revoke
 from gateway.config import Settings
-from gateway.security.pki import SYSTEMS, Validity, init_pki, revoke
 
 _ASTANA = timezone(timedelta(hours=5))
 

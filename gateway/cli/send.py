@@ -13,11 +13,15 @@ from pathlib import Path
 
 from lxml import etree
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors import (
+    AnswerNotTrusted,
+    GatewayFault,
+    ShepClient,
+    TransportKey,
+    TrustStore,
+    parse_document,
+)
 from gateway.config import Settings
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.parser import parse_document
 
 EXIT_FAULT, EXIT_UNTRUSTED = 2, 3
 

@@ -13,9 +13,10 @@ import time
 import httpx
 import uvicorn
 
+from connectors import init_pki
+from connectors.wsse.pki import Validity
 from gateway.config import Settings
 from gateway.registry import load_registry
-from gateway.security.pki import Validity, init_pki
 from simulators.kit.clock import clock_from_env
 from simulators.systems import SIMULATED_SYSTEMS, app_factory
 

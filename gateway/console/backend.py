@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connectors import TrustStore
 from gateway.channels.context import GatewayContext
 from gateway.console.diagram import FlowView, flow_view
 from gateway.console.systems import NotFound, SystemsView
@@ -21,7 +22,6 @@ from gateway.messagelog.flows import find_flow
 from gateway.messagelog.records import Direction, StoredRecord
 from gateway.messagelog.schema import from_row, records, traces
 from gateway.messagelog.verify import verify_log
-from gateway.security.trust import TrustStore
 
 _FINAL = (Direction.RESPONSE_OUT.value, Direction.FAULT_OUT.value)
 

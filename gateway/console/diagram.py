@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from connectors import GATEWAY_ID
 from gateway.messagelog.chain import format_time
 from gateway.messagelog.flows import Flow
 
-GATEWAY_ID = "GATEWAY"
 COLUMN = 170  # px between lifelines
 ROW = 46  # px between arrows
 TOP = 56  # px above the first arrow (the participants' boxes)

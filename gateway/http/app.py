@@ -17,7 +17,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
-from gateway import errors
+from connectors import SOAP_CONTENT_TYPE as XML
+from connectors import (
+    ContractNotFound,
+    GatewayError,
+    build_fault_envelope,
+    errors,
+    render_wsdl,
+    render_xsd,
+)
 from gateway.assembly import assemble, disassemble, purge_expired_claims
 from gateway.channels.async_channel import AsyncChannel
 from gateway.channels.context import GatewayContext, utc_now
@@ -26,15 +34,11 @@ from gateway.channels.sync import SyncChannel
 from gateway.config import Settings
 from gateway.console.backend import ConsoleBackend
 from gateway.console.routes import console_routes
-from gateway.errors import GatewayError
 from gateway.messagelog.checkpoint import checkpoint_forever
 from gateway.observability.scrape import gateway_metrics
 from gateway.observability.tracing import TraceMiddleware
 from gateway.routing import Dispatcher, HttpDispatcher
-from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from gateway.soap.faults import build_fault_envelope
 
-XML = "text/xml; charset=utf-8"
 SYNC_WSDL = "SyncChannel.wsdl"
 ASYNC_WSDL = "AsyncChannel.wsdl"
 

@@ -32,19 +32,23 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.errors import GatewayError
+from connectors import (
+    GATEWAY_ID,
+    GatewayError,
+    TransportKey,
+    TrustStore,
+    find_transport_signature,
+    parse_document,
+    verify_envelope,
+)
 from gateway.messagelog.chain import format_time, link_hash, record_fields
 from gateway.messagelog.checkpoint import Checkpoint, make_checkpoint, read_checkpoint
 from gateway.messagelog.records import StoredRecord
 from gateway.messagelog.schema import from_row, records
-from gateway.security.transport import TransportKey, find_transport_signature, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.parser import parse_document
 
 FORMAT = "kzgate-evidence/1"
 MANIFEST = "manifest.json"
 CHECKPOINT = "checkpoint.xml"
-GATEWAY_ID = "GATEWAY"
 _LINK_COLUMNS = [c for c in records.columns if c.name != "body"]
 
 

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connectors import TransportKey, sign_envelope
 from gateway.messagelog.chain import format_time
 from gateway.messagelog.schema import HEAD_ID, checkpoints, head
-from gateway.security.transport import TransportKey, sign_envelope
 from gateway.storage.engine import write_transaction
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 Labels are bounded: a serviceId, sender or receiver the catalogue does not know is counted as
 ``unknown`` (a caller can put anything in a refused request), fault codes come from the closed
-set in ``gateway.errors``, and no label ever carries a messageId.
+set in ``connectors.errors``, and no label ever carries a messageId.
 
 Each ``GatewayMetrics`` has its own ``CollectorRegistry`` so that two gateways in one process (as
 in tests) count separately. In multi-worker deployments set ``PROMETHEUS_MULTIPROC_DIR`` before

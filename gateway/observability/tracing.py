@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.middleware import Middleware
 
+from connectors import trace_headers
 from gateway.broker.port import Broker, Delivery, Handler, Message, Subscription
 
 TRACER = "kzgate"
@@ -61,13 +62,6 @@ def current_trace_id() -> str | None:
     """The current trace's id as 32 hex digits, or None outside any trace."""
     span_context = trace.get_current_span().get_span_context()
     return f"{span_context.trace_id:032x}" if span_context.is_valid else None
-
-
-def trace_headers() -> dict[str, str]:
-    """``traceparent`` (and ``tracestate``) of the current span, to send with a request."""
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier
 
 
 def current_traceparent() -> str | None:

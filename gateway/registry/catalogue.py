@@ -14,8 +14,7 @@ from typing import Literal
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from gateway import errors
-from gateway.errors import GatewayError
+from connectors import GatewayError, errors
 from gateway.registry.passwords import PasswordChecker, SenderLocked, check_password
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")

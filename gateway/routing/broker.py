@@ -3,7 +3,7 @@ queue, where the provider's connector takes it to the provider and sends the ans
 
 from __future__ import annotations
 
-from gateway import errors
+from connectors import GatewayError, errors
 from gateway.broker import (
     Broker,
     BrokerUnavailable,
@@ -12,7 +12,6 @@ from gateway.broker import (
     Unroutable,
     system_queue,
 )
-from gateway.errors import GatewayError
 from gateway.registry import Service
 from gateway.routing.dispatcher import Envelope, ProviderAnswer
 

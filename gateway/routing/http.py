@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import httpx
 
-from gateway import errors
-from gateway.errors import GatewayError
+from connectors import SOAP_HEADERS, GatewayError, errors
 from gateway.observability.tracing import trace_headers
 from gateway.registry import Service
 from gateway.routing.dispatcher import Envelope, ProviderAnswer
-
-SOAP_HEADERS = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
 
 
 class HttpDispatcher:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy import MetaData, text
@@ -12,13 +11,6 @@ from gateway.storage.engine import write_transaction
 
 metadata = MetaData()
 
-# Modules that define tables on ``metadata``; imported by create_schema so that no table is
-# missed just because its module was not imported yet by the caller.
-TABLE_MODULES = (
-    "gateway.storage.seen_messages",
-    "gateway.messagelog.schema",
-    "gateway.tracking.store",
-)
 
 # Any constant works; it only has to be the same in every gateway process.
 _SCHEMA_LOCK_KEY = 0x6B7A_6761_7465
@@ -26,8 +18,12 @@ _SCHEMA_LOCK_KEY = 0x6B7A_6761_7465
 
 async def create_schema(engine: AsyncEngine) -> None:
     """Create every missing table; existing tables and their rows are left untouched."""
-    for name in TABLE_MODULES:
-        importlib.import_module(name)
+    # The modules that define tables on ``metadata``, imported here so that no table is missed
+    # because the caller did not import its module (they import this one, hence not at the top).
+    from gateway.messagelog import schema as _messagelog  # noqa: F401
+    from gateway.storage import seen_messages  # noqa: F401
+    from gateway.tracking import store as _tracking  # noqa: F401
+
     await create_tables(engine, metadata)
 
 

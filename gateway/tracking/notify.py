@@ -13,10 +13,9 @@ from datetime import datetime
 
 from lxml import etree
 
+from connectors import MessageState, TransportKey, build_change_status_notification, sign_envelope
 from gateway.broker import Broker, BrokerError, Message, system_queue
 from gateway.registry import Registry
-from gateway.security.transport import TransportKey, sign_envelope
-from gateway.soap.async_ import MessageState, build_change_status_notification
 from gateway.tracking.store import MessageTracker, TrackedMessage
 
 log = logging.getLogger(__name__)

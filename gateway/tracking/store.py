@@ -10,7 +10,7 @@ from sqlalchemy import Boolean, Column, Index, LargeBinary, String, Table, selec
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.soap.async_ import MessageState
+from connectors import MessageState
 from gateway.storage.engine import write_transaction
 from gateway.storage.schema import metadata
 from gateway.storage.types import UtcDateTime

@@ -30,10 +30,8 @@ from pathlib import Path
 from lxml import etree
 from pydantic import BaseModel
 
-from connectors.client import ShepClient
-from gateway.security.payload import sign_payload
-from gateway.security.transport import TransportKey
-from gateway.soap.values import child
+from connectors import ShepClient, TransportKey, sign_payload
+from connectors.soap.values import child
 from simulators.customs.declaration_payload import build_notice
 from simulators.customs.declaration_store import (
     Declaration,

@@ -12,9 +12,8 @@ from decimal import Decimal
 
 from lxml import etree
 
-from gateway.errors import GatewayError
-from gateway.soap.schema import PayloadSchemas
-from gateway.soap.values import child, children, format_datetime
+from connectors import GatewayError, PayloadSchemas, format_datetime
+from connectors.soap.values import child, children
 from simulators.customs.declaration_store import Declaration, Event
 from simulators.customs.declarations import (
     ControlForm,

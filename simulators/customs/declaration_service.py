@@ -28,13 +28,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.sync import SyncRequest
-from gateway.soap.values import format_datetime
+from connectors import (
+    AnswerNotTrusted,
+    FaultCode,
+    GatewayError,
+    GatewayFault,
+    ShepClient,
+    SyncRequest,
+    TransportKey,
+    TrustStore,
+    errors,
+    format_datetime,
+)
 from simulators.customs.clearance import (
     Clearance,
     FactsMissing,

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from gateway.soap.values import KZ_TZ
+from connectors import KZ_TZ
 
 
 class DocumentKind(StrEnum):

@@ -16,12 +16,9 @@ from typing import TypeVar
 
 from lxml import etree
 
-from gateway.errors import GatewayError
-from gateway.soap.namespaces import XSI
-from gateway.soap.schema import PayloadSchemas
-from gateway.soap.values import child as _child
-from gateway.soap.values import children as _children
-from gateway.soap.values import format_datetime, parse_datetime
+from connectors import XSI, GatewayError, PayloadSchemas, format_datetime, parse_datetime
+from connectors.soap.values import child as _child
+from connectors.soap.values import children as _children
 from simulators.customs.models import (
     Contract,
     Counterparty,

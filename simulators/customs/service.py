@@ -21,13 +21,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway import errors
+from connectors import (
+    FaultCode,
+    GatewayError,
+    SyncRequest,
+    TransportKey,
+    TrustStore,
+    errors,
+    format_datetime,
+)
 from gateway.config import Settings
-from gateway.errors import FaultCode, GatewayError
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.sync import SyncRequest
-from gateway.soap.values import format_datetime
 from simulators.customs.clearance import Clearance
 from simulators.customs.declaration_service import (
     create_clearance,

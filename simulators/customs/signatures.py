@@ -15,10 +15,8 @@ from datetime import UTC, datetime
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
-from gateway.errors import GatewayError
-from gateway.security.dsig import DS
-from gateway.security.payload import verify_payload
-from gateway.security.trust import TrustStore
+from connectors import GatewayError, TrustStore, verify_payload
+from connectors.wsse.dsig import DS
 from simulators.customs.declarations import Reason
 from simulators.customs.payload import standalone
 from simulators.kit.personal_keys import declarant_name

@@ -6,7 +6,7 @@ Annexes 4/5). As in SHEP payloads only the root is namespace-qualified; children
 and named after the model fields (camelCase), in the models' field order, which is the form's.
 
 Field 18 of a licence, refusal or permit — the transport signature — is an enveloped XML-DSig by
-ELICENSE's key over the whole document (``gateway.security.payload.sign_payload``): it verifies
+ELICENSE's key over the whole document (``connectors.wsse.payload.sign_payload``): it verifies
 offline with any XML-DSig tool and with ``verify_document``.
 
 Numbers (documented format, one sequence per kind and year, the sequence kept by the caller):
@@ -31,9 +31,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from gateway.security.payload import sign_payload, verify_payload
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
+from connectors import TransportKey, TrustStore, sign_payload, verify_payload
 from simulators.elicensing.forms import (
     Applicant,
     AuthorizedPerson,

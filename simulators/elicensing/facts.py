@@ -18,7 +18,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from connectors.client import ShepClient
+from connectors import ShepClient
 from simulators.elicensing.forms import ApplicantKind, LicenceApplication, PermitDraft
 from simulators.elicensing.records import Records
 from simulators.elicensing.rules import (

@@ -41,9 +41,8 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey
 from gateway.observability.tracing import TraceLinks, continued
-from gateway.security.transport import TransportKey
 from simulators.customs.models import (
     Contract as CustomsContract,
 )

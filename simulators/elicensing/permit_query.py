@@ -30,8 +30,8 @@ from sqlalchemy import Column, MetaData, String, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.soap.sync import SyncRequest
-from gateway.soap.values import children, format_datetime, parse_datetime
+from connectors import SyncRequest, format_datetime, parse_datetime
+from connectors.soap.values import children
 from gateway.storage.engine import create_engine, write_transaction
 from gateway.storage.types import UtcDateTime
 from simulators.customs.models import RecordStatus, customs_day

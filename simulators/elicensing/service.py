@@ -36,16 +36,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.client import ShepClient
-from gateway import errors
+from connectors import (
+    GatewayError,
+    ShepClient,
+    SyncRequest,
+    TransportKey,
+    TrustStore,
+    errors,
+    format_datetime,
+)
+from connectors.wsse.dsig import DS
 from gateway.config import Settings
-from gateway.errors import GatewayError
 from gateway.observability.tracing import traced_middleware
-from gateway.security.dsig import DS
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.sync import SyncRequest
-from gateway.soap.values import format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
 from simulators.elicensing.export_pilot.assembly import create_export_pilot

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from gateway.soap.values import child as _child
+from connectors.soap.values import child as _child
 from simulators.individuals.models import Person
 from simulators.individuals.rules import LookupResult
 from simulators.kit.xml import add_field as _add

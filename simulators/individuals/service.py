@@ -6,12 +6,8 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from gateway import errors
+from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
 from gateway.config import Settings
-from gateway.errors import GatewayError
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.sync import SyncRequest
 from simulators.individuals.payload import PayloadError, build_response, parse_request
 from simulators.individuals.rules import look_up
 from simulators.individuals.store import PersonStore, default_store

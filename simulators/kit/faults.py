@@ -66,7 +66,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway.errors import FaultCode
+from connectors import FaultCode
 from simulators.kit.clock import KZ_TIME, Clock, process_clock
 from simulators.kit.ops import ops_refusal
 
@@ -79,7 +79,7 @@ Outcome = Literal["pass", "http-503", "soap-client-fault", "soap-server-fault"]
 DEFAULT_SLOW_SECONDS = 5.0
 ENV_PREFIX = "KZGATE_FAULTS_"
 
-# Not registered in gateway.errors: they are the simulator's answers, never the gateway's. The
+# Not registered in connectors.errors: they are the simulator's answers, never the gateway's. The
 # "Client." prefix makes the gateway treat a refusal as permanent (dead-letter, no retry); the
 # "Server." prefix makes it a transient failure worth retrying.
 INJECTED_REFUSAL = FaultCode(

@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from connectors import TransportKey
 from gateway.attacks.catalogue import BY_NAME, AttackKit, attacks_for
 from gateway.attacks.kits import foreign_key
-from gateway.security.transport import TransportKey
 from simulators.kit.ops import ops_refusal
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Column, Index, MetaData, String, Table, Text, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.soap.values import format_datetime
+from connectors import format_datetime
 from gateway.storage.engine import create_engine, write_transaction
 from gateway.storage.schema import create_tables
 from gateway.storage.types import UtcDateTime

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from gateway import errors
-from gateway.errors import GatewayError
+from connectors import GatewayError, errors
 
 READ_ONLY = frozenset({"GET", "HEAD"})
 Endpoint = Callable[[Request], Awaitable[Response]]

@@ -27,13 +27,25 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.observability.tracing import traced_middleware
-from gateway.security.policy import check_freshness
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.async_ import (
+from connectors import (
+    GATEWAY_ID,
+    ContractNotFound,
+    FaultCode,
+    GatewayError,
+    TransportKey,
+    TrustStore,
+    build_fault_envelope,
+    errors,
+    parse_document,
+    render_wsdl,
+    render_xsd,
+    sign_envelope,
+    split_envelope,
+    validate_operation,
+    verify_envelope,
+)
+from connectors import SOAP_CONTENT_TYPE as XML
+from connectors.soap.async_ import (
     CHANGE_STATUS_NOTIFICATION,
     SEND_MESSAGE,
     SEND_MESSAGE_CLIENT,
@@ -42,11 +54,8 @@ from gateway.soap.async_ import (
     parse_change_status_notification,
     parse_send_message,
 )
-from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import build_fault_envelope
-from gateway.soap.parser import parse_document
-from gateway.soap.schema import validate_operation
+from gateway.channels.policy import check_freshness
+from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, ClockControl
 from simulators.kit.faults import (
     DEFAULT_SLOW_SECONDS,
@@ -65,8 +74,6 @@ from simulators.kit.ops import refuse_non_soap
 
 log = logging.getLogger(__name__)
 
-XML = "text/xml; charset=utf-8"
-GATEWAY_ID = "GATEWAY"
 WSDL_FILE = "AsyncChannelClient.wsdl"
 
 # Each pushed element is validated by the schema that declares it: the gateway's own sendMessage

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from lxml import etree
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.soap.schema import PayloadSchemas
-from gateway.soap.sync import SyncRequest
-from gateway.soap.values import child
+from connectors import GatewayError, PayloadSchemas, SyncRequest, errors
+from connectors.soap.values import child
 
 _SCHEMAS = PayloadSchemas()  # compiles each schema once, on first use
 

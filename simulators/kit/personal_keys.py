@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.security.pki import PERSONAL_DIR, ensure_personal_certificate
-from gateway.security.transport import TransportKey
+from connectors import TransportKey
+from connectors.wsse.pki import PERSONAL_DIR, ensure_personal_certificate
 
 __all__ = ["PERSONAL_DIR", "declarant_name", "personal_key"]
 
@@ -20,7 +20,7 @@ __all__ = ["PERSONAL_DIR", "declarant_name", "personal_key"]
 def personal_key(pki_dir: Path, name: str, *, role: str = "person") -> TransportKey:
     """The key and certificate of ``name`` (CN = ``name``), issued by the test CA in ``pki_dir``
     when missing: the one personal-certificate profile of the test PKI, shared with the export
-    pilot's committee heads (``gateway.security.pki.ensure_personal_certificate``)."""
+    pilot's committee heads (``connectors.wsse.pki.ensure_personal_certificate``)."""
     cert, key = ensure_personal_certificate(pki_dir, name, name, role)
     return TransportKey.from_files(cert, key)
 

@@ -23,23 +23,30 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.observability.tracing import traced_middleware
-from gateway.security.policy import check_freshness
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import build_fault_envelope
-from gateway.soap.parser import parse_document
-from gateway.soap.schema import validate_operation
-from gateway.soap.sync import (
+from connectors import (
+    GATEWAY_ID,
+    ContractNotFound,
+    FaultCode,
+    GatewayError,
     SyncRequest,
     SyncResponse,
+    TransportKey,
+    TrustStore,
+    build_fault_envelope,
     build_response_envelope,
+    errors,
+    parse_document,
     parse_sync_request,
+    render_wsdl,
+    render_xsd,
+    sign_envelope,
+    split_envelope,
+    validate_operation,
+    verify_envelope,
 )
+from connectors import SOAP_CONTENT_TYPE as XML
+from gateway.channels.policy import check_freshness
+from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, ClockControl
 from simulators.kit.faults import INJECTED_FAULTS, FaultInjector, unavailable
 from simulators.kit.hostile import HostileMode
@@ -48,9 +55,7 @@ from simulators.kit.ops import refuse_non_soap
 
 log = logging.getLogger(__name__)
 
-XML = "text/xml; charset=utf-8"
 SUCCESS = ("SCSS001", "Message has been processed successfully")
-GATEWAY_ID = "GATEWAY"
 SOAP_MEDIA_TYPE = "text/xml"
 FRESHNESS_SECONDS, SKEW_SECONDS = 300, 60  # the gateway's defaults
 

@@ -1,6 +1,6 @@
 """Writing the simulators' payload elements: one helper for the unqualified SHEP-style children.
 
-Reading uses ``gateway.soap.values.child`` (match on local name: qualification of payload
+Reading uses ``connectors.soap.values.child`` (match on local name: qualification of payload
 children varies between clients).
 """
 

@@ -6,12 +6,8 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from gateway import errors
+from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
 from gateway.config import Settings
-from gateway.errors import GatewayError
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.sync import SyncRequest
 from simulators.kit.provider import ProviderResult, SyncProvider
 from simulators.legal_entities.payload import PayloadError, build_response, parse_request
 from simulators.legal_entities.rules import look_up

@@ -12,10 +12,8 @@ from enum import StrEnum
 
 from lxml import etree
 
-from gateway.errors import GatewayError
-from gateway.soap.schema import PayloadSchemas
-from gateway.soap.values import child as _child
-from gateway.soap.values import format_datetime, parse_datetime
+from connectors import GatewayError, PayloadSchemas, format_datetime, parse_datetime
+from connectors.soap.values import child as _child
 from simulators.kit.xml import add_field as _add
 
 NAMESPACE = "http://kzgate.kz/simulators/monitoring/v1"

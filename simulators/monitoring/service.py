@@ -9,11 +9,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway import errors
+from connectors import GatewayError, TransportKey, TrustStore, errors
 from gateway.config import Settings
-from gateway.errors import GatewayError
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
 from simulators.kit.inbox import Inbox, InboxMessage
 from simulators.kit.participant import AsyncParticipant
 from simulators.monitoring.payload import PayloadError, StageEvent, parse_stage_event

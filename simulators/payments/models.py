@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from gateway.soap.values import KZ_TZ
+from connectors import KZ_TZ
 from simulators.kit.identifiers import explain_invalid
 
 CURRENCY = "KZT"

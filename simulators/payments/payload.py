@@ -13,8 +13,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from gateway.soap.values import child as _child
-from gateway.soap.values import format_datetime
+from connectors import format_datetime
+from connectors.soap.values import child as _child
 from simulators.kit.xml import add_field as _add
 from simulators.payments.models import CURRENCY, Payment, PaymentOrder
 from simulators.payments.rules import PaymentResult, PaymentsResult

@@ -6,9 +6,8 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
+from connectors import TransportKey, TrustStore
 from gateway.config import Settings
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
 from simulators.kit.inbox import Inbox
 from simulators.kit.participant import AsyncParticipant
 from simulators.systems import simulator_database_url

@@ -24,7 +24,7 @@ from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.soap.sync import SyncRequest
+from connectors import SyncRequest
 from gateway.storage.engine import create_engine, write_transaction
 from gateway.storage.types import UtcDateTime
 from simulators.kit.fixtures import load_json

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from lxml import etree
 
-from gateway.soap.values import child as _child
+from connectors.soap.values import child as _child
 from simulators.kit.xml import add_field as _add
 from simulators.tax.rules import MrpResult, TaxDebtResult
 

@@ -7,12 +7,8 @@ from pathlib import Path
 from lxml import etree
 from starlette.applications import Starlette
 
-from gateway import errors
+from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
 from gateway.config import Settings
-from gateway.errors import GatewayError
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.sync import SyncRequest
 from simulators.kit.clock import process_clock
 from simulators.kit.provider import Handler, ProviderResult, SyncProvider
 from simulators.systems import simulator_database_url

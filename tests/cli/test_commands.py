@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from connectors import all_faults
+from connectors.wsse.pki import SYSTEMS
 from gateway.cli.faults import fault_table
 from gateway.cli.main import main as kzgate
-from gateway.errors import all_faults
 from gateway.paths import PROJECT_ROOT
-from gateway.security.pki import SYSTEMS
 
 
 def test_readme_fault_table_is_the_one_kzgate_prints() -> None:

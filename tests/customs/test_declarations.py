@@ -11,9 +11,7 @@ import pytest
 from lxml import etree
 from signxml import XMLVerifier
 
-from connectors.client import GatewayFault
-from gateway.security.payload import sign_payload
-from gateway.soap.values import parse_datetime
+from connectors import GatewayFault, parse_datetime, sign_payload
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from gateway.security.payload import sign_payload
+from connectors import sign_payload
 from simulators.customs.declaration_payload import answer_fields, build_declaration
 from simulators.customs.declarations import DeclarationItem, ExportDeclaration, PaymentMethod
 from simulators.customs.models import RecordStatus

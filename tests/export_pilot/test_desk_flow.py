@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from signxml import XMLVerifier
 
-from connectors.client import GatewayFault
+from connectors import GatewayFault
 from simulators.customs.models import DocumentKind, RecordStatus
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.forms import ExportPermit, ExportPermitTermination

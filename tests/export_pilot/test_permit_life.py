@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 from lxml import etree
 
-from connectors.client import GatewayFault
+from connectors import GatewayFault
 from simulators.customs.models import RecordStatus
 from simulators.elicensing.documents import NAMESPACE
 from simulators.elicensing.export_pilot import documents

@@ -11,10 +11,8 @@ import pytest
 from signxml import XMLVerifier
 from signxml.verifier import SignatureConfiguration
 
-from gateway.security.payload import sign_payload
-from gateway.security.pki import ensure_personal_certificate
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
+from connectors import TransportKey, TrustStore, sign_payload
+from connectors.wsse.pki import ensure_personal_certificate
 from simulators.elicensing.documents import DocumentError
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.forms import (

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from connectors.client import ShepClient
+from connectors import ShepClient
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.forms import ExportPermitApplication
 from simulators.elicensing.export_pilot.goods import Annex

@@ -11,11 +11,10 @@ from pathlib import Path
 
 from lxml import etree
 
+from connectors import init_pki, sign_envelope
+from connectors.soap import async_
 from gateway.attacks.catalogue import ATTACKS, AttackKit
 from gateway.attacks.kits import async_requests, foreign_key, key_of, sync_requests
-from gateway.security.pki import init_pki
-from gateway.security.transport import sign_envelope
-from gateway.soap import async_
 
 CORPUS = Path(__file__).with_name("corpus")
 MAX_SEED_BYTES = 16 * 1024

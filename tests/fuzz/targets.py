@@ -21,19 +21,26 @@ from pathlib import Path
 
 from lxml import etree
 
+from connectors import (
+    GatewayError,
+    SyncRequest,
+    TransportKey,
+    TrustStore,
+    XmlLimits,
+    build_request_envelope,
+    init_pki,
+    parse_document,
+    parse_sync_request,
+    sign_envelope,
+    split_envelope,
+    validate_operation,
+    verify_envelope,
+)
+from connectors.soap import async_
 from gateway.channels.async_channel import AsyncChannel
 from gateway.channels.exchange import split_request
 from gateway.channels.sync import SyncChannel
 from gateway.config import Settings
-from gateway.errors import GatewayError
-from gateway.security.pki import init_pki
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap import async_
-from gateway.soap.envelope import split_envelope
-from gateway.soap.parser import XmlLimits, parse_document
-from gateway.soap.schema import validate_operation
-from gateway.soap.sync import SyncRequest, build_request_envelope, parse_sync_request
 
 LIMITS = XmlLimits(max_attributes=16, max_namespaces=32, max_elements=2_000, max_text_chars=4_096)
 SETTINGS = Settings(

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway import errors
-from gateway.errors import GatewayError
+from connectors import GatewayError, errors
 from tests.fuzz import targets
 
 HERE = Path(__file__).parent

@@ -15,14 +15,12 @@ from pathlib import Path
 import httpx
 from lxml import etree
 
-from connectors.client import ShepClient
+from connectors import ShepClient, TransportKey, TrustStore
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
 from simulators.customs import service as customs_service
 from simulators.elicensing.service import Elicense, create_elicense
 from simulators.kit.participant import AsyncParticipant

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.client import GatewayFault, ShepClient
+from connectors import GatewayFault, MessageState, MessageType, ShepClient
 from gateway.broker import Message
 from gateway.messagelog import Direction
 from gateway.registry.catalogue import DEFAULT_CATALOGUE
-from gateway.soap.async_ import MessageState, MessageType
 from simulators.monitoring.payload import build_stage_event
 from tests.gateway.harness import Harness, running_gateway
 

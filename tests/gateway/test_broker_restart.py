@@ -8,8 +8,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.client import GatewayFault
-from gateway.soap.async_ import MessageState
+from connectors import GatewayFault, MessageState
 from simulators.monitoring.payload import build_stage_event
 from tests.broker.test_rabbitmq import rabbitmqctl
 from tests.gateway.harness import running_gateway

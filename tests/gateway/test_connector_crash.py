@@ -17,12 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.client import ShepClient
+from connectors import MessageState, ShepClient, TransportKey, TrustStore
 from gateway.paths import PROJECT_ROOT
 from gateway.registry import load_registry
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
-from gateway.soap.async_ import MessageState
 from simulators.monitoring.payload import build_stage_event
 from tests.pki import make_test_pki
 from tests.ports import free_port_block

@@ -13,11 +13,9 @@ import httpx
 import pytest
 from lxml import etree
 
+from connectors import build_request_envelope, parse_fault, sign_envelope
 from gateway.messagelog import Direction
 from gateway.registry import passwords
-from gateway.security.transport import sign_envelope
-from gateway.soap.faults import parse_fault
-from gateway.soap.sync import build_request_envelope
 from simulators.monitoring.payload import build_stage_event
 from tests.gateway.harness import ACTIVE_BIN, SERVICE, Harness, lookup, running_gateway
 from tests.gateway.test_refusals import _refusal, _signed, _unsigned
@@ -122,7 +120,7 @@ async def test_a_comment_in_an_async_message_is_not_delivered(gateway: Harness) 
     client = gateway.client("ELICENSE")
     event = build_stage_event("KZ-2026-0042", "REGISTERED", "ELICENSE", datetime.now(UTC))
     request = client.async_request("MonitoringStage_v1", event)
-    from gateway.soap.async_ import build_send_message_envelope
+    from connectors import build_send_message_envelope
 
     body = client.sign(build_send_message_envelope(request))
     tampered = body.replace(b"KZ-2026-0042", b"KZ-2026<!-- -->-0042")

@@ -8,12 +8,10 @@ import httpx
 import pytest
 from lxml import etree
 
+from connectors import build_request_envelope, parse_fault, sign_envelope
 from gateway.assembly import StartupRefused, assemble
 from gateway.config import Settings
 from gateway.routing import HttpDispatcher
-from gateway.security.transport import sign_envelope
-from gateway.soap.faults import parse_fault
-from gateway.soap.sync import build_request_envelope
 from simulators.legal_entities.service import create_provider
 from tests.gateway.harness import SERVICE, Harness, lookup, running_gateway
 
@@ -103,7 +101,7 @@ async def test_provider_that_does_not_answer(
 
 async def test_provider_answer_signed_with_the_wrong_key(shared_pki: Path, tmp_path: Path) -> None:
     impostor = create_provider(shared_pki)
-    from gateway.security.transport import TransportKey
+    from connectors import TransportKey
 
     impostor.key = TransportKey.from_files(shared_pki / "KEDEN.pem", shared_pki / "KEDEN.key")
     app = await _gateway_with_provider_transport(

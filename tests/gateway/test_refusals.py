@@ -12,12 +12,9 @@ from pathlib import Path
 import xmlsec
 from lxml import etree
 
-from connectors.client import ShepClient
+from connectors import ShepClient, build_request_envelope, parse_fault, sign_envelope
+from connectors.wsse.pki import revoke
 from gateway.messagelog import Direction, Outcome
-from gateway.security.pki import revoke
-from gateway.security.transport import sign_envelope
-from gateway.soap.faults import parse_fault
-from gateway.soap.sync import build_request_envelope
 from tests.gateway.harness import (
     SERVICE,
     Harness,
@@ -284,7 +281,7 @@ async def test_revoked_certificate(shared_pki: Path, tmp_path: Path) -> None:
 
 async def test_untrusted_ca(gateway: Harness, tmp_path: Path) -> None:
     foreign = make_pki(tmp_path / "foreign")
-    from gateway.security.transport import TransportKey
+    from connectors import TransportKey
 
     key = TransportKey.from_files(foreign / "EGOV_PORTAL.pem", foreign / "EGOV_PORTAL.key")
     body = _signed(gateway.client("EGOV_PORTAL", key=key))

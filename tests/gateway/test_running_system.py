@@ -21,9 +21,8 @@ import zeep
 from lxml import etree
 from zeep.wsse.signature import Signature
 
+from connectors import TrustStore, verify_envelope
 from gateway.paths import PROJECT_ROOT
-from gateway.security.transport import verify_envelope
-from gateway.security.trust import TrustStore
 from tests.gateway.harness import ACTIVE_BIN, SERVICE
 from tests.ports import free_port_block
 from tests.ports import is_free as _free
@@ -180,6 +179,42 @@ def test_a_zeep_client_signed_by_zeep_is_served(system: RunningSystem) -> None:
     verified = verify_envelope(root, TrustStore.from_dir(system.pki), now=datetime.now(UTC))
     assert "GATEWAY" in verified.certificate.subject.rfc4514_string()
     assert root.findtext(f".//{{{GBDUL_NS}}}OrganizationResponse/resultCode") == "FOUND"
+
+
+def test_a_zeep_client_with_the_kits_wsse_plugin_is_served_and_checks_the_answer(
+    system: RunningSystem, tmp_path: Path
+) -> None:
+    """The SDK's zeep plugin: SHEP-layout signing out, the kit's wrapping-safe check in."""
+    from datetime import UTC, datetime
+
+    from connectors import AnswerNotTrusted, ShepSignature, TransportKey, init_pki
+
+    key = TransportKey.from_files(system.pki / "EGOV_PORTAL.pem", system.pki / "EGOV_PORTAL.key")
+    trust = TrustStore.from_dir(system.pki)
+    client = zeep.Client(f"{system.url}/services/{SERVICE}?wsdl", wsse=ShepSignature(key, trust))
+    request_type = client.get_type(f"{{{GBDUL_NS}}}OrganizationRequest")
+
+    def request() -> dict:
+        return {
+            "requestInfo": {
+                "messageId": str(uuid.uuid4()),
+                "serviceId": SERVICE,
+                "messageDate": datetime.now(UTC),
+                "sender": {"senderId": "EGOV_PORTAL", "password": "dev-EGOV_PORTAL"},
+            },
+            "requestData": {"data": zeep.xsd.AnyObject(request_type, request_type(bin=ACTIVE_BIN))},
+        }
+
+    answer = client.service.SendMessage(request=request())  # verified by the plugin
+    assert answer is not None
+    # An answer whose signer the client cannot trust is refused: here the client trusts only
+    # another PKI's CA, so even the real gateway's signature is not believed.
+    init_pki(tmp_path, ["EGOV_PORTAL"])
+    with pytest.raises(AnswerNotTrusted):
+        untrusting = ShepSignature(key, TrustStore.from_dir(tmp_path))
+        zeep.Client(f"{system.url}/services/{SERVICE}?wsdl", wsse=untrusting).service.SendMessage(
+            request=request()
+        )
 
 
 def _delivered(metrics_text: str) -> float:

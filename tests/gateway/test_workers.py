@@ -17,13 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.client import GatewayFault
-from gateway.soap.async_ import (
-    MessageState,
-    build_send_message_envelope,
-    parse_send_message_response,
-)
-from gateway.soap.envelope import split_envelope
+from connectors import GatewayFault, MessageState, build_send_message_envelope, split_envelope
+from connectors.soap.async_ import parse_send_message_response
 from simulators.monitoring.payload import build_stage_event
 from tests.gateway.test_connector_crash import STAGES, System
 from tests.services import require_rabbitmq

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.soap.values import parse_datetime
+from connectors import parse_datetime
 from simulators.elicensing.store import Outcome, State
 from simulators.kit.clock import KZ_TIME
 from simulators.tax.store import MRP_FILE_ENV, MRP_FIXTURES

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from connectors.client import GatewayFault
+from connectors import GatewayFault
 from simulators.elicensing import documents
 from simulators.elicensing.forms import CounterpartyRole, TradeCountryRole, TradeType
 from simulators.elicensing.records import FIXTURES_DIR

@@ -15,8 +15,7 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from connectors.client import ShepClient
-from gateway.soap.values import parse_datetime
+from connectors import ShepClient, parse_datetime
 from simulators.customs.models import CustomsRecord
 from simulators.customs.payload import (
     build_by_holder,

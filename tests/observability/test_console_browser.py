@@ -21,9 +21,9 @@ import pytest
 import uvicorn
 from playwright.async_api import Page, async_playwright, expect
 
+from connectors import MessageState
 from gateway.messagelog.bundle import verify_bundle
 from gateway.messagelog.flows import find_flow
-from gateway.soap.async_ import MessageState
 from simulators.monitoring.payload import build_stage_event
 from tests.licensing.world import MONDAY_10
 from tests.observability.conftest import LicenceFlow

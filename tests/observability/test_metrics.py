@@ -10,8 +10,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from connectors.client import GatewayFault
-from gateway.soap.async_ import MessageState
+from connectors import GatewayFault, MessageState
 from simulators.monitoring.payload import build_stage_event
 from tests.gateway.harness import SERVICE, Harness, lookup, running_gateway
 

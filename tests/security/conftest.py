@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.security import pki
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
+from connectors import TransportKey, TrustStore
+from connectors.wsse import pki
 from tests.pki import make_test_pki
 
 SESSION_SYSTEMS = ("GATEWAY", "EGOV_PORTAL", "GBDUL")

@@ -1,5 +1,5 @@
 """Hand-made signatures for tests: every layout SHEP participants send, built with xmlsec templates
-independently of ``gateway.security.transport.sign_envelope``."""
+independently of ``connectors.wsse.transport.sign_envelope``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ import lxml.etree as etree
 import xmlsec
 from cryptography.hazmat.primitives import serialization
 
-from gateway.security.dsig import DS, SOAP, WSSE, WSU
-from gateway.security.transport import BASE64_BINARY, X509V3, TransportKey
+from connectors import SOAP_ENV as SOAP
+from connectors import WSSE, WSU, TransportKey
+from connectors.wsse.dsig import DS
+from connectors.wsse.transport import BASE64_BINARY, X509V3
 
 ENVELOPE = b"""<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
  <soapenv:Body>

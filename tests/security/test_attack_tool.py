@@ -12,12 +12,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors import init_pki
 from gateway.attacks.catalogue import BY_NAME, attacks_for
 from gateway.attacks.runner import report
 from gateway.cli.attack import AttackRefused, attack_system
 from gateway.cli.main import main
 from gateway.config import Settings
-from gateway.security.pki import init_pki
 from simulators.legal_entities.service import create_provider
 from simulators.monitoring import service as monitoring_service
 from simulators.systems import simulator_database_url

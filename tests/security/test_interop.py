@@ -14,10 +14,14 @@ from signxml import SignatureConfiguration, XMLVerifier
 from signxml.exceptions import InvalidDigest, InvalidSignature
 from zeep.wsse.signature import BinarySignature, MemorySignature, Signature
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.security.payload import sign_payload
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
+from connectors import (
+    GatewayError,
+    TransportKey,
+    errors,
+    sign_envelope,
+    sign_payload,
+    verify_envelope,
+)
 from tests.security.helpers import body_of, new_envelope
 
 SOAP_BODY = "{http://schemas.xmlsoap.org/soap/envelope/}Body"

@@ -6,10 +6,8 @@ import lxml.etree as etree
 import pytest
 import xmlsec
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.security import dsig
-from gateway.security.transport import find_transport_signature, verify_envelope
+from connectors import WSU, GatewayError, errors, find_transport_signature, verify_envelope
+from connectors.wsse import dsig
 from tests.security.helpers import (
     Variant,
     body_of,
@@ -48,7 +46,7 @@ def test_legacy_bare_signature_with_plain_id_and_enveloped_transform(egov_key, t
     envelope = new_envelope()
     sign_variant(envelope, egov_key, legacy_variant())
     wire = _wire(envelope)
-    assert body_of(wire).get("Id") and not body_of(wire).attrib.get(f"{{{dsig.WSU}}}Id")
+    assert body_of(wire).get("Id") and not body_of(wire).attrib.get(f"{{{WSU}}}Id")
     assert find_transport_signature(wire).getparent() is header_of(wire)
     verified = verify_envelope(wire, trust, now=now)
     assert (verified.layout, verified.key_reference) == ("legacy-header", "x509data")

@@ -9,11 +9,16 @@ import lxml.etree as etree
 import pytest
 import xmlsec
 
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.security.dsig import DS
-from gateway.security.payload import sign_payload, verify_payload
-from gateway.security.transport import sign_envelope, verify_envelope
+from connectors import (
+    FaultCode,
+    GatewayError,
+    errors,
+    sign_envelope,
+    sign_payload,
+    verify_envelope,
+    verify_payload,
+)
+from connectors.wsse.dsig import DS
 from tests.security.helpers import new_envelope
 
 PAYLOAD = b'<p:Request xmlns:p="urn:gbdul:v2"><p:bin>123456789012</p:bin></p:Request>'

@@ -10,8 +10,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from gateway.security.pki import ensure_personal_certificate, issue_personal_certificate
-from gateway.security.trust import TrustStore
+from connectors import TrustStore
+from connectors.wsse.pki import ensure_personal_certificate, issue_personal_certificate
 from tests.pki import EARLIEST_BUSINESS_TIME, LATEST_BUSINESS_TIME, make_test_pki
 
 

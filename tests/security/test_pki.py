@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from gateway.security import pki
-from gateway.security.trust import TrustStore
+from connectors import TrustStore
+from connectors.wsse import pki
 
 
 def _cert(path: Path) -> x509.Certificate:

@@ -8,16 +8,13 @@ from typing import get_args
 import lxml.etree as etree
 import pytest
 
-from gateway import errors
-from gateway.config import SecurityPolicyName
-from gateway.errors import FaultCode, GatewayError
-from gateway.security.dsig import WSU
-from gateway.security.policy import (
+from connectors import WSU, FaultCode, GatewayError, errors, sign_envelope
+from gateway.channels.policy import (
     SecurityPolicy,
     check_freshness,
     enforce_policy,
 )
-from gateway.security.transport import sign_envelope
+from gateway.config import SecurityPolicyName
 from tests.security.helpers import add_timestamp, header_of, new_envelope, wsse
 
 WINDOW, SKEW = 300, 60

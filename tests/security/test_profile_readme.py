@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
+from connectors.wsse.dsig import TRANSPORT_PROFILE
 from gateway.paths import PROJECT_ROOT
-from gateway.security.dsig import TRANSPORT_PROFILE
 
 BEGIN, END = "<!-- profile:begin -->\n", "\n<!-- profile:end -->"
 

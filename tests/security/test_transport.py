@@ -9,16 +9,17 @@ import lxml.etree as etree
 import pytest
 import xmlsec
 
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.security.dsig import WSU
-from gateway.security.transport import (
+from connectors import (
+    WSU,
+    FaultCode,
+    GatewayError,
     TransportKey,
+    TrustStore,
+    errors,
     find_transport_signature,
     sign_envelope,
     verify_envelope,
 )
-from gateway.security.trust import TrustStore
 from tests.security.helpers import (
     WSU_ID,
     Variant,

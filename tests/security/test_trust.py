@@ -8,11 +8,17 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.security import pki
-from gateway.security.transport import TransportKey, parse_dn, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
+from connectors import (
+    FaultCode,
+    GatewayError,
+    TransportKey,
+    TrustStore,
+    errors,
+    sign_envelope,
+    verify_envelope,
+)
+from connectors.wsse import pki
+from connectors.wsse.transport import parse_dn
 from tests.pki import make_test_pki
 from tests.security.helpers import new_envelope
 

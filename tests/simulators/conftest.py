@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.security.transport import TransportKey
+from connectors import TransportKey
 from tests.pki import make_test_pki
 from tests.simulators.pushing import key_of
 

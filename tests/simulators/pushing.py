@@ -12,20 +12,23 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from starlette.applications import Starlette
 
-from gateway.security.transport import TransportKey, sign_envelope, verify_envelope
-from gateway.security.trust import TrustStore
-from gateway.soap.async_ import (
+from connectors import (
     AsyncMessageInfo,
     AsyncSendMessageRequest,
+    ErrorInfo,
     MessageState,
     MessageType,
+    TransportKey,
+    TrustStore,
     build_change_status_notification,
     build_send_message_envelope,
+    parse_document,
+    parse_fault,
+    sign_envelope,
+    split_envelope,
+    verify_envelope,
 )
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import ErrorInfo, parse_fault
-from gateway.soap.namespaces import ASYNC_TYPES
-from gateway.soap.parser import parse_document
+from connectors.soap.namespaces import ASYNC_TYPES
 
 BASE_URL = "http://participant.test"
 PATH = "/shep/async"

@@ -9,12 +9,17 @@ import httpx
 from lxml import etree
 from starlette.applications import Starlette
 
+from connectors import (
+    SyncRequest,
+    TransportKey,
+    build_request_envelope,
+    parse_document,
+    parse_fault,
+    parse_sync_response,
+    sign_envelope,
+    split_envelope,
+)
 from connectors.client import wrap_in_data
-from gateway.security.transport import TransportKey, sign_envelope
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import parse_fault
-from gateway.soap.parser import parse_document
-from gateway.soap.sync import SyncRequest, build_request_envelope, parse_sync_response
 
 PATH = "/shep/sync"
 

@@ -15,14 +15,18 @@ import httpx
 import pytest
 from lxml import etree
 
+from connectors import (
+    KZ_TZ,
+    XSD_DIR,
+    MessageState,
+    SyncRequest,
+    TransportKey,
+    build_request_envelope,
+    parse_document,
+    parse_sync_response,
+    split_envelope,
+)
 from connectors.client import wrap_in_data
-from gateway.paths import XSD_DIR
-from gateway.security.transport import TransportKey
-from gateway.soap.async_ import MessageState
-from gateway.soap.envelope import split_envelope
-from gateway.soap.parser import parse_document
-from gateway.soap.sync import SyncRequest, build_request_envelope, parse_sync_response
-from gateway.soap.values import KZ_TZ
 from simulators.customs.models import (
     Contract,
     Counterparty,

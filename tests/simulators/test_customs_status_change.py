@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.security.transport import TransportKey
+from connectors import TransportKey
 from simulators.customs.models import STATUS_KK, DocumentKind, RecordStatus
 from simulators.customs.payload import StatusChange, build_status_change, read_payload
 from simulators.customs.service import create_keden

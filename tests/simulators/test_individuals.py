@@ -13,8 +13,7 @@ import zeep
 from lxml import etree
 from pydantic import ValidationError
 
-from gateway import errors
-from gateway.security.transport import TransportKey
+from connectors import TransportKey, errors
 from simulators.individuals.fixtures import generate
 from simulators.individuals.models import (
     EntrepreneurStatus,

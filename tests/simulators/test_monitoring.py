@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway.paths import XSD_DIR
-from gateway.soap.async_ import MessageType
+from connectors import XSD_DIR, MessageType
 from simulators.monitoring.payload import (
     STAGE_EVENT,
     PayloadError,

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from lxml import etree
 
-from gateway.security.trust import TrustStore
-from gateway.soap.async_ import (
+from connectors import SOAP_ENV, ErrorInfo, TrustStore, qname
+from connectors.soap.async_ import (
     SEND_MESSAGE_RESPONSE,
     SEND_MESSAGE_RESPONSE_CLIENT,
     AsyncGetMessageStatusRequest,
@@ -21,8 +21,7 @@ from gateway.soap.async_ import (
     parse_change_status_notification_response,
     parse_send_message_response,
 )
-from gateway.soap.faults import ErrorInfo
-from gateway.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT, SOAP_ENV, qname
+from connectors.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT
 from simulators.kit.inbox import Inbox, InboxMessage
 from simulators.kit.participant import AsyncParticipant, Failures
 from tests.simulators.pushing import (

@@ -15,9 +15,7 @@ import pytest
 import zeep
 from lxml import etree
 
-from gateway import errors
-from gateway.security.transport import TransportKey
-from gateway.soap.values import KZ_TZ
+from connectors import KZ_TZ, TransportKey, errors
 from simulators.kit.identifiers import is_valid_bin
 from simulators.legal_entities.store import default_store as organizations
 from simulators.payments import service

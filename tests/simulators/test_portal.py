@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.soap.async_ import MessageType, parse_send_message_response
+from connectors import MessageType
+from connectors.soap.async_ import parse_send_message_response
 from simulators.portal.service import SYSTEM_ID, create_app
 from tests.simulators.pushing import (
     client_of,

@@ -11,8 +11,7 @@ import pytest
 import zeep
 from lxml import etree
 
-from gateway import errors
-from gateway.security.transport import TransportKey
+from connectors import TransportKey, errors
 from simulators.individuals.store import default_store as persons
 from simulators.kit.identifiers import explain_invalid
 from simulators.legal_entities.models import OrganizationStatus

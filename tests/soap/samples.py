@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from gateway.soap.parser import parse_document
+from connectors import parse_document
 
 LIMITS = {"max_bytes": 1_000_000, "max_depth": 64}
 

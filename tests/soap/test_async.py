@@ -12,11 +12,29 @@ from lxml import etree
 from zeep import xsd
 from zeep.transports import Transport
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.paths import WSDL_DIR
-from gateway.soap import async_
-from gateway.soap.async_ import (
+from connectors import (
+    KZ_TZ,
+    SOAP_ENV,
+    WSDL_DIR,
+    XSI,
+    AsyncMessageInfo,
+    AsyncSendMessageRequest,
+    ErrorInfo,
+    GatewayError,
+    MessageState,
+    MessageType,
+    ReceiveStatus,
+    ResendMessage,
+    build_fault_envelope,
+    errors,
+    parse_fault,
+    render_wsdl,
+    render_xsd,
+    split_envelope,
+    validate_operation,
+)
+from connectors.soap import async_
+from connectors.soap.async_ import (
     AsyncChangeStatusNotification,
     AsyncChangeStatusNotificationResponse,
     AsyncDeliveryNotificationRequest,
@@ -24,20 +42,10 @@ from gateway.soap.async_ import (
     AsyncGetMessagesRequest,
     AsyncGetMessageStatusRequest,
     AsyncGetMessageStatusResponse,
-    AsyncMessageInfo,
-    AsyncSendMessageRequest,
     AsyncSendMessageResponse,
-    MessageState,
-    MessageType,
-    ReceiveStatus,
-    ResendMessage,
 )
-from gateway.soap.contracts import render_wsdl, render_xsd
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import ErrorInfo, build_fault_envelope, fault_element_name, parse_fault
-from gateway.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT, SOAP_ENV, XSI
-from gateway.soap.schema import validate_operation
-from gateway.soap.values import KZ_TZ
+from connectors.soap.faults import fault_element_name
+from connectors.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT
 from tests.soap.samples import parse
 
 ADDRESS = "http://gateway.test:8080/async"

@@ -11,12 +11,16 @@ from lxml import etree
 from zeep import xsd
 from zeep.transports import Transport
 
-from gateway.paths import WSDL_DIR
-from gateway.soap.contracts import ContractNotFound, render_wsdl, render_xsd
-from gateway.soap.envelope import split_envelope
-from gateway.soap.namespaces import SEND_MESSAGE
-from gateway.soap.schema import validate_operation
-from gateway.soap.sync import parse_sync_request
+from connectors import (
+    WSDL_DIR,
+    ContractNotFound,
+    parse_sync_request,
+    render_wsdl,
+    render_xsd,
+    split_envelope,
+    validate_operation,
+)
+from connectors.soap.namespaces import SEND_MESSAGE
 
 ADDRESS = "http://gateway.test:8080/sync"
 WSDL = "http://schemas.xmlsoap.org/wsdl/"

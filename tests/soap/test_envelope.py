@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.soap.envelope import Envelope, split_envelope
-from gateway.soap.namespaces import SEND_MESSAGE, SOAP_ENV
+from connectors import SOAP_ENV, Envelope, GatewayError, errors, split_envelope
+from connectors.soap.namespaces import SEND_MESSAGE
 from tests.soap.samples import parse, request_xml
 
 ENV = f'xmlns:soap="{SOAP_ENV}"'

@@ -7,13 +7,19 @@ from datetime import UTC, datetime
 import pytest
 from lxml import etree
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.soap.envelope import split_envelope
-from gateway.soap.faults import ErrorInfo, build_fault_envelope, fault_element_name, parse_fault
-from gateway.soap.namespaces import SOAP_ENV, SYNC_FAULT
-from gateway.soap.schema import validate_operation
-from gateway.soap.values import KZ_TZ
+from connectors import (
+    KZ_TZ,
+    SOAP_ENV,
+    ErrorInfo,
+    GatewayError,
+    build_fault_envelope,
+    errors,
+    parse_fault,
+    split_envelope,
+    validate_operation,
+)
+from connectors.soap.faults import fault_element_name
+from connectors.soap.namespaces import SYNC_FAULT
 from tests.soap.samples import parse, response_xml
 
 NOW = datetime(2025, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)

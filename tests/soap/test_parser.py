@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.soap.parser import XmlLimits, parse_document
+from connectors import GatewayError, XmlLimits, errors, parse_document
 from tests.soap.samples import LIMITS, request_xml
 
 BILLION_LAUGHS = b"""<?xml version="1.0"?>

@@ -7,10 +7,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.soap.envelope import split_envelope
-from gateway.soap.schema import PayloadSchemas, channel_schema, validate_operation
+from connectors import GatewayError, PayloadSchemas, errors, split_envelope, validate_operation
+from connectors.soap.schema import channel_schema
 from tests.soap.samples import REQUEST_INFO, parse, request_xml
 
 PAYLOAD_XSD = """<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"
@@ -202,8 +200,7 @@ def test_payload_schema_names_outside_the_directory_are_refused(payload_dir: Pat
 
 
 def test_payload_named_by_xsi_type_is_validated_as_that_type() -> None:
-    from gateway.errors import GatewayError
-    from gateway.soap.schema import PayloadSchemas
+    from connectors import GatewayError, PayloadSchemas
 
     schemas = PayloadSchemas()
     typed = (

@@ -19,7 +19,7 @@ def test_every_service_wsdl_builds_a_zeep_client(wsdl: str) -> None:
     """Each provider's own WSDL (listed by GET /services) is one a SOAP toolkit can bind."""
     import zeep
 
-    from gateway.paths import WSDL_DIR
+    from connectors import WSDL_DIR
 
     client = zeep.Client(str(WSDL_DIR / wsdl))
     operations = {

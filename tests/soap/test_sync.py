@@ -8,21 +8,25 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from lxml import etree
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.soap.envelope import split_envelope
-from gateway.soap.namespaces import SEND_MESSAGE_RESPONSE, WSU
-from gateway.soap.schema import validate_operation
-from gateway.soap.sync import (
+from connectors import (
+    KZ_TZ,
+    WSU,
+    GatewayError,
     SyncRequest,
     SyncResponse,
     build_request_envelope,
     build_response_envelope,
-    forwarded_request,
+    errors,
+    format_datetime,
+    new_session_id,
+    parse_datetime,
     parse_sync_request,
     parse_sync_response,
+    split_envelope,
+    validate_operation,
 )
-from gateway.soap.values import KZ_TZ, format_datetime, new_session_id, parse_datetime
+from connectors.soap.namespaces import SEND_MESSAGE_RESPONSE
+from connectors.soap.sync import forwarded_request
 from tests.soap.samples import REQUEST_INFO, parse, request_xml, response_xml
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -245,7 +249,7 @@ def test_request_is_not_a_response():
 
 def test_a_payload_with_non_ascii_names_is_forwarded_as_it_came():
     """Found by fuzzing: copy_payload serialised as ASCII and failed on <Атауы>."""
-    from gateway.soap.sync import copy_payload
+    from connectors.soap.sync import copy_payload
 
     data = etree.fromstring("<r><data><Атауы тіл='kk'>Алтын Дала</Атауы></data></r>".encode())[0]
     copied = copy_payload(data)

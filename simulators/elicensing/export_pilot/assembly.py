@@ -6,8 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from connectors.client import ShepClient
-from gateway.security.transport import TransportKey
+from connectors import ShepClient, TransportKey
 from simulators.elicensing.export_pilot.auto import AutoOfficer, AutoOfficerSettings
 from simulators.elicensing.export_pilot.desk import Desk, head_keys, load_staff
 from simulators.elicensing.export_pilot.flow import PilotFlow

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from gateway.errors import GatewayError
+from connectors import GatewayError
 from simulators.elicensing.export_pilot.desk import WRONG_STEP, Desk
 from simulators.elicensing.export_pilot.forms import TerminationGround
 from simulators.elicensing.export_pilot.goods import Committee

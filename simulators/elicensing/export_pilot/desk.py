@@ -32,9 +32,8 @@ from typing import Any
 
 from lxml import etree
 
-from gateway.errors import FaultCode, GatewayError
-from gateway.security.pki import ensure_personal_certificate
-from gateway.security.transport import TransportKey
+from connectors import FaultCode, GatewayError, TransportKey
+from connectors.wsse.pki import ensure_personal_certificate
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.forms import (
     ExportPermit,

@@ -27,10 +27,8 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from pydantic import BaseModel, ValidationError
 
-from gateway.security.payload import sign_payload, verify_payload
-from gateway.security.pki import SYSTEMS
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
+from connectors import TransportKey, TrustStore, sign_payload, verify_payload
+from connectors.wsse.pki import SYSTEMS
 from simulators.customs.payload import standalone
 from simulators.elicensing.documents import NAMESPACE, DocumentError, _read, _to_xml
 from simulators.elicensing.export_pilot.forms import (

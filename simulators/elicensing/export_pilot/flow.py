@@ -28,7 +28,7 @@ from typing import Any
 
 from lxml import etree
 
-from connectors.client import ShepClient
+from connectors import ShepClient
 from simulators.customs.models import (
     Contract as CustomsContract,
 )

@@ -32,11 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors.client import GatewayFault
-from gateway import errors
-from gateway.errors import FaultCode, GatewayError
-from gateway.soap.sync import SyncRequest
-from gateway.soap.values import format_datetime
+from connectors import FaultCode, GatewayError, GatewayFault, SyncRequest, errors, format_datetime
 from simulators.customs.payload import standalone
 from simulators.elicensing.documents import NAMESPACE, DocumentError
 from simulators.elicensing.export_pilot import documents

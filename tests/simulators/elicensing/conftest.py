@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
+from connectors import TransportKey, TrustStore
 from tests.pki import make_test_pki
 
 

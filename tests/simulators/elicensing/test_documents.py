@@ -11,10 +11,7 @@ from lxml import etree
 from signxml import XMLVerifier
 from signxml.exceptions import InvalidDigest, InvalidSignature
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.security.payload import sign_payload, verify_payload
-from gateway.security.transport import TransportKey
+from connectors import GatewayError, TransportKey, errors, sign_payload, verify_payload
 from simulators.elicensing import documents
 from simulators.elicensing.documents import (
     DocumentError,

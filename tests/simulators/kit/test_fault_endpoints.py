@@ -16,11 +16,14 @@ import httpx
 import pytest
 from lxml import etree
 
-from gateway.security.trust import TrustStore
-from gateway.soap.faults import parse_fault
-from gateway.soap.namespaces import SOAP_ENV
-from gateway.soap.parser import parse_document
-from gateway.soap.sync import SyncRequest, build_request_envelope
+from connectors import (
+    SOAP_ENV,
+    SyncRequest,
+    TrustStore,
+    build_request_envelope,
+    parse_document,
+    parse_fault,
+)
 from simulators.kit.clock import KZ_TIME, VirtualClock
 from simulators.kit.inbox import Inbox
 from simulators.kit.participant import AsyncParticipant

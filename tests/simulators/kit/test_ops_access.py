@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.security.trust import TrustStore
+from connectors import TrustStore
 from simulators.kit.clock import KZ_TIME, VirtualClock
 from simulators.kit.provider import SyncProvider
 from tests.simulators.kit.test_fault_endpoints import Counter

@@ -23,7 +23,7 @@ from functools import lru_cache
 
 from lxml import etree
 
-from gateway.errors import (
+from connectors.errors import (
     XML_DOCTYPE,
     XML_ENTITY_DECLARATION,
     XML_EXTERNAL_ENTITY,

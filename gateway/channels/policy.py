@@ -11,10 +11,14 @@ from enum import StrEnum
 
 import lxml.etree as etree
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.security.transport import VerifiedSignature, find_transport_signature, verify_envelope
-from gateway.security.trust import TrustStore
+from connectors import (
+    GatewayError,
+    TrustStore,
+    VerifiedSignature,
+    errors,
+    find_transport_signature,
+    verify_envelope,
+)
 
 # Kazakhstan has one zone, UTC+5, since 2024-03-01; senders that omit the offset mean local time.
 KAZAKHSTAN = timezone(timedelta(hours=5))

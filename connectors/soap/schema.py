@@ -14,16 +14,16 @@ from urllib.parse import unquote, urlparse
 
 from lxml import etree
 
-from gateway.errors import (
+from connectors.errors import (
     INTERNAL,
     SCHEMA_INVALID,
     SCHEMA_PAYLOAD_INVALID,
     FaultCode,
     GatewayError,
 )
-from gateway.paths import XSD_DIR
-from gateway.soap.namespaces import XSI, local_name, qname
-from gateway.soap.parser import parse_document
+from connectors.paths import XSD_DIR
+from connectors.soap.namespaces import XSI, local_name, qname
+from connectors.soap.parser import parse_document
 
 # "async" also knows the Types/Client elements (its XSD imports them): the gateway accepts
 # sendMessage in both namespaces (sheet §3.2). "async-client" is the participant's PUSH interface.

@@ -13,15 +13,15 @@ from typing import Literal
 
 from lxml import etree
 
-from gateway.errors import GatewayError
-from gateway.soap.namespaces import (
+from connectors.errors import GatewayError
+from connectors.soap.namespaces import (
     ASYNC_TYPES,
     ASYNC_TYPES_CLIENT,
     SOAP_ENV,
     SYNC_FAULT,
     qname,
 )
-from gateway.soap.values import add_text, child, format_datetime, parse_datetime, text_of
+from connectors.soap.values import add_text, child, format_datetime, parse_datetime, text_of
 
 Channel = Literal["sync", "async"]
 

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from lxml import etree
 
-from gateway.errors import SCHEMA_INVALID, SOAP_UNKNOWN_OPERATION, GatewayError
-from gateway.soap.namespaces import (
+from connectors.errors import SCHEMA_INVALID, SOAP_UNKNOWN_OPERATION, GatewayError
+from connectors.soap.namespaces import (
     SEND_MESSAGE,
     SEND_MESSAGE_RESPONSE,
     SOAP_ENV,
@@ -25,7 +25,14 @@ from gateway.soap.namespaces import (
     XSI,
     qname,
 )
-from gateway.soap.values import add_text, child, children, format_datetime, parse_datetime, text_of
+from connectors.soap.values import (
+    add_text,
+    child,
+    children,
+    format_datetime,
+    parse_datetime,
+    text_of,
+)
 
 SUCCESS_CODE = "SCSS001"
 SUCCESS_MESSAGE = "Message has been processed successfully"

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from lxml import etree
 
-from gateway.paths import WSDL_DIR, XSD_DIR
+from connectors.paths import WSDL_DIR, XSD_DIR
 
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"

@@ -15,9 +15,9 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.security.pki import CA_FILE, CRL_FILE
+from connectors import errors
+from connectors.errors import GatewayError
+from connectors.wsse.pki import CA_FILE, CRL_FILE
 
 _CACHE_LIMIT = 4096
 

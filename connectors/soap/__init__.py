@@ -9,6 +9,6 @@ This package owns everything between the raw HTTP body and the gateway's message
 * ``schema`` — validation against the channel XSD and the services' payload XSDs;
 * ``contracts`` — serving the WSDL/XSD contracts with their locations rewritten.
 
-Signing and verifying is not here (see ``gateway.security``); this layer never mutates a parsed
+Signing and verifying is not here (see ``connectors.wsse``); this layer never mutates a parsed
 tree, so signatures made over the received bytes stay verifiable.
 """

@@ -26,11 +26,13 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.security import dsig
-from gateway.security.dsig import DS, DS_SIGNATURE, DS_X509DATA, SOAP, WSSE, WSU, WSU_ID
-from gateway.security.trust import TrustStore
+from connectors import errors
+from connectors.errors import GatewayError
+from connectors.soap.namespaces import SOAP_ENV as SOAP
+from connectors.soap.namespaces import WSSE, WSU
+from connectors.wsse import dsig
+from connectors.wsse.dsig import DS, DS_SIGNATURE, DS_X509DATA, WSU_ID
+from connectors.wsse.trust import TrustStore
 
 X509V3 = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
 BASE64_BINARY = (

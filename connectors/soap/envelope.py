@@ -14,14 +14,14 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from gateway.errors import (
+from connectors.errors import (
     SOAP_MORE_THAN_ONE_OPERATION,
     SOAP_MUST_UNDERSTAND,
     SOAP_NOT_ENVELOPE,
     SOAP_PROCESSING_INSTRUCTION,
     GatewayError,
 )
-from gateway.soap.namespaces import SOAP_ENV, WSSE, qname
+from connectors.soap.namespaces import SOAP_ENV, WSSE, qname
 
 ENVELOPE = qname(SOAP_ENV, "Envelope")
 HEADER = qname(SOAP_ENV, "Header")

@@ -25,13 +25,13 @@ from typing import TypeVar
 
 from lxml import etree
 
-from gateway.errors import SCHEMA_INVALID, SOAP_UNKNOWN_OPERATION, GatewayError
-from gateway.soap.faults import ErrorInfo
-from gateway.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT, qname
+from connectors.errors import SCHEMA_INVALID, SOAP_UNKNOWN_OPERATION, GatewayError
+from connectors.soap.faults import ErrorInfo
+from connectors.soap.namespaces import ASYNC_TYPES, ASYNC_TYPES_CLIENT, qname
 
 # The SyncChannel module's tolerant readers and envelope skeleton serve this channel unchanged, so
 # both channels report a missing or unreadable field in the same words.
-from gateway.soap.sync import (
+from connectors.soap.sync import (
     _envelope,
     _properties,
     _required,
@@ -40,7 +40,14 @@ from gateway.soap.sync import (
     _wrapped,
     copy_payload,
 )
-from gateway.soap.values import add_text, child, children, format_datetime, parse_datetime, text_of
+from connectors.soap.values import (
+    add_text,
+    child,
+    children,
+    format_datetime,
+    parse_datetime,
+    text_of,
+)
 
 SEND_MESSAGE = qname(ASYNC_TYPES, "sendMessage")
 SEND_MESSAGE_CLIENT = qname(ASYNC_TYPES_CLIENT, "sendMessage")  # the contract's second one (§3.2)

@@ -18,16 +18,18 @@ from __future__ import annotations
 
 import logging
 
-from gateway import errors
+from connectors import (
+    GatewayError,
+    MessageState,
+    errors,
+    parse_document,
+    parse_fault,
+    verify_envelope,
+)
 from gateway.broker import Delivery, Message, Subscription, system_queue
 from gateway.channels.context import GatewayContext
-from gateway.errors import GatewayError
 from gateway.routing import Envelope, HttpDispatcher, ProviderAnswer
 from gateway.routing.broker import FAULT_CODE_HEADER, FAULT_DETAIL_HEADER, HTTP_STATUS_HEADER
-from gateway.security.transport import verify_envelope
-from gateway.soap.async_ import MessageState
-from gateway.soap.faults import parse_fault
-from gateway.soap.parser import parse_document
 from gateway.tracking.notify import ASYNC_MESSAGE, STATUS_NOTIFICATION
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,7 @@ class SystemConnector:
                 reason,
                 dead_lettered=True,
             )
+
 
 def _fault_headers(error: GatewayError) -> dict[str, str]:
     return {FAULT_CODE_HEADER: error.fault.code, FAULT_DETAIL_HEADER: error.detail}

@@ -21,14 +21,12 @@ from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
-from gateway import errors
-from gateway.errors import GatewayError
+from connectors import errors
+from connectors.errors import GatewayError
+from connectors.soap.namespaces import WSU
 
 DS = "http://www.w3.org/2000/09/xmldsig#"
 EXC_C14N_NS = "http://www.w3.org/2001/10/xml-exc-c14n#"
-WSSE = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
-WSU = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
-SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 
 DS_SIGNATURE = f"{{{DS}}}Signature"
 DS_X509DATA = f"{{{DS}}}X509Data"

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from lxml import etree
 
-from gateway.soap.namespaces import local_name
+from connectors.soap.namespaces import local_name
 
 # Kazakhstan has one UTC+5 zone since 2024-03-01; current traffic without an offset means it
 # (sheet §6). A fixed offset, not tzdata, so an outdated tzdata cannot turn it into +06:00.

@@ -17,12 +17,12 @@ import lxml.etree as etree
 import xmlsec
 from cryptography import x509
 
-from gateway import errors
-from gateway.errors import GatewayError
-from gateway.security import dsig
-from gateway.security.dsig import DS, DS_SIGNATURE
-from gateway.security.transport import TransportKey
-from gateway.security.trust import TrustStore
+from connectors import errors
+from connectors.errors import GatewayError
+from connectors.wsse import dsig
+from connectors.wsse.dsig import DS, DS_SIGNATURE
+from connectors.wsse.transport import TransportKey
+from connectors.wsse.trust import TrustStore
 
 # Escaped or CDATA payloads are parsed again: no entities, no DTD, no network.
 _HARDENED = etree.XMLParser(
