@@ -94,7 +94,9 @@ def violations(root: Path) -> set[Violation]:
 
 
 # Violations that predate the rules (issue 11), to be paid off; an entry that no longer occurs
-# fails the test, so that it is removed with the code that paid it.
+# fails the test, so that it is removed with the code that paid it. The rehearsal runner's ties
+# (issue 10, simulators/rehearsal <-> gateway/cli) landed beside the rules: a tester's tool
+# between the CLI and the simulators, whose place is decided with the roster (issue 11 item 3).
 _DEBTS = """
 gateway-sim  gateway/cli/demo.py simulators.customs.payload
 gateway-sim  gateway/cli/demo.py simulators.elicensing
@@ -176,6 +178,16 @@ sim-gateway  simulators/systems.py gateway.config
 sim-gateway  simulators/tax/customs_account.py gateway.storage.engine
 sim-gateway  simulators/tax/customs_account.py gateway.storage.types
 sim-gateway  simulators/tax/service.py gateway.config
+gateway-sim  gateway/cli/scenario.py simulators.kit.ops
+gateway-sim  gateway/cli/scenario.py simulators.rehearsal.engine
+gateway-sim  gateway/cli/scenario.py simulators.rehearsal.loader
+gateway-sim  gateway/cli/scenario.py simulators.rehearsal.model
+gateway-sim  gateway/cli/scenario.py simulators.rehearsal.report
+sim-gateway  simulators/rehearsal/engine.py gateway.cli.catalogue
+sim-gateway  simulators/rehearsal/engine.py gateway.cli.demo
+sim-gateway  simulators/rehearsal/engine.py gateway.cli.demo_declaration
+sim-gateway  simulators/rehearsal/engine.py gateway.cli.send
+sim-gateway  simulators/rehearsal/engine.py gateway.config
 """
 KNOWN_DEBTS = {Violation(*line.split()) for line in _DEBTS.strip().splitlines()}
 

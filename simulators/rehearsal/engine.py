@@ -24,14 +24,13 @@ from typing import Any
 import httpx
 from lxml import etree
 
-from connectors.client import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors import AnswerNotTrusted, GatewayFault, ShepClient, sign_payload
+from connectors.wsse.pki import revoke
 from gateway.cli.catalogue import systems_view
 from gateway.cli.demo import field_texts, sample_application
 from gateway.cli.demo_declaration import LEATHER, export_licence_application
 from gateway.cli.send import client_for
 from gateway.config import Settings
-from gateway.security.payload import sign_payload
-from gateway.security.pki import revoke
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,
