@@ -53,6 +53,7 @@ async def publish_until_confirmed(broker: RabbitBroker, sent: Message, *, within
             await asyncio.sleep(0.2)
 
 
+@pytest.mark.broker_restart
 async def test_confirmed_messages_survive_a_broker_restart(rabbit: RabbitBroker) -> None:
     received: set[str] = set()
     first_batch_seen = asyncio.Event()

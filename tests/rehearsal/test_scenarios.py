@@ -25,6 +25,10 @@ from gateway.paths import PROJECT_ROOT
 from simulators.rehearsal.model import EXPECTATION_KINDS, scenario_schema
 from tests.pki import make_test_pki
 
+# Starting two systems and running the whole library (green and inverted) is one fixture; its
+# share of the wait falls on whichever test asks first.
+pytestmark = pytest.mark.timeout(900)
+
 EXAMPLES = PROJECT_ROOT / "examples" / "scenarios"
 # A revoked certificate stays revoked on that system: that scenario runs last.
 SCENARIOS = sorted(EXAMPLES.glob("*.yaml"), key=lambda f: (f.name.startswith("revoked"), f.name))
