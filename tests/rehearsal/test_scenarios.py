@@ -42,7 +42,7 @@ def kzgate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         env=env,
         capture_output=True,
         text=True,
-        timeout=400,
+        timeout=800,
         cwd=PROJECT_ROOT,
     )
 
