@@ -62,6 +62,7 @@ def test_the_child_really_runs_in_the_future() -> None:
     assert float(seen.stdout) - time.time() > (SHIFT_DAYS - 1) * 86400
 
 
+@pytest.mark.serial  # a child pytest of ~150 tests: alone, not beside the parallel workers
 @pytest.mark.timeout(600)
 def test_date_pinned_tests_pass_1000_days_from_today() -> None:
     result = _ahead(

@@ -53,7 +53,7 @@ async def publish_until_confirmed(broker: RabbitBroker, sent: Message, *, within
             await asyncio.sleep(0.2)
 
 
-@pytest.mark.broker_restart
+@pytest.mark.serial
 async def test_confirmed_messages_survive_a_broker_restart(rabbit: RabbitBroker) -> None:
     received: set[str] = set()
     first_batch_seen = asyncio.Event()

@@ -18,7 +18,7 @@ from tests.gateway.test_async_channel import eventually
 from tests.services import require_rabbitmq
 
 # It stops the machine's RabbitMQ: ./test runs it after the parallel part, alone.
-pytestmark = pytest.mark.broker_restart
+pytestmark = pytest.mark.serial
 
 STAGES = "MonitoringStage_v1"
 
