@@ -101,7 +101,8 @@ async def running_gateway(
     Exchanges cross the broker (embedded unless ``broker=`` says otherwise) to the provider
     connector, whose HTTP leg reaches the GBDUL app in-process.
     """
-    clock = overrides.pop("clock", utc_now)
+    given_clock = overrides.pop("clock", None)
+    clock = given_clock or utc_now  # the gateway checks timestamps and certificates on real time
     overrides.setdefault("broker", "embedded")
     settings = Settings(
         var_dir=var_dir,
@@ -113,7 +114,9 @@ async def running_gateway(
     apps = {"GBDUL": create_provider(pki_dir).app(), "MONITORING": monitoring.app()}
     apps["EGOV_PORTAL"] = portal.app()
     keden = customs_service.create_keden(
-        pki_dir, simulator_database_url(settings), clock=clock, gateway_url=GATEWAY_URL
+        # KEDEN keeps business time: the process clock (virtual in the licensing world) unless a
+        # test gives one, so a record valid to a pinned date is not EXPIRED by the real date.
+        pki_dir, simulator_database_url(settings), clock=given_clock, gateway_url=GATEWAY_URL
     )
     apps["KEDEN"] = keden.app()
     from tests.simulators.registries import registry_apps  # it imports this module
