@@ -17,7 +17,6 @@ after the gateway's ack, so a restart resends and a receiver applies it once.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -73,6 +72,7 @@ from simulators.kit.fixtures import load_json
 from simulators.kit.identifiers import is_valid_bin
 from simulators.kit.payloads import field_text
 from simulators.kit.personal_keys import personal_key
+from simulators.kit.workers import Rest, WorkerPool
 from simulators.legal_entities.payload import build_request as gbdul_request
 from simulators.monitoring.payload import Stage, build_stage_event
 from simulators.tax.customs_account import build_debit_request
@@ -156,8 +156,11 @@ class Clearance:
     official_id: str = OFFICIAL_ID
     customs_fee: Decimal = CUSTOMS_FEE
     formation_refusals: int = 0
-    _task: asyncio.Task[None] | None = field(default=None, init=False)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _pool: WorkerPool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One worker: the official's steps on a declaration go in order.
+        self._pool = WorkerPool("keden-clearance", self._work, self.clock)
 
     # --- formation --------------------------------------------------------------------------
 
@@ -257,29 +260,17 @@ class Clearance:
     # --- the worker -------------------------------------------------------------------------
 
     def wake(self) -> None:
-        self._wake.set()
+        self._pool.wake()
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._wake = asyncio.Event()
-            self._task = asyncio.create_task(self._run(), name="keden-clearance")
+        self._pool.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._pool.stop()
 
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except Exception:  # a provider down or a busy database: the next pass retries
-                log.exception("KEDEN clearance pass failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
+    async def _work(self, worker: str) -> Rest:
+        await self.run_once()
+        return Rest()
 
     async def run_once(self) -> None:
         """One pass: every open declaration as far as it can go, then the deliveries."""
