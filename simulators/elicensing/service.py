@@ -448,6 +448,8 @@ def create_elicense(
         retry_delays=tuple(retry_delays),
         desk=SupportDesk(store.engine),
         support_after_attempts=settings.support_after_attempts,
+        workers=settings.workers,
+        lease_seconds=settings.claim_lease_seconds,
     )
     elicense = Elicense(
         store=store,

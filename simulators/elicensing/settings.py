@@ -13,7 +13,10 @@ under surveillance: each is a setting, so none needs a code change (issue 13 ite
   licences, quotas, obligations, EAEU-rule parameters, stopped basis documents, surveillance
   goods) to use instead of the packaged ``fixtures/``;
 - ``KZGATE_ELICENSE_SUPPORT_AFTER_ATTEMPTS``: failed attempts in a row that make an incident
-  for the operator's support desk (LR p.8).
+  for the operator's support desk (LR p.8);
+- ``KZGATE_ELICENSE_WORKERS``: deciding workers of this process (applications in flight at
+  once); ``KZGATE_ELICENSE_CLAIM_LEASE_SECONDS``: how long a worker's claim on an application
+  holds before another worker may take it over (a crashed worker's, in effect).
 
 Read when ELICENSE is assembled: a change takes effect on its next start. A deadline already
 given to an application is not moved by a later decree (it was announced at registration).
@@ -27,9 +30,12 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from simulators.elicensing.claims import DEFAULT_LEASE_SECONDS
 from simulators.elicensing.store import Kind
 from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, DeadlineRule, WorkingCalendar
 
+# Decisions wait on the gateway (facts, deliveries), not on this process's CPU.
+DEFAULT_WORKERS = 8
 SLA_WORKING_DAYS = 1  # licence rules p.5 / permit rules p.5: 1 working day [seed 002]
 
 
@@ -46,6 +52,8 @@ class ElicenseSettings(BaseSettings):
     )
     records_dir: Path | None = None
     support_after_attempts: int = Field(default=3, ge=1)
+    workers: int = Field(default=DEFAULT_WORKERS, ge=1)
+    claim_lease_seconds: float = Field(default=DEFAULT_LEASE_SECONDS, gt=0)
 
     def calendar(self, kind: Kind) -> WorkingCalendar:
         """The Trade Committee's calendar for ``kind``, with the decreed extras and its rule."""

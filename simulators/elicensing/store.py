@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
@@ -34,7 +35,10 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -82,6 +86,10 @@ applications = Table(
     # Why the application cannot be decided until someone acts (e.g. KGD has no MRP of a year):
     # shown in /ops/sla and `kzgate status`, cleared when the application moves again.
     Column("alarm", Text, nullable=True),
+    # The deciding worker holding the application, and until when (real time, UTC): a claim's
+    # lease, or with no holder a retry's backoff. No worker takes it before (``claims``).
+    Column("claimed_by", String, nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
     Index("ix_sim_elicense_state", "state", "registered_at"),
 )
 
@@ -110,6 +118,7 @@ counters = Table(
 )
 
 
+_DECISION_LOCK_KEY = 0x454C4943  # "ELIC": PostgreSQL's advisory lock of the deciding step
 _DECIDE_ATTEMPTS = 5  # a decision re-judged this often has met a storm of races: fail loudly
 
 
@@ -172,6 +181,8 @@ class Application:
     last_error: str | None = None
     missed: bool = False
     alarm: str | None = None
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Application:
@@ -304,6 +315,10 @@ class ApplicationStore:
     async def close(self) -> None:
         await self._engine.dispose()
 
+    def write(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A write transaction on the register (SQLite: its write lock taken at BEGIN)."""
+        return write_transaction(self._engine)
+
     async def register(self, new: NewApplication) -> Registered:
         """Register ``new`` under the next ``ELA-YYYY-NNNNNN``, or find it by its digest."""
         await self._ensure_schema()
@@ -372,6 +387,11 @@ class ApplicationStore:
     async def _decide_once(self, number: str, judge: Judge) -> Application:
         try:
             async with write_transaction(self._engine) as conn:
+                if conn.dialect.name == "postgresql":
+                    # Decisions commit one at a time, as under SQLite's write lock: each is
+                    # judged on what the last one consumed, so workers deciding in parallel do
+                    # not storm on one fee or quota (the slow part, the facts, stays parallel).
+                    await conn.execute(select(func.pg_advisory_xact_lock(_DECISION_LOCK_KEY)))
                 current = await _by_number(conn, number, lock=True)
                 if current is None or current.state is not State.REGISTERED:
                     raise StaleState(number)
@@ -414,6 +434,10 @@ class ApplicationStore:
             rows = await conn.execute(query)
             return [Application.from_row(dict(r._mapping)) for r in rows]
 
+    async def ready(self) -> None:
+        """The register's tables exist (created on first use)."""
+        await self._ensure_schema()
+
     async def _ensure_schema(self) -> None:
         # On first use, not at start-up: an app driven through httpx ASGITransport runs no
         # lifespan, and intake must work there too.
@@ -421,8 +445,20 @@ class ApplicationStore:
             return
         async with self._ready_lock:
             if not self._ready:
-                await create_tables(self._engine, metadata)
+                await create_tables(self._engine, metadata, then=_add_missing_columns)
                 self._ready = True
+
+
+async def _add_missing_columns(conn: AsyncConnection) -> None:
+    """A register created by an older ELICENSE gets the (nullable) columns added since."""
+
+    def missing(sync_conn: Any) -> list[Column[Any]]:
+        present = {c["name"] for c in inspect(sync_conn).get_columns(applications.name)}
+        return [c for c in applications.columns if c.name not in present]
+
+    for column in await conn.run_sync(missing):
+        kind = column.type.compile(conn.dialect)
+        await conn.execute(text(f"ALTER TABLE {applications.name} ADD COLUMN {column.name} {kind}"))
 
 
 def _insert(conn: AsyncConnection) -> Any:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,8 +50,9 @@ class World:
     harness: Harness
     clock: VirtualClock
 
-    @property
+    @cached_property
     def portal_client(self) -> ShepClient:
+        # One client: loading its private key costs ~0.1 s, too much for every filing.
         return self.harness.client("EGOV_PORTAL")
 
     async def file(self, form: LicenceApplication | PermitDraft) -> Filed:

@@ -19,7 +19,6 @@ receivers' inboxes make a resend a no-op.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,19 +47,19 @@ from simulators.elicensing.export_pilot.auto import AutoOfficer
 from simulators.elicensing.export_pilot.desk import Desk
 from simulators.elicensing.export_pilot.forms import ExportPermit
 from simulators.elicensing.export_pilot.store import PilotApplication, State, pending_deliveries
-from simulators.elicensing.flow import (
+from simulators.elicensing.flow import TRANSIENT
+from simulators.elicensing.messages import (
     KEDEN_SERVICE,
     MONITORING_SERVICE,
     PORTAL_SERVICE,
     SYSTEM_ID,
-    TRANSIENT,
     message_id,
 )
 from simulators.kit.clock import KZ_TIME
+from simulators.kit.workers import Rest, WorkerPool
 from simulators.monitoring.payload import Stage, build_stage_event
 
 log = logging.getLogger(__name__)
-IDLE_POLL_SECONDS = 1.0
 
 
 @dataclass
@@ -69,42 +68,25 @@ class PilotFlow:
     client: ShepClient
     auto: AutoOfficer | None = None
     retry_delays: Sequence[float] = (1.0, 5.0, 30.0)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _retry_at: dict[str, float] = field(default_factory=dict, init=False)
     _failures: dict[str, int] = field(default_factory=dict, init=False)
-    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _pool: WorkerPool = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One worker: the automatic officer's passes go in order on the virtual clock.
+        self._pool = WorkerPool("export-pilot-flow", self._work, self.desk.clock)
 
     def wake(self) -> None:
-        self._wake.set()
+        self._pool.wake()
 
     def start(self) -> None:
-        if self._task is None or self._task.done():
-            self._wake = asyncio.Event()
-            self._task = asyncio.create_task(self.run(), name="export-pilot-flow")
+        self._pool.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._pool.stop()
 
-    async def run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                wake_at = await self.run_once()
-            except Exception:  # the worker outlives a bad moment; the next pass retries
-                log.exception("export pilot flow pass failed")
-                wake_at = None
-            waits = [asyncio.ensure_future(self._wake.wait())]
-            if wake_at is not None:
-                waits.append(asyncio.ensure_future(self.desk.clock.sleep_until(wake_at)))
-            try:
-                await asyncio.wait(waits, timeout=IDLE_POLL_SECONDS, return_when="FIRST_COMPLETED")
-            finally:
-                for waiter in waits:
-                    waiter.cancel()
+    async def _work(self, worker: str) -> Rest:
+        return Rest(until=await self.run_once())
 
     async def run_once(self) -> datetime | None:
         """One pass: the automatic officer's due steps, lateness, then every pending delivery."""
@@ -192,8 +174,7 @@ class PilotFlow:
         comment = None
         if stage is Stage.TERMINATED:
             comment = (
-                f"{app.document_number}: {app.termination_number}, "
-                f"ground {app.termination_ground}"
+                f"{app.document_number}: {app.termination_number}, ground {app.termination_ground}"
             )
         if stage is Stage.REFUSED:
             comment = "grounds " + ",".join(str(g["code"]) for g in app.grounds_list())
