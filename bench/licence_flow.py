@@ -9,6 +9,14 @@ fixtures); as a fee pays one licence, one more fee per application is paid throu
 each level (not timed); the contract number makes each application distinct. ELICENSE's worker
 then gathers the facts (GBDUL, KGD, PEP), decides, and delivers (EGOV_PORTAL, KEDEN, four
 MONITORING stages).
+
+The point is the ratio of ELICENSE's deciding workers: the system runs once per ``--workers``
+count (``KZGATE_ELICENSE_WORKERS``, e.g. 1 then 8) in the same run, each at two loads:
+
+- a fixed offered load (``--rate``, 2 licences/s): filings start on a timetable whatever the
+  answers, so the e2e latency is that of a system which keeps up (or queues, if it cannot);
+- saturation: ``--filers`` concurrent filers as fast as the gateway answers.
+
 Applications are built before the clock starts. Per level:
 
 - lic/s →done: N / (the last completion ELICENSE's ``GET /ops/sla`` reports − the first filing);
@@ -29,7 +37,8 @@ would only then start work. So every process runs on one virtual clock shared th
 2026, the fee year) and running at real speed: business seconds are real seconds, and the
 timestamps of ELICENSE, KEDEN and this script are on the same clock.
 
-    .venv/bin/python bench/licence_flow.py [--licences 40] [--levels 1,8] [--broker auto]
+    .venv/bin/python bench/licence_flow.py [--licences 40] [--workers 1,8] [--rate 2]
+        [--filers 16] [--broker auto]
 """
 
 from __future__ import annotations
@@ -76,7 +85,7 @@ from connectors import (  # noqa: E402
 from gateway.cli.demo import sample_application  # noqa: E402
 from simulators.elicensing import documents, forms  # noqa: E402
 from simulators.elicensing.rules import LICENCE_FEE_MRP  # noqa: E402
-from simulators.elicensing.settings import ElicenseSettings  # noqa: E402
+from simulators.elicensing.settings import DEFAULT_WORKERS, ElicenseSettings  # noqa: E402
 from simulators.elicensing.store import Kind  # noqa: E402
 from simulators.kit.clock import CLOCK_ENV, KZ_TIME, VirtualClock  # noqa: E402
 from simulators.legal_entities.models import OrganizationStatus  # noqa: E402
@@ -90,6 +99,7 @@ from simulators.payments.store import fixture_payments  # noqa: E402
 from simulators.tax.store import MRP_FIXTURES, MrpTable  # noqa: E402
 
 SENDER = "EGOV_PORTAL"
+WORKERS_ENV = "KZGATE_ELICENSE_WORKERS"
 SUBMIT = "ElicenseSubmitApplication_v1"
 FEE_PURPOSE = "LICENCE_FEE_IMPORT_EXPORT"  # simulators.elicensing.facts.PEP_FEE_PURPOSE
 SIMULATORS = ["ELICENSE", "GBDUL", "GBDFL", "KGD", "PEP", "KEDEN", "EGOV_PORTAL", "MONITORING"]
@@ -114,6 +124,8 @@ CPU_LABELS = {
 class Level:
     """One level's measurements; latencies in seconds."""
 
+    workers: int  # ELICENSE's deciding workers
+    load: str  # "2.0/s" offered, or "sat" (``filers`` concurrent filers)
     filers: int
     licences: int
     per_s_done: float
@@ -200,26 +212,44 @@ def pay_fees(
 
 
 async def file_all(
-    client: ShepClient, clock: VirtualClock, elements: list[etree._Element], concurrency: int
+    client: ShepClient,
+    clock: VirtualClock,
+    elements: list[etree._Element],
+    concurrency: int,
+    rate: float | None = None,
 ) -> tuple[dict[str, datetime], list[float]]:
-    """File every element; (business moment each filing's POST started, by number; latencies)."""
+    """File every element; (business moment each filing's POST started, by number; latencies).
+
+    ``rate``: the i-th filing starts i/rate seconds after the first (open loop: a slow answer
+    does not hold the next filing back); otherwise ``concurrency`` filers file back to back."""
     pending = iter(elements)
     started_at: dict[str, datetime] = {}
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
+    async def file_one(filing: ShepClient, element: etree._Element) -> None:
+        moment, started = clock.now(), time.perf_counter()
+        answer = fields((await filing.send(SUBMIT, element)).response.data[0])
+        latencies.append(time.perf_counter() - started)
+        if answer.get("duplicate") != "false":
+            raise RuntimeError(f"not a new application: {answer}")
+        started_at[answer["registrationNumber"]] = moment
+
     async def filer(filing: ShepClient) -> None:
         for element in pending:  # shared: each filer takes the next application
-            moment, started = clock.now(), time.perf_counter()
-            answer = fields((await filing.send(SUBMIT, element)).response.data[0])
-            latencies.append(time.perf_counter() - started)
-            if answer.get("duplicate") != "false":
-                raise RuntimeError(f"not a new application: {answer}")
-            started_at[answer["registrationNumber"]] = moment
+            await file_one(filing, element)
+
+    async def on_timetable(filing: ShepClient, i: int, element: etree._Element) -> None:
+        assert rate is not None
+        await asyncio.sleep(i / rate)
+        await file_one(filing, element)
 
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
         filing = dataclasses.replace(client, http=http)
-        await asyncio.gather(*(filer(filing) for _ in range(concurrency)))
+        if rate is None:
+            await asyncio.gather(*(filer(filing) for _ in range(concurrency)))
+        else:
+            await asyncio.gather(*(on_timetable(filing, i, e) for i, e in enumerate(elements)))
     return started_at, latencies
 
 
@@ -277,10 +307,13 @@ def run_level(
     elements: list[etree._Element],
     filers: int,
     timeout: float,
+    *,
+    workers: int = 1,
+    rate: float | None = None,
 ) -> Level:
     known = set(keden_records(system.simulator_urls["KEDEN"]))
     cpu_before = cpu_snapshot(system)
-    started_at, submit_latencies = asyncio.run(file_all(client, clock, elements, filers))
+    started_at, submit_latencies = asyncio.run(file_all(client, clock, elements, filers, rate))
     first = min(started_at.values())
     apps, new_records = settle(system, set(started_at), known, timeout)
     cpu = cpu_ms_per_message(cpu_before, cpu_snapshot(system), len(elements))
@@ -291,6 +324,8 @@ def run_level(
     completed = [datetime.fromisoformat(a["completedAt"]) for a in apps if a["completedAt"]]
     n = len(elements)
     return Level(
+        workers=workers,
+        load="sat" if rate is None else f"{rate:g}/s",
         filers=filers,
         licences=n,
         per_s_done=n / _seconds(first, max(completed)) if len(completed) == n else 0.0,
@@ -317,21 +352,48 @@ def _p(values: list[float], q: float) -> str:
     return f"{percentile(values, q):.1f}" if values else "-"
 
 
+HEADER = (
+    f"{'workers':>7} {'load':>6} {'filers':>6} {'licences':>8} {'lic/s→done':>11} "
+    f"{'lic/s→KEDEN':>12} {'submit p50':>10} {'submit p99':>10} {'e2e p50':>9} {'e2e p99':>9} "
+    f"{'issued':>6} {'refused':>7} {'missed':>6} {'in KEDEN':>8}"
+)
+
+
 def print_level(level: Level) -> None:
+    submit, e2e = level.submit_latencies, level.e2e_latencies
     print(
-        f"{level.filers:>6} {level.licences:>8} {level.per_s_done:>11.2f} "
-        f"{level.per_s_keden:>12.2f} {_p(level.submit_latencies, 0.5):>10} "
-        f"{_p(level.submit_latencies, 0.99):>10} {_p(level.e2e_latencies, 0.5):>9} "
-        f"{_p(level.e2e_latencies, 0.99):>9} {level.issued:>6} {level.refused:>7} "
-        f"{level.missed:>6} {level.in_keden:>8}"
+        f"{level.workers:>7} {level.load:>6} {level.filers:>6} {level.licences:>8} "
+        f"{level.per_s_done:>11.2f} {level.per_s_keden:>12.2f} "
+        f"{_p(submit, 0.5):>10} {_p(submit, 0.99):>10} {_p(e2e, 0.5):>9} {_p(e2e, 0.99):>9} "
+        f"{level.issued:>6} {level.refused:>7} {level.missed:>6} {level.in_keden:>8}"
     )
 
 
 def print_cpu(levels: Iterable[Level], names: list[str]) -> None:
     print("CPU ms per licence, per process")
-    print(f"{'filers':>6} " + " ".join(f"{CPU_LABELS.get(n, n)[:8]:>8}" for n in names))
+    print(
+        f"{'workers':>7} {'load':>6} " + " ".join(f"{CPU_LABELS.get(n, n)[:8]:>8}" for n in names)
+    )
     for level in levels:
-        print(f"{level.filers:>6} " + " ".join(f"{ms:>8.2f}" for ms in level.cpu_ms))
+        cpu = " ".join(f"{ms:>8.2f}" for ms in level.cpu_ms)
+        print(f"{level.workers:>7} {level.load:>6} {cpu}")
+
+
+def print_ratios(levels: list[Level]) -> None:
+    """Each load's lic/s→KEDEN and e2e p50 with N workers beside the first worker count's."""
+    base = {lv.load: lv for lv in levels if lv.workers == levels[0].workers}
+    for level in levels:
+        first = base.get(level.load)
+        if first is None or level is first or not first.per_s_keden:
+            continue
+        if not (level.e2e_latencies and first.e2e_latencies):
+            continue
+        p50, first_p50 = percentile(level.e2e_latencies, 0.5), percentile(first.e2e_latencies, 0.5)
+        print(
+            f"{level.load}: {level.workers} workers ÷ {first.workers}: lic/s→KEDEN "
+            f"{level.per_s_keden / first.per_s_keden:.2f}×, e2e p50 {p50 / 1000:.1f} s vs "
+            f"{first_p50 / 1000:.1f} s"
+        )
 
 
 def make_client(pki: Path) -> ShepClient:
@@ -358,17 +420,21 @@ def business_start(text: str) -> datetime:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--licences", type=int, default=40, help="applications per level")
-    parser.add_argument("--levels", default="1,8", help="concurrent filers per level")
+    parser.add_argument("--workers", default=f"1,{DEFAULT_WORKERS}", help="ELICENSE workers")
+    parser.add_argument("--rate", type=float, default=2.0, help="offered load, licences/s")
+    parser.add_argument("--filers", type=int, default=16, help="concurrent filers at saturation")
     parser.add_argument("--warm-up", type=int, default=4, help="unreported, filed first")
     parser.add_argument("--broker", default="auto", choices=BROKER_CHOICES)
     parser.add_argument("--database-url", help="message log URL (default: SQLite in a temp dir)")
     parser.add_argument("--business-start", default=DEFAULT_BUSINESS_START)
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to settle a level")
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds to settle a level")
     add_json_option(parser)
     args = parser.parse_args()
-    levels = [int(x) for x in args.levels.split(",")]
+    worker_counts = [int(x) for x in args.workers.split(",")]
     start = business_start(args.business_start)
     applicants = fee_paying_applicants(start.year)
+    measured: list[Level] = []
+    failed = False
     with tempfile.TemporaryDirectory() as tmp:
         var = Path(tmp)
         init_pki(var / "pki")
@@ -376,24 +442,39 @@ def main() -> None:
         clock_file = var / "clock.json"
         clock = VirtualClock(start, speed=1.0, state_file=clock_file)
         spec = {"start": start.isoformat(), "speed": 1, "file": str(clock_file)}
-        system = start_system(
-            var,
-            SIMULATORS,
-            broker=args.broker,
-            database_url=args.database_url,
-            extra_env={CLOCK_ENV: json.dumps(spec)},
-        )
-        try:
-            client = dataclasses.replace(make_client(var / "pki"), gateway_url=system.url)
-            with tables_unless_json(args.json):
-                failed, measured = report(system, client, clock, applicants, levels, args)
-            processes = list(system.processes)
-        finally:
-            stop_system(system)
+        with tables_unless_json(args.json):
+            print(HEADER)
+        for workers in worker_counts:  # the same system, restarted with another pool size
+            system = start_system(
+                var,
+                SIMULATORS,
+                broker=args.broker,
+                database_url=args.database_url,
+                extra_env={CLOCK_ENV: json.dumps(spec), WORKERS_ENV: str(workers)},
+            )
+            try:
+                client = dataclasses.replace(make_client(var / "pki"), gateway_url=system.url)
+                with tables_unless_json(args.json):
+                    levels = report(system, client, clock, applicants, workers, args)
+                measured += levels
+                failed = failed or any(not _complete(level) for level in levels)
+                processes = list(system.processes)
+            finally:
+                stop_system(system)
+    with tables_unless_json(args.json):
+        print("latencies in ms; e2e = filer's POST start → KEDEN's registeredAt of the record")
+        print_cpu(measured, processes)
+        print_ratios(measured)
+        if failed:
+            print("FAILED: not every licence issued, on time and in KEDEN")
     if args.json:
         print_figures([level_figures(level, processes) for level in measured])
     if failed:
         raise SystemExit(1)
+
+
+def _complete(level: Level) -> bool:
+    return level.issued == level.licences and not level.missed and level.in_keden == level.licences
 
 
 def report(
@@ -401,50 +482,35 @@ def report(
     client: ShepClient,
     clock: VirtualClock,
     applicants: list[forms.Applicant],
-    levels: list[int],
+    workers: int,
     args: argparse.Namespace,
-) -> tuple[bool, list[Level]]:
-    """Run and print every level; whether any licence was refused, missed or not in KEDEN."""
+) -> list[Level]:
+    """Warm up, then run and print the offered-load level and the saturation level."""
     elicense_clock = httpx.get(f"{system.simulator_urls['ELICENSE']}/ops/clock", timeout=5).json()
-    print(system.broker_line(args.broker))
-    print(f"dispatch: {system.health()['dispatch']}")
     print(
-        f"business clock: virtual, shared by every process, from {args.business_start} at "
-        f"speed 1 (ELICENSE now {elicense_clock['now']}, virtual={elicense_clock['virtual']})"
+        f"-- ELICENSE with {workers} worker(s); {system.broker_line(args.broker)}; "
+        f"dispatch: {system.health()['dispatch']}; ELICENSE now {elicense_clock['now']} "
+        f"(virtual={elicense_clock['virtual']}, shared clock at speed 1)"
     )
-    print(
-        f"applicants (confirmed {clock.now().year} fee): "
-        + ", ".join(f"{a.identifier} {a.name}" for a in applicants)
-    )
-    print(f"{args.licences} licence applications per level, filed as {SENDER} → {SUBMIT}")
     run = f"{time.time_ns():x}"
     registered_on = clock.now().astimezone(KZ_TIME).date()
     warm = applications(applicants, registered_on, f"{run}-warm", args.warm_up)
     pay_fees(client, applicants, registered_on.year, f"{run}-warm", args.warm_up)
     run_level(system, client, clock, warm, min(4, max(1, args.warm_up)), args.timeout)
-    print(
-        f"{'filers':>6} {'licences':>8} {'lic/s→done':>11} {'lic/s→KEDEN':>12} "
-        f"{'submit p50':>10} {'submit p99':>10} {'e2e p50':>9} {'e2e p99':>9} "
-        f"{'issued':>6} {'refused':>7} {'missed':>6} {'in KEDEN':>8}"
-    )
     measured = []
-    for filers in levels:
-        elements = applications(applicants, registered_on, f"{run}-{filers}", args.licences)
-        pay_fees(client, applicants, registered_on.year, f"{run}-{filers}", args.licences)
-        with level_progress(f"{filers} filers, {len(elements)} licences"):
-            measured.append(run_level(system, client, clock, elements, filers, args.timeout))
-        print_level(measured[-1])
-    print("latencies in ms; e2e = filer's POST start → KEDEN's registeredAt of the customs record")
-    print_cpu(measured, list(system.processes))
-    failed = [
-        level
-        for level in measured
-        if level.issued != level.licences or level.missed or level.in_keden != level.licences
-    ]
-    if failed:
-        filers = ", ".join(str(level.filers) for level in failed)
-        print(f"FAILED: not every licence issued, on time and in KEDEN (filers {filers})")
-    return bool(failed), measured
+    for rate in (args.rate, None):
+        tag = f"{run}-{rate or 'sat'}"
+        elements = applications(applicants, registered_on, tag, args.licences)
+        pay_fees(client, applicants, registered_on.year, tag, args.licences)
+        filers = args.filers if rate is None else len(elements)
+        what = f"{workers} workers, {rate or 'saturation'}, {len(elements)} licences"
+        with level_progress(what):
+            level = run_level(
+                system, client, clock, elements, filers, args.timeout, workers=workers, rate=rate
+            )
+        measured.append(level)
+        print_level(level)
+    return measured
 
 
 if __name__ == "__main__":
