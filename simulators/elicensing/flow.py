@@ -76,6 +76,7 @@ from simulators.support_desk.desk import SupportDesk
 
 log = logging.getLogger(__name__)
 
+WATCH_EVERY_SECONDS = 0.25  # idle workers read the whole register at most this often
 TRANSIENT = (GatewayFault, AnswerNotTrusted, FactsUnavailable, httpx.HTTPError, OSError)
 
 
@@ -102,6 +103,7 @@ class LicensingFlow:
     _judges: Judges = field(init=False)
     _name: str = field(init=False)
     _watched_at: float = field(default=float("-inf"), init=False)
+    _rest: Rest = field(default_factory=Rest, init=False)
 
     def __post_init__(self) -> None:
         # Unique among every process on the shared database: a claim names its holder.
@@ -142,6 +144,8 @@ class LicensingFlow:
             if loop.time() - self._watched_at >= IDLE_POLL_SECONDS:
                 await self._watch()
             return None
+        if loop.time() - self._watched_at < WATCH_EVERY_SECONDS:
+            return self._rest  # a wake reaches every worker: one of them reads the register
         return await self._watch()
 
     async def _claim_and_work(self, worker: str) -> bool:
@@ -177,7 +181,8 @@ class LicensingFlow:
             moments.append(app.registered_at if app.registered_at > now else app.deadline)
         free_in = seconds_until_free([a for a in unfinished if a.registered_at <= now])
         until = min((m for m in moments if m > now), default=None)
-        return Rest(until, min(IDLE_POLL_SECONDS, free_in if free_in is not None else 1e9))
+        self._rest = Rest(until, min(IDLE_POLL_SECONDS, free_in if free_in is not None else 1e9))
+        return self._rest
 
     # --- the steps ----------------------------------------------------------------------------
 
