@@ -103,30 +103,23 @@ class MessageLog:
         self.chain_id = ""  # set by start()
         self._length = 0
         self._head = GENESIS_HASH
+        self._opened = False  # whether the chain's row exists (written with its first records)
         # None is queued by close(): everything queued before it is still written.
         self._queue: asyncio.Queue[_Group | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._accepting = False
 
     async def start(self) -> None:
-        """Open this writer's chain and start the writer task; appends are refused until then."""
+        """Name this writer's chain and start the writer task; appends are refused until then.
+
+        The chain's row is written with its first records: a process that never logs (say, a
+        connector process) leaves no empty chain behind.
+        """
         if self._writer is not None:
             raise RuntimeError("MessageLog already started")
-        pid = os.getpid()
         # A new chain per start: a restarted or replaced worker never continues a chain whose
         # last transaction it cannot be sure of; the token keeps two starts in one pid apart.
-        self.chain_id = f"{self._instance_id}/{pid}/{secrets.token_hex(4)}"
-        async with write_transaction(self._engine) as conn:
-            await conn.execute(
-                chains.insert().values(
-                    chain_id=self.chain_id,
-                    instance_id=self._instance_id,
-                    worker=str(pid),
-                    opened_at=utc_now(),
-                    length=0,
-                    head_hash=GENESIS_HASH,
-                )
-            )
+        self.chain_id = f"{self._instance_id}/{os.getpid()}/{secrets.token_hex(4)}"
         self._writer = asyncio.create_task(self._run(), name="messagelog-writer")
         self._accepting = True
 
@@ -141,12 +134,13 @@ class MessageLog:
         self._queue.put_nowait(None)
         await self._writer
         try:
-            async with write_transaction(self._engine) as conn:
-                await conn.execute(
-                    chains.update()
-                    .where(chains.c.chain_id == self.chain_id)
-                    .values(closed_at=utc_now())
-                )
+            if self._opened:
+                async with write_transaction(self._engine) as conn:
+                    await conn.execute(
+                        chains.update()
+                        .where(chains.c.chain_id == self.chain_id)
+                        .values(closed_at=utc_now())
+                    )
             if self._key is not None:
                 await make_checkpoint(self._engine, self._key, self._clock())
         except Exception:  # the records are written; a later checkpoint will cover them
@@ -261,18 +255,34 @@ class MessageLog:
             traced = [{"seq": r.seq, "trace_id": r.trace_id} for r in rows if r.trace_id]
             if traced:
                 await conn.execute(traces.insert(), traced)
-            moved = await conn.execute(
-                chains.update()
-                .where(chains.c.chain_id == self.chain_id, chains.c.length == self._length)
-                .values(length=length, head_hash=prev)
-            )
-            if moved.rowcount != 1:
-                raise MessageLogCorrupted(
-                    f"chain {self.chain_id}'s row is missing or was moved by someone else; "
-                    "run `kzgate log verify`"
-                )
-        self._length, self._head = length, prev  # committed: the chain now ends here
+            await self._move_head(conn, length, prev)
+        self._length, self._head, self._opened = length, prev, True  # committed: ends here
         return outcomes
+
+    async def _move_head(self, conn: AsyncConnection, length: int, head_hash: str) -> None:
+        """Write the chain's new end; refuse when its row is not where this writer left it."""
+        if not self._opened:
+            await conn.execute(
+                chains.insert().values(
+                    chain_id=self.chain_id,
+                    instance_id=self._instance_id,
+                    worker=str(os.getpid()),
+                    opened_at=utc_now(),
+                    length=length,
+                    head_hash=head_hash,
+                )
+            )
+            return
+        moved = await conn.execute(
+            chains.update()
+            .where(chains.c.chain_id == self.chain_id, chains.c.length == self._length)
+            .values(length=length, head_hash=head_hash)
+        )
+        if moved.rowcount != 1:
+            raise MessageLogCorrupted(
+                f"chain {self.chain_id}'s row is missing or was moved by someone else; "
+                "run `kzgate log verify`"
+            )
 
 
 async def _claim(conn: AsyncConnection, claim: MessageClaim) -> bool:
