@@ -228,14 +228,13 @@ class MessageLog:
         length, prev = self._length, self._head
         async with write_transaction(self._engine) as conn:
             outcomes: list[list[StoredRecord] | Exception] = []
-            taken: list[_Group] = []
+            count = 0
             for group in batch:
                 if group.claim is not None and not await _claim(conn, group.claim):
                     outcomes.append(AlreadyClaimed(group.claim.message_id))
                     continue
                 outcomes.append([])
-                taken.append(group)
-            count = sum(len(group.records) for group in taken)
+                count += len(group.records)
             if count == 0:
                 return outcomes
             ids = iter(await _record_ids(conn, count))

@@ -271,3 +271,26 @@ async def test_appends_after_a_checkpoint_keep_verifying(written: Written) -> No
     report = await written.verify()
     assert report.ok, report.failures
     assert (report.chains_checked, report.checkpoints_checked) == (WRITERS + 1, 2)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_a_writer_held_up_inside_its_transaction_holds_up_no_other_writer(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    other = create_engine(db_url)
+    try:
+        async with (
+            MessageLog(engine, instance_id="a") as a,
+            MessageLog(other, instance_id="b") as b,
+        ):
+            await a.append(hop(1))
+            await b.append(hop(2))
+            async with engine.connect() as stuck, stuck.begin():
+                # What writer a's own transaction holds while it appends: its chain's row.
+                row = select(chains).where(chains.c.chain_id == a.chain_id).with_for_update()
+                await stuck.execute(row)
+                stored = await asyncio.wait_for(b.append(hop(3)), timeout=10)
+            assert (stored.chain_id, stored.chain_seq) == (b.chain_id, 2)
+    finally:
+        await other.dispose()
