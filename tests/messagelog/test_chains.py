@@ -5,9 +5,13 @@ forged checkpoint are each found and named (chain, seq, what). On SQLite and on 
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -25,6 +29,7 @@ from gateway.messagelog import (
     merkle_root,
     verify_log,
 )
+from gateway.messagelog.bundle import export_bundle, verify_bundle
 from gateway.messagelog.checkpoint import build_checkpoint
 from gateway.messagelog.schema import chains, checkpoints, from_row, records
 from gateway.storage import create_engine
@@ -40,6 +45,7 @@ class Keys:
     trust: TrustStore
     gateway: TransportKey
     other: TransportKey  # a valid key of the same CA that is not the gateway's
+    pki: Path
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +55,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Keys:
         TrustStore.from_dir(pki),
         TransportKey.from_files(pki / "GATEWAY.pem", pki / "GATEWAY.key"),
         TransportKey.from_files(pki / "ELICENSE.pem", pki / "ELICENSE.key"),
+        pki,
     )
 
 
@@ -294,3 +301,35 @@ async def test_a_writer_held_up_inside_its_transaction_holds_up_no_other_writer(
             assert (stored.chain_id, stored.chain_seq) == (b.chain_id, 2)
     finally:
         await other.dispose()
+
+
+async def test_a_bundle_proves_hops_of_two_chains_through_one_checkpoint(written: Written) -> None:
+    log = MessageLog(written.engine)
+    hops = [*await log.find(correlation_id="c0"), *await log.find(correlation_id="c2")]
+    hops = [h for h in hops if h.chain_seq in (5, 6)]  # two hops from each of two chains
+    assert len({h.chain_id for h in hops}) == 2
+    keys = written.keys
+    bundle = await export_bundle(
+        written.engine, keys.gateway, keys.pki, hops, now=T0 + timedelta(minutes=1)
+    )
+    report = verify_bundle(bundle)
+    assert report.ok, report.problems
+    assert len(report.hops) == 4 and report.checkpoint_records == WRITERS * PER_WRITER
+
+    # One record of the second chain edited in the manifest: that chain, that record, is named.
+    with zipfile.ZipFile(io.BytesIO(bundle)) as source:
+        files = {name: source.read(name) for name in source.namelist()}
+    manifest = json.loads(files["manifest.json"])
+    second = sorted({h.chain_id for h in hops})[1]
+    entry = next(e for e in manifest["records"] if e["chain_id"] == second and not e["hop"])
+    entry["sender_id"] = "KEDEN"
+    files["manifest.json"] = json.dumps(manifest).encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, data in files.items():
+            target.writestr(name, data)
+    tampered = verify_bundle(out.getvalue())
+    assert tampered.problems == [
+        f"record {entry['chain_seq']} of chain {second}: its record was edited "
+        "(fields do not match its hash)"
+    ]
