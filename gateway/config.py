@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
     # database and the broker (replay claims, tracking, the message log, queues), so any worker
     # may take any request and a dead one is replaced without losing what was accepted.
     workers: int = Field(default=0, ge=0)
+    # This gateway instance's name among those sharing one database (default: the host name).
+    # Each worker's message-log chain is named after it (instance/pid/token).
+    instance_id: str = Field(default_factory=lambda: socket.gethostname().replace("/", "-"))
 
     @property
     def worker_count(self) -> int:

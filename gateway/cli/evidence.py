@@ -90,8 +90,9 @@ def format_bundle_report(report: BundleReport) -> str:
     """The verdict first, then one line per hop, then every problem found."""
     if report.ok:
         head = (
-            f"bundle intact: {len(report.hops)} hops, chain proven to the checkpoint at seq "
-            f"{report.checkpoint_seq} signed by {report.checkpoint_signer}"
+            f"bundle intact: {len(report.hops)} hops, chains proven to the checkpoint of "
+            f"{report.checkpoint_records} records (Merkle root {report.checkpoint_root}) "
+            f"signed by {report.checkpoint_signer}"
         )
     else:
         head = f"bundle NOT intact: {len(report.problems)} problem(s)"

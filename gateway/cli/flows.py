@@ -135,9 +135,17 @@ def run_traffic(args: argparse.Namespace) -> int:
 def run_checkpoint(args: argparse.Namespace) -> int:
     key = load_gateway_key(Settings())
     made = _with_engine(args, lambda engine: make_checkpoint(engine, key, utc_now()))
-    data = {"seq": made.seq, "headHash": made.head_hash, "madeAt": format_time(made.made_at)}
+    data = {
+        "seq": made.records,
+        "chains": len(made.heads),
+        "headHash": made.root,
+        "madeAt": format_time(made.made_at),
+    }
     if args.json:
         print_json(data)
     else:
-        print(f"checkpoint signed at seq {made.seq} ({data['madeAt']}): {made.head_hash}")
+        print(
+            f"checkpoint signed over {len(made.heads)} chain(s), {made.records} records "
+            f"({data['madeAt']}): Merkle root {made.root}"
+        )
     return 0
