@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     simulator_base_port: int = 8100
     security_policy: SecurityPolicyName = "shep"
     max_message_bytes: int = 10 * 1024 * 1024
+    # How much of a refused request the message log keeps when no verified signature tied it to
+    # a registered system: anyone can send those, and kept whole they would fill the log's disk.
+    log_unverified_max_bytes: int = Field(default=64 * 1024, ge=0)
     max_xml_depth: int = 64
     # The shape limits of connectors.soap.parser.XmlLimits (see there for why they exist).
     max_attributes_per_element: int = 64
