@@ -131,13 +131,11 @@ private      connectors/soap/async_.py connectors.soap.sync:_required
 private      connectors/soap/async_.py connectors.soap.sync:_required_date
 private      connectors/soap/async_.py connectors.soap.sync:_required_text
 private      connectors/soap/async_.py connectors.soap.sync:_wrapped
-private      simulators/customs/declaration_store.py simulators.customs.store:_create_table
-private      simulators/customs/declaration_store.py simulators.customs.store:_record
 private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_read
 private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_to_xml
 private      simulators/elicensing/export_pilot/rules.py simulators.elicensing.rules:_same_name
 sim-gateway  simulators/customs/declaration_store.py gateway.storage.engine
-sim-gateway  simulators/customs/declaration_store.py gateway.storage.types
+sim-gateway  simulators/customs/declaration_rows.py gateway.storage.types
 sim-gateway  simulators/customs/service.py gateway.config
 sim-gateway  simulators/customs/store.py gateway.storage.engine
 sim-gateway  simulators/customs/store.py gateway.storage.types

@@ -33,12 +33,8 @@ from pydantic import BaseModel
 from connectors import ShepClient, TransportKey, sign_payload
 from connectors.soap.values import child
 from simulators.customs.declaration_payload import build_notice
-from simulators.customs.declaration_store import (
-    Declaration,
-    DeclarationStore,
-    Event,
-    StaleDeclaration,
-)
+from simulators.customs.declaration_rows import Declaration, Event
+from simulators.customs.declaration_store import DeclarationStore, StaleDeclaration
 from simulators.customs.declarations import (
     EXAMINATION_EXTRA_DAYS,
     REGISTRATION_TERM,

@@ -58,7 +58,8 @@ from simulators.customs.declaration_payload import (
     parse_declaration,
     read_request,
 )
-from simulators.customs.declaration_store import Declaration, DeclarationStore
+from simulators.customs.declaration_rows import Declaration
+from simulators.customs.declaration_store import DeclarationStore
 from simulators.customs.declarations import CUSTOMS_HOURS, RiskProfile
 from simulators.customs.payload import PayloadError
 from simulators.customs.registers import RegisterKind, Registers
