@@ -182,8 +182,8 @@ gateway-sim  gateway/cli/scenario.py simulators.rehearsal.loader
 gateway-sim  gateway/cli/scenario.py simulators.rehearsal.model
 gateway-sim  gateway/cli/scenario.py simulators.rehearsal.report
 sim-gateway  simulators/rehearsal/engine.py gateway.cli.catalogue
-sim-gateway  simulators/rehearsal/engine.py gateway.cli.demo
-sim-gateway  simulators/rehearsal/engine.py gateway.cli.demo_declaration
+sim-gateway  simulators/rehearsal/filings.py gateway.cli.demo
+sim-gateway  simulators/rehearsal/filings.py gateway.cli.demo_declaration
 sim-gateway  simulators/rehearsal/engine.py gateway.cli.send
 sim-gateway  simulators/rehearsal/engine.py gateway.config
 """
