@@ -125,12 +125,6 @@ gateway-sim  gateway/cli/serve.py simulators.kit.clock
 gateway-sim  gateway/cli/serve.py simulators.systems
 gateway-sim  gateway/console/systems.py simulators.kit.ops
 importlib    simulators/systems.py importlib
-private      connectors/soap/async_.py connectors.soap.sync:_envelope
-private      connectors/soap/async_.py connectors.soap.sync:_properties
-private      connectors/soap/async_.py connectors.soap.sync:_required
-private      connectors/soap/async_.py connectors.soap.sync:_required_date
-private      connectors/soap/async_.py connectors.soap.sync:_required_text
-private      connectors/soap/async_.py connectors.soap.sync:_wrapped
 private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_read
 private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_to_xml
 private      simulators/elicensing/export_pilot/rules.py simulators.elicensing.rules:_same_name
