@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from simulators.customs.declaration_rows import Declaration, write_offs
-from simulators.customs.declarations import Reason, record_problem
+from simulators.customs.declarations import Reason
+from simulators.customs.formation import record_problem
 from simulators.customs.models import RecordStatus
 from simulators.customs.payload import decimal_text
 from simulators.customs.store import record_of, records
