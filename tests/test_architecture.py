@@ -115,7 +115,7 @@ gateway-sim  gateway/cli/demo_declaration.py simulators.kit.calendar
 gateway-sim  gateway/cli/demo_declaration.py simulators.kit.personal_keys
 gateway-sim  gateway/cli/demo_export_permit.py simulators.customs.payload
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot
-gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.desk
+gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.staff
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.goods
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.samples
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.service

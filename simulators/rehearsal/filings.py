@@ -23,9 +23,9 @@ from simulators.customs.declarations import DeclarationItem, ExportDeclaration, 
 from simulators.elicensing import documents, forms
 from simulators.elicensing.export_pilot import documents as pilot_documents
 from simulators.elicensing.export_pilot import samples as pilot_samples
-from simulators.elicensing.export_pilot.desk import load_staff
 from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.service import SUBMIT_SERVICE as PILOT_SUBMIT
+from simulators.elicensing.export_pilot.staff import load_staff
 from simulators.elicensing.facts import PEP_FEE_PURPOSE
 from simulators.kit.clock import KZ_TIME
 from simulators.kit.personal_keys import declarant_name, personal_key

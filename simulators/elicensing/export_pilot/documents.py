@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from functools import cache
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
@@ -41,6 +41,9 @@ from simulators.elicensing.export_pilot.forms import (
     TerminationApplication,
 )
 from simulators.elicensing.export_pilot.goods import Committee
+
+if TYPE_CHECKING:
+    from simulators.elicensing.export_pilot.store import PilotApplication
 
 SCHEMA_PATH = XSD_DIR / "export-pilot.xsd"
 CERTIFIED = etree.QName(NAMESPACE, "TransportCertified").text
@@ -177,3 +180,8 @@ def verify_certified(
     if common_name(head) in SYSTEMS:
         raise DocumentError(f"the decision is signed by system key {common_name(head)}")
     return head, system
+
+
+def application_of(app: PilotApplication) -> ExportPermitApplication:
+    """The application form a stored application was filed with."""
+    return parse_application(etree.fromstring(app.application_xml.encode()))
