@@ -1,0 +1,153 @@
+"""The fault taxonomy: every way the gateway can refuse or fail, with a stable code.
+
+Each code is a contract with client developers: it never changes meaning once published. The
+codes are grouped like X-Road's ``Server.ClientProxy.*`` family — ``Client.*`` when the caller must
+fix something, ``Server.*`` when the gateway or a provider failed. ``legacy`` names the nearest
+SmartBridge provider code (``SCE…``) for clients that already map those.
+
+The README's fault table is printed from this module (``kzgate faults``), so the two cannot drift.
+
+One catalogue, declared in four files: ``codes`` (what a code is), ``wire`` (HTTP, XML, SOAP and
+the channel contract), ``security`` (transport and business-data signatures), ``exchange`` (who
+may call what, the AsyncChannel, providers and the gateway). They are imported here in that
+order, which is the order of ``all_faults()`` and of the README's table.
+"""
+
+# The import order is the declaration order: all_faults() and the README's table follow it.
+# isort: off
+from connectors.errors.codes import (
+    FaultCode,
+    GatewayError,
+    all_faults,
+    by_code,
+    declare,
+)
+from connectors.errors.wire import (
+    HTTP_METHOD,
+    SCHEMA_INVALID,
+    SCHEMA_PAYLOAD_INVALID,
+    SOAP_MORE_THAN_ONE_OPERATION,
+    SOAP_MUST_UNDERSTAND,
+    SOAP_NOT_ENVELOPE,
+    SOAP_PROCESSING_INSTRUCTION,
+    SOAP_UNKNOWN_OPERATION,
+    XML_DOCTYPE,
+    XML_ENTITY_DECLARATION,
+    XML_EXTERNAL_ENTITY,
+    XML_MALFORMED,
+    XML_TEXT_TOO_LARGE,
+    XML_TOO_DEEP,
+    XML_TOO_LARGE,
+    XML_TOO_MANY_ATTRIBUTES,
+    XML_TOO_MANY_ELEMENTS,
+    XML_TOO_MANY_NAMESPACES,
+)
+from connectors.errors.security import (
+    CERT_EXPIRED,
+    CERT_NOT_SENDER,
+    CERT_REVOKED,
+    CERT_UNTRUSTED,
+    MESSAGE_STALE,
+    PAYLOAD_CERT_INVALID,
+    PAYLOAD_SIG_INVALID,
+    PAYLOAD_SIG_MISSING,
+    REPLAY,
+    SIG_ALGORITHM,
+    SIG_AMBIGUOUS,
+    SIG_BODY_NOT_SIGNED,
+    SIG_DIGEST_MISMATCH,
+    SIG_INVALID,
+    SIG_KEYINFO,
+    SIG_MALFORMED,
+    SIG_MISSING,
+    SIG_WRAPPING,
+    TIMESTAMP_DUPLICATED,
+    TIMESTAMP_EXPIRED,
+    TIMESTAMP_MISSING,
+)
+from connectors.errors.exchange import (
+    ASYNC_CORRELATION_REQUIRED,
+    ASYNC_MESSAGE_ID_REUSED,
+    ASYNC_NOT_RECEIVER,
+    ASYNC_UNKNOWN_MESSAGE,
+    AUTH_BACKOFF,
+    BROKER_UNAVAILABLE,
+    DEADLINE,
+    INTERNAL,
+    PROVIDER_BAD_ANSWER,
+    PROVIDER_BAD_SIGNATURE,
+    PROVIDER_FAULT,
+    PROVIDER_TIMEOUT,
+    PROVIDER_UNREACHABLE,
+    SERVICE_NOT_ALLOWED,
+    UNKNOWN_SENDER,
+    UNKNOWN_SERVICE,
+    WRONG_CHANNEL,
+    WRONG_PASSWORD,
+)
+# isort: on
+
+__all__ = [
+    "ASYNC_CORRELATION_REQUIRED",
+    "ASYNC_MESSAGE_ID_REUSED",
+    "ASYNC_NOT_RECEIVER",
+    "ASYNC_UNKNOWN_MESSAGE",
+    "AUTH_BACKOFF",
+    "BROKER_UNAVAILABLE",
+    "CERT_EXPIRED",
+    "CERT_NOT_SENDER",
+    "CERT_REVOKED",
+    "CERT_UNTRUSTED",
+    "DEADLINE",
+    "HTTP_METHOD",
+    "INTERNAL",
+    "MESSAGE_STALE",
+    "PAYLOAD_CERT_INVALID",
+    "PAYLOAD_SIG_INVALID",
+    "PAYLOAD_SIG_MISSING",
+    "PROVIDER_BAD_ANSWER",
+    "PROVIDER_BAD_SIGNATURE",
+    "PROVIDER_FAULT",
+    "PROVIDER_TIMEOUT",
+    "PROVIDER_UNREACHABLE",
+    "REPLAY",
+    "SCHEMA_INVALID",
+    "SCHEMA_PAYLOAD_INVALID",
+    "SERVICE_NOT_ALLOWED",
+    "SIG_ALGORITHM",
+    "SIG_AMBIGUOUS",
+    "SIG_BODY_NOT_SIGNED",
+    "SIG_DIGEST_MISMATCH",
+    "SIG_INVALID",
+    "SIG_KEYINFO",
+    "SIG_MALFORMED",
+    "SIG_MISSING",
+    "SIG_WRAPPING",
+    "SOAP_MORE_THAN_ONE_OPERATION",
+    "SOAP_MUST_UNDERSTAND",
+    "SOAP_NOT_ENVELOPE",
+    "SOAP_PROCESSING_INSTRUCTION",
+    "SOAP_UNKNOWN_OPERATION",
+    "TIMESTAMP_DUPLICATED",
+    "TIMESTAMP_EXPIRED",
+    "TIMESTAMP_MISSING",
+    "UNKNOWN_SENDER",
+    "UNKNOWN_SERVICE",
+    "WRONG_CHANNEL",
+    "WRONG_PASSWORD",
+    "XML_DOCTYPE",
+    "XML_ENTITY_DECLARATION",
+    "XML_EXTERNAL_ENTITY",
+    "XML_MALFORMED",
+    "XML_TEXT_TOO_LARGE",
+    "XML_TOO_DEEP",
+    "XML_TOO_LARGE",
+    "XML_TOO_MANY_ATTRIBUTES",
+    "XML_TOO_MANY_ELEMENTS",
+    "XML_TOO_MANY_NAMESPACES",
+    "FaultCode",
+    "GatewayError",
+    "all_faults",
+    "by_code",
+    "declare",
+]
