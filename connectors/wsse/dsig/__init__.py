@@ -9,86 +9,10 @@ apart, references resolved), ``keys`` (certificates and xmlsec keys), ``verifica
 and the classification of a failure).
 """
 
-from connectors.wsse.dsig.algorithms import (
-    C14N,
-    C14N_COMMENTS,
-    C14N_TRANSFORMS,
-    DIGESTS,
-    DS,
-    DS_SIGNATURE,
-    DS_X509DATA,
-    ENVELOPED,
-    EXC_C14N,
-    EXC_C14N_COMMENTS,
-    EXC_C14N_NS,
-    PAYLOAD_PROFILE,
-    REFERENCE_ALGORITHMS,
-    REFERENCE_TRANSFORMS,
-    SIGNATURE_TRANSFORMS,
-    TRANSPORT_PROFILE,
-    WSU_ID,
-    XML_ID,
-    Profile,
-    check_algorithms,
-)
-from connectors.wsse.dsig.keys import (
-    key_for,
-    load_certificate,
-    public_key,
-    signer_certificate,
-)
-from connectors.wsse.dsig.parts import (
-    ReferenceParts,
-    SignatureParts,
-    Target,
-    child,
-    children,
-    decode_base64,
-    fragment_id,
-    parse_signature,
-    resolve_id,
-)
-from connectors.wsse.dsig.verification import (
-    classify_failure,
-    reference_digest,
-    verify_crypto,
-)
+from connectors.wsse.dsig import algorithms, keys, parts, verification
+from connectors.wsse.dsig.algorithms import *  # noqa: F403
+from connectors.wsse.dsig.keys import *  # noqa: F403
+from connectors.wsse.dsig.parts import *  # noqa: F403
+from connectors.wsse.dsig.verification import *  # noqa: F403
 
-__all__ = [
-    "C14N",
-    "C14N_COMMENTS",
-    "C14N_TRANSFORMS",
-    "DIGESTS",
-    "DS",
-    "DS_SIGNATURE",
-    "DS_X509DATA",
-    "ENVELOPED",
-    "EXC_C14N",
-    "EXC_C14N_COMMENTS",
-    "EXC_C14N_NS",
-    "PAYLOAD_PROFILE",
-    "REFERENCE_ALGORITHMS",
-    "REFERENCE_TRANSFORMS",
-    "SIGNATURE_TRANSFORMS",
-    "TRANSPORT_PROFILE",
-    "WSU_ID",
-    "XML_ID",
-    "Profile",
-    "ReferenceParts",
-    "SignatureParts",
-    "Target",
-    "check_algorithms",
-    "child",
-    "children",
-    "classify_failure",
-    "decode_base64",
-    "fragment_id",
-    "key_for",
-    "load_certificate",
-    "parse_signature",
-    "public_key",
-    "reference_digest",
-    "resolve_id",
-    "signer_certificate",
-    "verify_crypto",
-]
+__all__ = [*algorithms.__all__, *parts.__all__, *keys.__all__, *verification.__all__]
