@@ -145,7 +145,7 @@ def test_the_installed_tool_runs_from_the_virtualenv_not_the_checkout(
     assert "kzgate runs a simulated Kazakh e-government integration gateway" in helped.stdout
 
 
-def test_kzgate_up_from_an_empty_folder_serves_health_and_the_contracts(
+def test_kzgate_up_from_an_empty_folder_serves_health_contracts_and_requests(
     installed: Installed,
 ) -> None:
     port = free_port_block(12)  # the gateway's, then the simulators' (port_offset 1…8)
@@ -176,6 +176,21 @@ def test_kzgate_up_from_an_empty_folder_serves_health_and_the_contracts(
         root = etree.fromstring(wsdl.content)
         assert root.tag == f"{{{WSDL_NS}}}definitions"
         assert root.get("name") or root.get("targetNamespace")
+        # A signed request through the installed gateway to an installed simulator, which reads
+        # its payload schema from the packaged contracts.
+        sent = installed.kzgate(
+            "send",
+            "--as",
+            "EGOV_PORTAL",
+            "--service",
+            "GbdulInfoByBin_v1",
+            "--data",
+            str(PROJECT_ROOT / "examples" / "gbdul-request.xml"),
+            **env,
+        )
+        assert sent.returncode == 0, sent.stderr
+        answer = etree.fromstring(sent.stdout.encode())
+        assert answer.findtext("resultCode") == "FOUND"
     finally:
         up.send_signal(signal.SIGTERM)
         try:
