@@ -26,6 +26,17 @@ from simulators.elicensing.permit_query import (
 from simulators.kit.personal_keys import personal_key
 from simulators.monitoring.payload import Stage, build_stage_event
 
+__all__ = [
+    "MESSAGE_NAMESPACE",
+    "MONITORING_SERVICE",
+    "MONITORING_STAGE",
+    "OFFICIAL_ID",
+    "PORTAL_SERVICE",
+    "SYSTEM_ID",
+    "Deliveries",
+    "official_key",
+]
+
 # One logger for the whole clearance desk, as before it was split into modules.
 log = logging.getLogger("simulators.customs.clearance")
 

@@ -44,6 +44,15 @@ from simulators.kit.identifiers import is_valid_bin
 from simulators.kit.payloads import field_text
 from simulators.legal_entities.payload import build_request as gbdul_request
 
+__all__ = [
+    "GBDFL_SERVICE",
+    "GBDUL_SERVICE",
+    "FactsMissing",
+    "Filing",
+    "Intake",
+    "default_permit_goods",
+]
+
 # One logger for the whole clearance desk, as before it was split into modules.
 log = logging.getLogger("simulators.customs.clearance")
 

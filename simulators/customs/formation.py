@@ -22,6 +22,8 @@ from simulators.customs.declarations import (
 )
 from simulators.customs.models import CustomsRecord, RecordStatus, TradeType
 
+__all__ = ["PermitGoods", "exclusions", "identification", "permit_check", "record_problem"]
+
 
 @dataclass(frozen=True)
 class PermitGoods:

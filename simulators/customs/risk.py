@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 
 from simulators.customs.declarations import ControlForm
 
+__all__ = ["RiskProfile", "RiskRule"]
+
 
 @dataclass(frozen=True)
 class RiskRule:
