@@ -160,6 +160,8 @@ class Rehearsal(Filings, Expectations):
             raise ValueError(f"{change.system} refused the fault plan: {answer['error']}")
         return f"{change.system}: {'cleared' if change.clear else change.plan}"
 
+    # --- load and aliases ------------------------------------------------------------------------
+
     async def _repeat(self, repetition: model.Repetition, suffix: str) -> tuple[str, list[str]]:
         gate = asyncio.Semaphore(repetition.concurrency)
         started = time.monotonic()
