@@ -32,7 +32,7 @@ def register(log_sub: Any) -> None:
     export.set_defaults(func=run_export)
 
     check = log_sub.add_parser("verify-bundle", help="check an evidence bundle offline")
-    check.add_argument("bundle", type=Path)
+    check.add_argument("bundle", type=Path, help="the bundle file (.zip) from `kzgate log export`")
     check.add_argument("--json", action="store_true", help="the report as JSON")
     check.set_defaults(func=run_verify_bundle)
 

@@ -34,9 +34,11 @@ def register(log_sub: Any) -> None:
     traffic = log_sub.add_parser("traffic", help="the latest exchanges, newest first")
     traffic.add_argument("--service", help="only this serviceId")
     traffic.add_argument("--sender", help="only exchanges of this caller")
-    traffic.add_argument("--outcome", choices=["ok", "fault"])
+    traffic.add_argument(
+        "--outcome", choices=["ok", "fault"], help="only answered (ok) or refused (fault) ones"
+    )
     traffic.add_argument("--fault", help="only this fault code")
-    traffic.add_argument("--limit", type=int, default=50)
+    traffic.add_argument("--limit", type=int, default=50, help="at most this many (50)")
     _common(traffic)
     traffic.set_defaults(func=run_traffic)
 
