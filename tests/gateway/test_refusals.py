@@ -264,7 +264,7 @@ async def test_refused_message_id_can_be_corrected_and_resent(gateway: Harness) 
 async def test_unknown_sender_signed_is_told_only_that_the_certificate_is_not_its(
     gateway: Harness,
 ) -> None:
-    """The certificate binding comes first: a signed request does not learn which senderIds exist."""
+    """The certificate binding comes first: a signed request learns no senderIds that exist."""
     body = _signed(gateway.client(), sender_id="NOBODY")
     assert await _refusal(gateway, body) == "Client.Security.CertificateNotSender"
 
