@@ -38,7 +38,6 @@ from simulators.customs.declaration_service import (
     declaration_routes,
     risk_from_env,
 )
-from simulators.customs.declarations import RiskProfile
 from simulators.customs.models import STATUS_KK, CustomsRecord, RecordStatus
 from simulators.customs.payload import (
     ByHolder,
@@ -51,6 +50,7 @@ from simulators.customs.payload import (
     decimal_text,
     read_payload,
 )
+from simulators.customs.risk import RiskProfile
 from simulators.customs.store import Clock, RecordConflict, RecordRefused, RecordStore
 from simulators.kit.clock import process_clock
 from simulators.kit.identifiers import explain_invalid

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from lxml import etree
 
-from connectors import format_datetime
+from connectors import XSD_DIR, format_datetime
 from connectors.soap.values import child as _child
 from simulators.kit.xml import add_field as _add
 from simulators.payments.models import CURRENCY, Payment, PaymentOrder
@@ -28,8 +27,7 @@ LOOKUP_REQUEST = etree.QName(NAMESPACE, "PaymentsByPayerRequest")
 LOOKUP_RESPONSE = etree.QName(NAMESPACE, "PaymentsByPayerResponse")
 _NSMAP = {"pep": NAMESPACE}
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-# Contracts live in the top-level xsd/ directory, two levels above this package.
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "xsd" / "pep.xsd"
+SCHEMA_PATH = XSD_DIR / "pep.xsd"
 
 
 class PayloadError(ValueError):

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 from lxml import etree
 
+from connectors import XSD_DIR
 from connectors.soap.values import child as _child
 from simulators.kit.xml import add_field as _add
 from simulators.tax.rules import MrpResult, TaxDebtResult
@@ -23,8 +23,7 @@ TAX_DEBT_REQUEST = etree.QName(NAMESPACE, "TaxDebtRequest")
 TAX_DEBT_RESPONSE = etree.QName(NAMESPACE, "TaxDebtResponse")
 _NSMAP = {"kgd": NAMESPACE}
 _XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
-# Contracts live in the top-level xsd/ directory, two levels above this package.
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "xsd" / "kgd.xsd"
+SCHEMA_PATH = XSD_DIR / "kgd.xsd"
 
 
 class PayloadError(ValueError):
