@@ -87,10 +87,12 @@ def start_system(
     system.gateway_urls.append(system.url)
     for number in range(2, instances + 1):
         port = free_port_block(1)
+        metrics = var / f"prometheus-{number}"
+        metrics.mkdir(exist_ok=True)
         system.processes[f"gateway-{number}"] = subprocess.Popen(
             [*command, "gateway"],
             # Each host has its own metrics files: workers of two instances must not share them.
-            env={**env, "KZGATE_PORT": str(port), MULTIPROC_ENV: str(var / f"prometheus-{number}")},
+            env={**env, "KZGATE_PORT": str(port), MULTIPROC_ENV: str(metrics)},
             cwd=ROOT,
         )
         system.gateway_urls.append(f"http://127.0.0.1:{port}")
