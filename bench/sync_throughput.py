@@ -22,12 +22,16 @@ Baselines, from the same run:
 - **AMQP floor** (bench/floors.py): persistent, confirmed messages of the request's size through
   a throwaway RabbitMQ quorum queue; a round trip crosses the broker twice.
 
+``--offered 5,10,20`` adds open-loop runs at those fixed rates (a request starts every 1/rate s,
+however slow the answers): the latency callers see at a given load rather than at saturation.
+
 ``--soak DURATION`` (default 10m when given without a value) instead keeps ``--soak-clients``
 clients busy for that long on the first setup and worker count, and prints the RSS of every
 process (each gateway worker, the simulator) at the start and the end, with the growth.
 
     .venv/bin/python bench/sync_throughput.py [--setups embedded,rabbitmq+postgres]
-        [--workers 1,N] [--levels 1,8,32,64] [--requests 200] [--no-direct] [--soak 30s]
+        [--workers 1,N] [--levels 1,8,32,64] [--requests 200] [--no-direct] [--offered 5,10]
+        [--soak 30s]
 """
 
 from __future__ import annotations
@@ -154,6 +158,36 @@ async def run_level(
     return len(bodies) / elapsed, latencies
 
 
+async def run_offered(
+    urls: list[str], bodies: list[bytes], rate: float
+) -> tuple[float, list[float]]:
+    """Open loop: start one request every ``1/rate`` s whatever the answers; (achieved, latencies).
+
+    Unlike the closed-loop levels, a slow answer does not slow the senders down: this is the
+    latency a caller sees at a given load, not at saturation."""
+    latencies: list[float] = []
+    headers = {"Content-Type": "text/xml; charset=utf-8"}
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+
+    async def one(http: httpx.AsyncClient, url: str, body: bytes) -> None:
+        started = time.perf_counter()
+        response = await http.post(url, content=body, headers=headers)
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"refused: {response.text[:500]}")
+
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tasks = []
+        for index, body in enumerate(bodies):
+            await asyncio.sleep(max(start + index / rate - loop.time(), 0))
+            tasks.append(asyncio.create_task(one(http, urls[index % len(urls)], body)))
+        await asyncio.gather(*tasks)
+        elapsed = loop.time() - start
+    return len(bodies) / elapsed, latencies
+
+
 class Requests:
     """Fresh signed requests: the caller's, for the gateway; the gateway's, for the provider."""
 
@@ -250,6 +284,42 @@ def measure(
         "p99Ms": percentile(latencies, 0.99),
         "cpuMsPerTrip": cpu,
     }
+
+
+def offered_levels(
+    system: System, requests: Requests, rates: list[float], per_level: int
+) -> list[dict[str, Any]]:
+    """The gateway at fixed offered loads (trips/s): achieved rate, p50/p99, CPU per trip."""
+    urls = [f"{url}/sync" for url in system.gateway_urls]
+    gateways = system.gateway_names()
+    figures = []
+    for rate in rates:
+        bodies = requests.to_gateway(per_level)
+        before = cpu_snapshot(system)
+        with level_progress(f"{rate:g} trips/s offered, {len(bodies)} round trips"):
+            achieved, latencies = asyncio.run(run_offered(urls, bodies, rate))
+        cpu = dict(
+            zip(before, cpu_ms_per_message(before, cpu_snapshot(system), len(bodies)), strict=True)
+        )
+        figures.append(
+            {
+                "offeredPerSecond": rate,
+                "roundTripsPerSecond": achieved,
+                "p50Ms": percentile(latencies, 0.5),
+                "p99Ms": percentile(latencies, 0.99),
+                "gatewayCpuMsPerTrip": sum(cpu[name] for name in gateways),
+            }
+        )
+    return figures
+
+
+def print_offered(figures: list[dict[str, Any]]) -> None:
+    print(f"{'offered/s':>9} {'achieved/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'gw CPU ms':>10}")
+    for level in figures:
+        print(
+            f"{level['offeredPerSecond']:>9g} {level['roundTripsPerSecond']:>10,.1f} "
+            f"{level['p50Ms']:>8.1f} {level['p99Ms']:>8.1f} {level['gatewayCpuMsPerTrip']:>10.2f}"
+        )
 
 
 def direct_baseline(
@@ -387,6 +457,11 @@ def main() -> None:
         "--soak", nargs="?", const="10m", metavar="DURATION", help="soak instead (default 10m)"
     )
     parser.add_argument("--soak-clients", type=int, default=8)
+    parser.add_argument(
+        "--offered",
+        metavar="RATES",
+        help="also run open-loop at these offered trips/s (e.g. 5,10,20): latency at a given load",
+    )
     add_json_option(parser)
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
@@ -444,7 +519,12 @@ def run_all(
                     direct,
                     amqp if setup != "embedded" else None,
                 )
-                figures["runs"].append({"setup": setup, "workers": count, "levels": levels_figures})
+                run = {"setup": setup, "workers": count, "levels": levels_figures}
+                if args.offered:
+                    rates = [float(x) for x in args.offered.split(",")]
+                    run["offered"] = offered_levels(system, requests, rates, args.requests)
+                    print_offered(run["offered"])
+                figures["runs"].append(run)
     return figures
 
 
