@@ -433,7 +433,19 @@ def soak(system: System, requests: Requests, clients: int, seconds: float) -> di
             f"{name:>22} {_mb(before):>13} {_mb(after):>11} "
             f"{(f'{growth:+.1f}%' if growth is not None else '-'):>8}"
         )
-    return {"seconds": elapsed, "roundTrips": trips, "clients": clients, "rss": rows}
+    ended, started_anew = sorted(set(start) - set(end)), sorted(set(end) - set(start))
+    if ended or started_anew:
+        # A worker replaced mid-soak: its RSS says nothing about growth, and why it went matters.
+        gone, new = ", ".join(ended) or "-", ", ".join(started_anew) or "-"
+        print(f"ended during the soak: {gone}; started: {new}")
+    return {
+        "seconds": elapsed,
+        "roundTrips": trips,
+        "clients": clients,
+        "rss": rows,
+        "ended": ended,
+        "started": started_anew,
+    }
 
 
 def _mb(size: int | None) -> str:
