@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -91,8 +92,14 @@ def start_system(
         metrics.mkdir(exist_ok=True)
         system.processes[f"gateway-{number}"] = subprocess.Popen(
             [*command, "gateway"],
-            # Each host has its own metrics files: workers of two instances must not share them.
-            env={**env, "KZGATE_PORT": str(port), MULTIPROC_ENV: str(metrics)},
+            # Each host has its own metrics files (workers of two instances must not share them)
+            # and a name of its own in the message log, as instances sharing a database must.
+            env={
+                **env,
+                "KZGATE_PORT": str(port),
+                "KZGATE_INSTANCE_ID": f"{socket.gethostname()}-bench-{number}",
+                MULTIPROC_ENV: str(metrics),
+            },
             cwd=ROOT,
         )
         system.gateway_urls.append(f"http://127.0.0.1:{port}")
