@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,7 @@ if str(ROOT) not in sys.path:
 from gateway.broker.factory import DEFAULT_AMQP_URL  # noqa: E402
 from gateway.broker.port import RetryPolicy  # noqa: E402
 from gateway.config import Settings  # noqa: E402
+from gateway.observability.metrics import MULTIPROC_ENV  # noqa: E402
 from gateway.registry import load_registry  # noqa: E402
 from tests.ports import free_port_block  # noqa: E402
 
@@ -45,6 +47,12 @@ class System:
     namespace: str
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     simulator_urls: dict[str, str] = field(default_factory=dict)
+    # Every gateway instance's URL, the first being ``url`` (``start_system(instances=…)``).
+    gateway_urls: list[str] = field(default_factory=list)
+
+    def gateway_names(self) -> list[str]:
+        """The process names of the gateway instances: ``gateway``, ``gateway-2``, …"""
+        return [name for name in self.processes if name.split("-")[0] == "gateway"]
 
     def health(self) -> dict:
         return httpx.get(f"{self.url}/health", timeout=5).json()
@@ -65,15 +73,36 @@ def start_system(
     broker: str,
     database_url: str | None = None,
     extra_env: dict[str, str] | None = None,
+    instances: int = 1,
 ) -> System:
     """Start the gateway and ``simulators`` on free ports; return once every /health answers.
 
-    ``extra_env`` is added to every process's environment (e.g. ``KZGATE_CLOCK``)."""
+    ``extra_env`` is added to every process's environment (e.g. ``KZGATE_CLOCK``).
+    ``instances`` > 1 starts that many gateways on ports of their own, sharing the database,
+    the broker namespace and the PKI — several hosts' gateways, on one machine."""
     base = free_port_block(12)
     system = System(url=f"http://127.0.0.1:{base}", var=var, namespace=_run_namespace())
     env = {**_environment(var, base, broker, system.namespace, database_url), **(extra_env or {})}
     command = [sys.executable, "-m", "gateway.cli.main", "serve"]
     system.processes["gateway"] = subprocess.Popen([*command, "gateway"], env=env, cwd=ROOT)
+    system.gateway_urls.append(system.url)
+    for number in range(2, instances + 1):
+        port = free_port_block(1)
+        metrics = var / f"prometheus-{number}"
+        metrics.mkdir(exist_ok=True)
+        system.processes[f"gateway-{number}"] = subprocess.Popen(
+            [*command, "gateway"],
+            # Each host has its own metrics files (workers of two instances must not share them)
+            # and a name of its own in the message log, as instances sharing a database must.
+            env={
+                **env,
+                "KZGATE_PORT": str(port),
+                "KZGATE_INSTANCE_ID": f"{socket.gethostname()}-bench-{number}",
+                MULTIPROC_ENV: str(metrics),
+            },
+            cwd=ROOT,
+        )
+        system.gateway_urls.append(f"http://127.0.0.1:{port}")
     offsets = load_registry(var / "pki").senders
     for system_id in simulators:
         system.processes[system_id] = subprocess.Popen(
@@ -83,7 +112,8 @@ def start_system(
             f"http://127.0.0.1:{base + offsets[system_id].port_offset}"
         )
     try:
-        _wait(system.url, system.processes["gateway"])
+        for name, url in zip(system.gateway_names(), system.gateway_urls, strict=True):
+            _wait(url, system.processes[name])
         for system_id, url in system.simulator_urls.items():
             _wait(url, system.processes[system_id])
     except BaseException:
@@ -199,6 +229,57 @@ def cpu_seconds(pid: int) -> float:
             continue
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def rss_bytes(pid: int) -> dict[int, int]:
+    """Resident set size of a process and of every live process under it, by pid (Linux /proc):
+    each gateway worker is reported on its own, since the per-worker RSS is what has a bound."""
+    sizes: dict[int, int] = {}
+    page = os.sysconf("SC_PAGE_SIZE")
+    for each in (pid, *_descendants(pid)):
+        try:
+            sizes[each] = int(Path(f"/proc/{each}/statm").read_text().split()[1]) * page
+        except (OSError, IndexError, ValueError):
+            continue  # ended while we looked
+    return sizes
+
+
+def rss_snapshot(system: System) -> dict[str, int]:
+    """RSS of every process of the run: ``gateway`` (the supervisor), ``gateway/<pid>`` for each
+    worker under it, and each simulator."""
+    sizes: dict[str, int] = {}
+    for name, process in system.processes.items():
+        for pid, size in rss_bytes(process.pid).items():
+            sizes[name if pid == process.pid else f"{name}/{pid}"] = size
+    return sizes
+
+
+POSTGRES_URL = os.environ.get(
+    "KZGATE_BENCH_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[str]:
+    """A database URL on a fresh schema of the machine's PostgreSQL, dropped afterwards: a run
+    never sees another run's (or another developer's) rows."""
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def execute(statement: str) -> None:
+        engine = create_async_engine(POSTGRES_URL)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    schema = f"kzgate_bench_{uuid.uuid4().hex[:12]}"
+    asyncio.run(execute(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{POSTGRES_URL}?search_path={schema}"
+    finally:
+        asyncio.run(execute(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
 def cpu_snapshot(system: System) -> dict[str, float]:

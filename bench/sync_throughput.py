@@ -1,37 +1,55 @@
-"""SyncChannel throughput and latency, beside two floors measured in the same run.
+"""SyncChannel throughput and latency, beside three baselines measured in the same run.
 
-Starts the gateway and the GBDUL simulator as separate processes on free ports (embedded
-defaults: SQLite message log; the broker per ``--broker``, and the output's ``broker:`` line says
-which one the gateway picked), then sends signed SendMessage round trips at 1, 8 and 32
-concurrent clients. Requests are signed before the clock starts, so the figures are the system's,
-not the load generator's signing.
+For each setup (``--setups``: ``embedded`` — the default SQLite log and embedded broker — and
+``rabbitmq+postgres`` — RabbitMQ and a throwaway schema of the machine's PostgreSQL) and each
+gateway worker count (``--workers``, e.g. ``1,N`` where N is the number of cores), the gateway and
+the GBDUL simulator start as separate processes on free ports; signed SendMessage round trips go
+out at each level of concurrent clients (``--levels``, default 1,8,32,64). Requests are signed
+before the clock starts, so the figures are the system's, not the load generator's signing.
 
-Two floors, both measured before the gateway starts:
+Baselines, from the same run:
 
-- crypto floor: sign + verify of the same envelope with no gateway at all, in this process; one
-  gateway round trip costs at least four of those pairs (caller → gateway → provider → gateway →
-  caller), which the ``vs crypto/4`` column accounts for.
-- aio-pika floor (bench/floors.py): persistent, publisher-confirmed messages of the request's size
-  through a throwaway RabbitMQ quorum queue, consumed and acked, at the same concurrency. A round
-  trip crosses the broker twice (the request to the provider's queue, the reply back), which the
-  ``vs amqp/2`` column accounts for; ``p50 ×amqp`` is the round trip's p50 over one bare message's.
-  On the embedded broker the floor is still RabbitMQ's. Without RabbitMQ the columns show "-".
+- **crypto floor**: one core's sign + verify pairs per CPU second (this process, no gateway). A trip
+  costs three such pairs — two in the gateway (the caller's request in, the relayed copy out; the
+  provider's answer in, the gateway's answer out) and one in the provider — so with every core
+  (``os.cpu_count()``) doing nothing but crypto, the machine could serve ``cores × pairs/s ÷ 3``
+  trips per second. ``× floor`` is the measured rate over that.
+- **gateway CPU ÷ its crypto**: the gateway's CPU per trip (every worker) over the time of the two
+  pairs it must do: 1.0 would be a gateway that does nothing but its cryptography.
+- **direct**: the same kind of signed requests (signed by the gateway's key, as the provider
+  demands) sent straight to the GBDUL simulator, no gateway, at the same concurrency.
+  ``× direct`` is the gateway's rate over it: what putting the gateway in between costs.
+- **AMQP floor** (bench/floors.py): persistent, confirmed messages of the request's size through
+  a throwaway RabbitMQ quorum queue; a round trip crosses the broker twice.
 
-A ratio of 1.0 means as fast as the floor alone; the gap is everything else the gateway does.
+``--offered 5,10,20`` adds open-loop runs at those fixed rates (a request starts every 1/rate s,
+however slow the answers): the latency callers see at a given load rather than at saturation.
 
-    .venv/bin/python bench/sync_throughput.py [--requests 400] [--levels 1,8,32] [--broker auto]
+``--soak DURATION`` (default 10m when given without a value) instead keeps ``--soak-clients``
+clients busy for that long on the first setup and worker count, and prints the RSS of every
+process (each gateway worker, the simulator) at the start and the end, with the growth.
+
+    .venv/bin/python bench/sync_throughput.py [--setups embedded,rabbitmq+postgres]
+        [--workers 1,N] [--levels 1,8,32,64] [--requests 200] [--no-direct] [--offered 5,10]
+        [--soak 30s]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from lxml import etree
@@ -41,7 +59,6 @@ sys.path.insert(0, str(ROOT))
 
 from bench.floors import FloorLevel, floor_or_reason  # noqa: E402
 from bench.harness import (  # noqa: E402
-    BROKER_CHOICES,
     System,
     add_json_option,
     cpu_ms_per_message,
@@ -49,11 +66,14 @@ from bench.harness import (  # noqa: E402
     level_progress,
     percentile,
     print_figures,
+    rss_snapshot,
     start_system,
     stop_system,
     tables_unless_json,
+    throwaway_postgres,
 )
 from connectors import (  # noqa: E402
+    GATEWAY_ID,
     ShepClient,
     TransportKey,
     TrustStore,
@@ -62,29 +82,59 @@ from connectors import (  # noqa: E402
     sign_envelope,
     verify_envelope,
 )
+from gateway.registry import load_registry  # noqa: E402
 from simulators.legal_entities.payload import build_request  # noqa: E402
 
 SERVICE = "GbdulInfoByBin_v1"
 BIN = "170640582744"
-HOPS_WITH_CRYPTO = 4  # each a sign + verify pair
+PAIRS_PER_TRIP = 3  # sign + verify pairs: two in the gateway, one in the provider
+GATEWAY_PAIRS = 2
 BROKER_CROSSINGS = 2  # the request to the provider's queue, the reply back
+SETUPS = {"embedded": ("embedded", False), "rabbitmq+postgres": ("rabbitmq", True)}
+CORES = os.cpu_count() or 1
 
 
-def crypto_floor(client: ShepClient, trust: TrustStore, seconds: float = 3.0) -> list[float]:
-    """Latencies of sign + verify of one request envelope, with no gateway and no network."""
+@dataclass(frozen=True)
+class Crypto:
+    """One core's sign + verify of a request envelope, in this process."""
+
+    pair_seconds: float  # mean time of one pair
+
+    @property
+    def pairs_per_s(self) -> float:
+        return 1 / self.pair_seconds
+
+    @property
+    def floor_trips_per_s(self) -> float:
+        """Trips/s of a machine whose every core does only a trip's crypto."""
+        return CORES * self.pairs_per_s / PAIRS_PER_TRIP
+
+    @property
+    def gateway_ms_per_trip(self) -> float:
+        return GATEWAY_PAIRS * self.pair_seconds * 1000
+
+
+def crypto_floor(client: ShepClient, trust: TrustStore, seconds: float = 3.0) -> Crypto:
+    """Sign + verify one request envelope repeatedly, with no gateway and no network.
+
+    Timed in this thread's CPU time, as the processes' CPU per trip is: on a shared machine the
+    wall clock would count the other tenants' work as ours."""
     template = build_request_envelope(client.request(SERVICE, build_request(BIN)))
-    latencies: list[float] = []
+    costs: list[float] = []
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         envelope = etree.fromstring(etree.tostring(template))
-        started = time.perf_counter()
+        started = time.thread_time()
         sign_envelope(envelope, client.key)
         verify_envelope(envelope, trust, now=datetime.now(UTC))
-        latencies.append(time.perf_counter() - started)
-    return latencies
+        costs.append(time.thread_time() - started)
+    return Crypto(statistics.mean(costs))
 
 
-async def run_level(url: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[float]]:
+async def run_level(
+    urls: list[str], bodies: list[bytes], concurrency: int
+) -> tuple[float, list[float]]:
+    """Post every body with ``concurrency`` clients spread over ``urls``: (rate, latencies)."""
     queue: asyncio.Queue[bytes] = asyncio.Queue()
     for body in bodies:
         queue.put_nowait(body)
@@ -92,129 +142,402 @@ async def run_level(url: str, bodies: list[bytes], concurrency: int) -> tuple[fl
     headers = {"Content-Type": "text/xml; charset=utf-8"}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async def worker(http: httpx.AsyncClient) -> None:
+    async def worker(http: httpx.AsyncClient, url: str) -> None:
         while not queue.empty():
             body = queue.get_nowait()
             started = time.perf_counter()
-            response = await http.post(f"{url}/sync", content=body, headers=headers)
+            response = await http.post(url, content=body, headers=headers)
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
                 raise RuntimeError(f"refused: {response.text[:500]}")
 
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
         started = time.perf_counter()
-        await asyncio.gather(*(worker(http) for _ in range(concurrency)))
+        await asyncio.gather(*(worker(http, urls[i % len(urls)]) for i in range(concurrency)))
         elapsed = time.perf_counter() - started
     return len(bodies) / elapsed, latencies
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=400, help="round trips per level")
-    parser.add_argument("--levels", default="1,8,32")
-    parser.add_argument("--database-url", help="message log URL (default: SQLite in a temp dir)")
-    parser.add_argument("--broker", default="auto", choices=BROKER_CHOICES)
-    parser.add_argument("--floor-messages", type=int, default=1000, help="per aio-pika level")
-    parser.add_argument(
-        "--workers", type=int, default=1, help="gateway worker processes (KZGATE_WORKERS; 0: cores)"
-    )
-    add_json_option(parser)
-    args = parser.parse_args()
-    levels = [int(x) for x in args.levels.split(",")]
-    with tempfile.TemporaryDirectory() as tmp:
-        var = Path(tmp)
-        init_pki(var / "pki")
-        pki = var / "pki"
-        client = ShepClient(
+async def run_offered(
+    urls: list[str], bodies: list[bytes], rate: float
+) -> tuple[float, list[float]]:
+    """Open loop: start one request every ``1/rate`` s whatever the answers; (achieved, latencies).
+
+    Unlike the closed-loop levels, a slow answer does not slow the senders down: this is the
+    latency a caller sees at a given load, not at saturation."""
+    latencies: list[float] = []
+    headers = {"Content-Type": "text/xml; charset=utf-8"}
+    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+
+    async def one(http: httpx.AsyncClient, url: str, body: bytes) -> None:
+        started = time.perf_counter()
+        response = await http.post(url, content=body, headers=headers)
+        latencies.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"refused: {response.text[:500]}")
+
+    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        tasks = []
+        for index, body in enumerate(bodies):
+            await asyncio.sleep(max(start + index / rate - loop.time(), 0))
+            tasks.append(asyncio.create_task(one(http, urls[index % len(urls)], body)))
+        await asyncio.gather(*tasks)
+        elapsed = loop.time() - start
+    return len(bodies) / elapsed, latencies
+
+
+class Requests:
+    """Fresh signed requests: the caller's, for the gateway; the gateway's, for the provider."""
+
+    def __init__(self, pki: Path) -> None:
+        self.client = ShepClient(
             gateway_url="",
             sender_id="EGOV_PORTAL",
             password="dev-EGOV_PORTAL",
             key=TransportKey.from_files(pki / "EGOV_PORTAL.pem", pki / "EGOV_PORTAL.key"),
             trust=TrustStore.from_dir(pki),
         )
-        floor = crypto_floor(client, client.trust)
-        size = len(client.signed_envelope(client.request(SERVICE, build_request(BIN))))
-        amqp = floor_or_reason(size, levels, args.floor_messages)
+        self.gateway_key = TransportKey.from_files(
+            pki / f"{GATEWAY_ID}.pem", pki / f"{GATEWAY_ID}.key"
+        )
+        self.provider_path = urlsplit(load_registry(pki).services[SERVICE].endpoint or "").path
+
+    def to_gateway(self, n: int) -> list[bytes]:
+        client = self.client
+        return [
+            client.signed_envelope(client.request(SERVICE, build_request(BIN))) for _ in range(n)
+        ]
+
+    def to_provider(self, n: int) -> list[bytes]:
+        """What the gateway relays: the request signed with the gateway's own key."""
+        bodies = []
+        for _ in range(n):
+            envelope = build_request_envelope(self.client.request(SERVICE, build_request(BIN)))
+            sign_envelope(envelope, self.gateway_key)
+            bodies.append(etree.tostring(envelope, xml_declaration=True, encoding="UTF-8"))
+        return bodies
+
+
+def parse_workers(text: str) -> list[int]:
+    """``1,N`` → [1, cores]; ``0`` also means one per core."""
+    counts = []
+    for item in text.split(","):
+        item = item.strip()
+        count = CORES if item.upper() == "N" or item == "0" else int(item)
+        if count not in counts:
+            counts.append(count)
+    return counts
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``10m``, ``1h`` → seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    if text and text[-1] in units:
+        return float(text[:-1]) * units[text[-1]]
+    return float(text)
+
+
+@contextlib.contextmanager
+def running(
+    var: Path, setup: str, workers: int, *, instances: int = 1, fresh: bool = True
+) -> Iterator[System]:
+    """The gateway (``instances`` of it) and GBDUL for one setup; a throwaway schema if needed."""
+    broker, on_postgres = SETUPS[setup]
+    with contextlib.ExitStack() as stack:
+        database_url = stack.enter_context(throwaway_postgres()) if on_postgres else None
+        if not on_postgres and fresh:
+            for old in var.glob("kzgate.db*"):  # each embedded run starts on an empty log
+                old.unlink()
         system = start_system(
             var,
             ["GBDUL"],
-            broker=args.broker,
-            database_url=args.database_url,
-            extra_env={"KZGATE_WORKERS": str(args.workers)},
+            broker=broker,
+            database_url=database_url,
+            extra_env={"KZGATE_WORKERS": str(workers)},
+            instances=instances,
         )
         try:
-            with tables_unless_json(args.json):
-                figures = report(system, client, floor, amqp, levels, args)
+            yield system
         finally:
             stop_system(system)
-    if args.json:
-        print_figures(figures)
 
 
-def report(
+def measure(
     system: System,
-    client: ShepClient,
-    floor: list[float],
-    amqp: dict[int, FloorLevel] | None,
-    levels: list[int],
-    args: argparse.Namespace,
-) -> list[dict[str, float]]:
-    """Run and print every level; the figures of each level."""
-    floor_rate = 1 / statistics.mean(floor)
-    print(system.broker_line(args.broker))
-    health = system.health()
-    print(f"dispatch: {health['dispatch']}; gateway workers: {health['worker']['of']}")
-    print(
-        f"crypto floor: sign+verify of one envelope, no gateway: {floor_rate:,.0f}/s "
-        f"(p50 {percentile(floor, 0.5):.2f} ms) — a round trip needs {HOPS_WITH_CRYPTO} such pairs"
-    )
-    print(
-        f"{'clients':>7} {'round trips/s':>14} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'vs crypto':>9} {'vs crypto/4':>11} {'vs amqp':>8} {'vs amqp/2':>9} "
-        f"{'p50 ×amqp':>9} {'gw CPU ms':>10} {'GBDUL CPU ms':>13}"
-    )
-    warm = [client.signed_envelope(client.request(SERVICE, build_request(BIN))) for _ in range(20)]
-    asyncio.run(run_level(system.url, warm, 4))
+    urls: list[str],
+    bodies: list[bytes],
+    clients: int,
+    processes: list[str],
+) -> dict[str, Any]:
+    """One level: the rate, latencies and CPU ms per trip of each named process."""
+    before = {name: value for name, value in cpu_snapshot(system).items() if name in processes}
+    with level_progress(f"{clients} clients, {len(bodies)} round trips"):
+        rate, latencies = asyncio.run(run_level(urls, bodies, clients))
+    after = {name: value for name, value in cpu_snapshot(system).items() if name in processes}
+    cpu = dict(zip(before, cpu_ms_per_message(before, after, len(bodies)), strict=True))
+    return {
+        "clients": clients,
+        "roundTripsPerSecond": rate,
+        "p50Ms": percentile(latencies, 0.5),
+        "p99Ms": percentile(latencies, 0.99),
+        "cpuMsPerTrip": cpu,
+    }
+
+
+def offered_levels(
+    system: System, requests: Requests, rates: list[float], per_level: int
+) -> list[dict[str, Any]]:
+    """The gateway at fixed offered loads (trips/s): achieved rate, p50/p99, CPU per trip."""
+    urls = [f"{url}/sync" for url in system.gateway_urls]
+    gateways = system.gateway_names()
     figures = []
-    for level in levels:
-        bodies = [
-            client.signed_envelope(client.request(SERVICE, build_request(BIN)))
-            for _ in range(args.requests)
-        ]
-        cpu_before = cpu_snapshot(system)
-        with level_progress(f"{level} clients, {len(bodies)} round trips"):
-            rate, latencies = asyncio.run(run_level(system.url, bodies, level))
-        cpu = cpu_ms_per_message(cpu_before, cpu_snapshot(system), len(bodies))
+    for rate in rates:
+        bodies = requests.to_gateway(per_level)
+        before = cpu_snapshot(system)
+        with level_progress(f"{rate:g} trips/s offered, {len(bodies)} round trips"):
+            achieved, latencies = asyncio.run(run_offered(urls, bodies, rate))
+        cpu = dict(
+            zip(before, cpu_ms_per_message(before, cpu_snapshot(system), len(bodies)), strict=True)
+        )
         figures.append(
             {
-                "clients": level,
-                "roundTripsPerSecond": rate,
+                "offeredPerSecond": rate,
+                "roundTripsPerSecond": achieved,
                 "p50Ms": percentile(latencies, 0.5),
                 "p99Ms": percentile(latencies, 0.99),
-                "vsCryptoFloor": rate / floor_rate,
-                "gatewayCpuMsPerRoundTrip": cpu[0],
-                "gbdulCpuMsPerRoundTrip": cpu[1],
+                "gatewayCpuMsPerTrip": sum(cpu[name] for name in gateways),
             }
-        )
-        print(
-            f"{level:>7} {rate:>14,.0f} {percentile(latencies, 0.5):>8.2f} "
-            f"{percentile(latencies, 0.99):>8.2f} {rate / floor_rate:>9.3f} "
-            f"{rate * HOPS_WITH_CRYPTO / floor_rate:>11.3f} "
-            f"{amqp_ratios(rate, latencies, (amqp or {}).get(level))} "
-            f"{cpu[0]:>10.2f} {cpu[1]:>13.2f}"
         )
     return figures
 
 
-def amqp_ratios(rate: float, latencies: list[float], bare: FloorLevel | None) -> str:
-    """The three aio-pika columns: rate vs one bare message, vs two, and the p50 multiple."""
-    if bare is None:
-        return f"{'-':>8} {'-':>9} {'-':>9}"
-    times = percentile(latencies, 0.5) / percentile(bare.delivery_latencies, 0.5)
-    return (
-        f"{rate / bare.delivered_per_s:>8.3f} "
-        f"{rate * BROKER_CROSSINGS / bare.delivered_per_s:>9.3f} {times:>8.1f}×"
+def print_offered(figures: list[dict[str, Any]]) -> None:
+    print(f"{'offered/s':>9} {'achieved/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'gw CPU ms':>10}")
+    for level in figures:
+        print(
+            f"{level['offeredPerSecond']:>9g} {level['roundTripsPerSecond']:>10,.1f} "
+            f"{level['p50Ms']:>8.1f} {level['p99Ms']:>8.1f} {level['gatewayCpuMsPerTrip']:>10.2f}"
+        )
+
+
+def direct_baseline(
+    system: System, requests: Requests, levels: list[int], per_level: int
+) -> dict[int, dict[str, Any]]:
+    """The provider alone: gateway-signed requests straight to GBDUL's endpoint."""
+    url = system.simulator_urls["GBDUL"] + requests.provider_path
+    asyncio.run(run_level([url], requests.to_provider(20), 4))
+    return {
+        level: measure(system, [url], requests.to_provider(per_level), level, ["GBDUL"])
+        for level in levels
+    }
+
+
+def gateway_levels(
+    system: System, requests: Requests, levels: list[int], per_level: int
+) -> list[dict[str, Any]]:
+    urls = [f"{url}/sync" for url in system.gateway_urls]
+    asyncio.run(run_level(urls, requests.to_gateway(20 * len(urls)), 4 * len(urls)))
+    gateways = system.gateway_names()
+    figures = []
+    for level in levels:
+        level_figures = measure(
+            system, urls, requests.to_gateway(per_level), level, [*gateways, "GBDUL"]
+        )
+        cpu = level_figures["cpuMsPerTrip"]
+        level_figures["gatewayCpuMsPerTrip"] = sum(cpu[name] for name in gateways)
+        level_figures["gbdulCpuMsPerTrip"] = cpu["GBDUL"]
+        figures.append(level_figures)
+    return figures
+
+
+def print_header(crypto: Crypto) -> None:
+    print(
+        f"crypto floor: one core signs + verifies {crypto.pairs_per_s:,.0f} envelopes/s "
+        f"({crypto.pair_seconds * 1000:.2f} ms a pair); a trip costs {PAIRS_PER_TRIP} pairs "
+        f"({GATEWAY_PAIRS} in the gateway = {crypto.gateway_ms_per_trip:.2f} ms), so {CORES} cores "
+        f"doing only crypto would serve {crypto.floor_trips_per_s:,.0f} trips/s"
     )
+
+
+def print_direct(direct: dict[int, dict[str, Any]]) -> None:
+    print("direct baseline: gateway-signed requests straight to GBDUL, no gateway")
+    print(f"{'clients':>7} {'trips/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'GBDUL CPU ms':>13}")
+    for level, figures in direct.items():
+        print(
+            f"{level:>7} {figures['roundTripsPerSecond']:>8,.0f} {figures['p50Ms']:>8.1f} "
+            f"{figures['p99Ms']:>8.1f} {figures['cpuMsPerTrip']['GBDUL']:>13.2f}"
+        )
+
+
+def print_levels(
+    title: str,
+    figures: list[dict[str, Any]],
+    crypto: Crypto,
+    direct: dict[int, dict[str, Any]],
+    amqp: dict[int, FloorLevel] | None,
+) -> None:
+    print(title)
+    print(
+        f"{'clients':>7} {'trips/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× floor':>8} "
+        f"{'× direct':>9} {'× amqp/2':>9} {'gw CPU ms':>10} {'÷ its crypto':>13} "
+        f"{'GBDUL CPU ms':>13}"
+    )
+    for level in figures:
+        clients, rate = level["clients"], level["roundTripsPerSecond"]
+        level["vsCryptoFloor"] = rate / crypto.floor_trips_per_s
+        level["gatewayCpuOverItsCrypto"] = level["gatewayCpuMsPerTrip"] / crypto.gateway_ms_per_trip
+        bare = direct.get(clients)
+        level["vsDirect"] = rate / bare["roundTripsPerSecond"] if bare else None
+        floor = (amqp or {}).get(clients)
+        level["vsAmqpHalf"] = rate * BROKER_CROSSINGS / floor.delivered_per_s if floor else None
+        print(
+            f"{clients:>7} {rate:>8,.0f} {level['p50Ms']:>8.1f} {level['p99Ms']:>8.1f} "
+            f"{level['vsCryptoFloor']:>8.3f} {_ratio(level['vsDirect'], 9)} "
+            f"{_ratio(level['vsAmqpHalf'], 9)} {level['gatewayCpuMsPerTrip']:>10.2f} "
+            f"{level['gatewayCpuOverItsCrypto']:>12.1f}× {level['gbdulCpuMsPerTrip']:>13.2f}"
+        )
+
+
+def _ratio(value: float | None, width: int) -> str:
+    return f"{value:>{width}.3f}" if value is not None else f"{'-':>{width}}"
+
+
+def soak(system: System, requests: Requests, clients: int, seconds: float) -> dict[str, Any]:
+    """Keep ``clients`` busy for ``seconds``; RSS of every process before and after.
+
+    The start is taken after a warm-up, so that caches filled and modules imported by the first
+    requests do not count as growth."""
+    urls = [f"{url}/sync" for url in system.gateway_urls]
+    asyncio.run(run_level(urls, requests.to_gateway(max(clients * 20, 200)), clients))
+    start = rss_snapshot(system)
+    started = time.monotonic()
+    trips = 0
+    batch = max(clients * 20, 100)
+    with level_progress(f"soak: {clients} clients for {seconds:g} s"):
+        while time.monotonic() - started < seconds:
+            asyncio.run(run_level(urls, requests.to_gateway(batch), clients))
+            trips += batch
+    end = rss_snapshot(system)
+    elapsed = time.monotonic() - started
+    rate = trips / elapsed
+    print(f"soak: {trips} round trips in {elapsed:.0f} s ({rate:,.0f}/s), {clients} clients")
+    print(f"{'process':>22} {'RSS start MB':>13} {'RSS end MB':>11} {'growth':>8}")
+    rows = {}
+    for name in sorted(set(start) | set(end)):
+        before, after = start.get(name), end.get(name)
+        growth = (after - before) / before * 100 if before and after else None
+        rows[name] = {"startBytes": before, "endBytes": after, "growthPercent": growth}
+        print(
+            f"{name:>22} {_mb(before):>13} {_mb(after):>11} "
+            f"{(f'{growth:+.1f}%' if growth is not None else '-'):>8}"
+        )
+    ended, started_anew = sorted(set(start) - set(end)), sorted(set(end) - set(start))
+    if ended or started_anew:
+        # A worker replaced mid-soak: its RSS says nothing about growth, and why it went matters.
+        gone, new = ", ".join(ended) or "-", ", ".join(started_anew) or "-"
+        print(f"ended during the soak: {gone}; started: {new}")
+    return {
+        "seconds": elapsed,
+        "roundTrips": trips,
+        "clients": clients,
+        "rss": rows,
+        "ended": ended,
+        "started": started_anew,
+    }
+
+
+def _mb(size: int | None) -> str:
+    return f"{size / 2**20:.1f}" if size is not None else "-"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=200, help="round trips per level")
+    parser.add_argument("--levels", default="1,8,32,64")
+    parser.add_argument(
+        "--setups", default="embedded,rabbitmq+postgres", help=f"any of {', '.join(SETUPS)}"
+    )
+    parser.add_argument(
+        "--workers", default="1,N", help="gateway worker counts to run (N or 0: one per core)"
+    )
+    parser.add_argument("--floor-messages", type=int, default=500, help="per aio-pika level")
+    parser.add_argument("--no-amqp-floor", action="store_true", help="skip the aio-pika floor")
+    parser.add_argument("--no-direct", action="store_true", help="skip the direct baseline")
+    parser.add_argument(
+        "--soak", nargs="?", const="10m", metavar="DURATION", help="soak instead (default 10m)"
+    )
+    parser.add_argument("--soak-clients", type=int, default=8)
+    parser.add_argument(
+        "--offered",
+        metavar="RATES",
+        help="also run open-loop at these offered trips/s (e.g. 5,10,20): latency at a given load",
+    )
+    add_json_option(parser)
+    args = parser.parse_args()
+    levels = [int(x) for x in args.levels.split(",")]
+    setups = [s.strip() for s in args.setups.split(",")]
+    unknown = [s for s in setups if s not in SETUPS]
+    if unknown:
+        parser.error(f"unknown setup(s) {unknown}; choose from {list(SETUPS)}")
+    workers = parse_workers(args.workers)
+    with tempfile.TemporaryDirectory() as tmp, tables_unless_json(args.json):
+        var = Path(tmp)
+        init_pki(var / "pki")
+        requests = Requests(var / "pki")
+        if args.soak:
+            with running(var, setups[0], workers[0]) as system:
+                print(f"setup: {setups[0]}, gateway workers: {workers[0]}")
+                figures: Any = soak(system, requests, args.soak_clients, parse_duration(args.soak))
+        else:
+            figures = run_all(var, requests, setups, workers, levels, args)
+    if args.json:
+        print_figures(figures)
+
+
+def run_all(
+    var: Path,
+    requests: Requests,
+    setups: list[str],
+    workers: list[int],
+    levels: list[int],
+    args: argparse.Namespace,
+) -> dict[str, Any]:
+    crypto = crypto_floor(requests.client, requests.client.trust)
+    print_header(crypto)
+    size = len(requests.to_gateway(1)[0])
+    amqp = None if args.no_amqp_floor else floor_or_reason(size, levels, args.floor_messages)
+    figures: dict[str, Any] = {
+        "cores": CORES,
+        "cryptoPairsPerSecondOneCore": crypto.pairs_per_s,
+        "cryptoFloorTripsPerSecond": crypto.floor_trips_per_s,
+        "runs": [],
+    }
+    direct: dict[int, dict[str, Any]] = {}
+    for setup in setups:
+        for count in workers:
+            with running(var, setup, count) as system:
+                if not direct and not args.no_direct:
+                    direct = direct_baseline(system, requests, levels, args.requests)
+                    print_direct(direct)
+                    figures["direct"] = list(direct.values())
+                health = system.health()
+                levels_figures = gateway_levels(system, requests, levels, args.requests)
+                print_levels(
+                    f"{setup}, --workers {count}: {health['dispatch']}",
+                    levels_figures,
+                    crypto,
+                    direct,
+                    amqp if setup != "embedded" else None,
+                )
+                run = {"setup": setup, "workers": count, "levels": levels_figures}
+                if args.offered:
+                    rates = [float(x) for x in args.offered.split(",")]
+                    run["offered"] = offered_levels(system, requests, rates, args.requests)
+                    print_offered(run["offered"])
+                figures["runs"].append(run)
+    return figures
 
 
 if __name__ == "__main__":

@@ -44,6 +44,11 @@ class PendingReplies:
         finally:
             self._waiting.pop(request_id, None)
 
+    def awaits(self, request_id: str) -> bool:
+        """Whether a request of this broker still waits for the reply ``request_id``."""
+        future = self._waiting.get(request_id)
+        return future is not None and not future.done()
+
     def resolve(self, request_id: str, reply: Message) -> None:
         """Hand ``reply`` to its waiting request; a late or unknown reply is dropped."""
         future = self._waiting.pop(request_id, None)

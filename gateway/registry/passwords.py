@@ -89,7 +89,11 @@ class PasswordChecker:
 
     def matches(self, sender_id: str, password: str, stored_hash: str) -> bool:
         """Whether ``password`` is right; ``SenderLocked`` while the sender is backing off."""
-        tag = hmac.new(_PROCESS_KEY, f"{sender_id}\0{password}".encode(), "sha256").digest()
+        # The stored hash is in the tag: a catalogue that gives the sender a new password makes
+        # the remembered success miss, so the old password costs a scrypt again and fails.
+        tag = hmac.new(
+            _PROCESS_KEY, f"{sender_id}\0{password}\0{stored_hash}".encode(), "sha256"
+        ).digest()
         self._refuse_if_locked(sender_id)
         known = self._verified.get(sender_id)
         if known is not None and hmac.compare_digest(known, tag):

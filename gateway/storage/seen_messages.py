@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import Column, Index, String, Table, delete
+from sqlalchemy import Column, Index, String, Table, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -31,6 +32,31 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _claim_statement(dialect: str) -> Any:
+    """The claim as one statement, built once per dialect: only its parameters change per call.
+
+    Building it anew for every message (values inlined) cost SQLAlchemy a statement, its bind
+    parameters and its cache key each time; this one is compiled once and then only executed.
+    """
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = seen_messages
+    expires_at = bindparam("expires_at", type_=UtcDateTime)
+    return (
+        insert(table)
+        .values(sender_id=bindparam("sender_id"), message_id=bindparam("message_id"))
+        .values(expires_at=expires_at)
+        .on_conflict_do_update(
+            index_elements=[table.c.sender_id, table.c.message_id],
+            set_={"expires_at": expires_at},
+            where=table.c.expires_at <= bindparam("now", type_=UtcDateTime),
+        )
+        .returning(table.c.sender_id)
+    )
+
+
+_CLAIMS = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
+
+
 async def claim_on(
     conn: AsyncConnection, sender_id: str, message_id: str, expires_at: datetime, now: datetime
 ) -> bool:
@@ -39,19 +65,14 @@ async def claim_on(
     One statement decides: insert, or on a key conflict take over the row only if it has
     expired. Concurrent claimers in any number of processes get exactly one True.
     """
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    table = seen_messages
-    statement = (
-        insert(table)
-        .values(sender_id=sender_id, message_id=message_id, expires_at=expires_at)
-        .on_conflict_do_update(
-            index_elements=[table.c.sender_id, table.c.message_id],
-            set_={"expires_at": expires_at},
-            where=table.c.expires_at <= now,
-        )
-        .returning(table.c.sender_id)
-    )
-    return (await conn.execute(statement)).first() is not None
+    parameters = {
+        "sender_id": sender_id,
+        "message_id": message_id,
+        "expires_at": expires_at,
+        "now": now,
+    }
+    statement = _CLAIMS["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+    return (await conn.execute(statement, parameters)).first() is not None
 
 
 class SeenMessages:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.broker import (
@@ -314,6 +314,38 @@ async def test_rpc_between_two_brokers(make_broker: MakeBroker) -> None:
     assert [r.body for r in replies] == [b"answer to " + message(n).body for n in range(3)]
     # The answer carries the request's SHEP correlation; the request was acked with it.
     assert [r.correlation_id for r in replies] == ["c-0", "c-1", "c-2"]
+
+
+async def test_a_reply_within_one_broker_is_handed_over_without_the_database(
+    make_broker: MakeBroker, engine: AsyncEngine
+) -> None:
+    """Requester and responder in one broker (the gateway's in-process connectors): each
+    request is one row; the answer, correlation and all, never becomes a second one."""
+    broker = make_broker()
+    await broker.start(["GBDUL"])
+    inserts: list[str] = []
+
+    def count_inserts(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO BROKER_MESSAGES"):
+            inserts.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count_inserts)
+    try:
+
+        async def answer(delivery: Delivery) -> None:
+            body = b"answer to " + delivery.message.body
+            await delivery.reply(Message(body, f"re-{delivery.message.message_id}"))
+
+        await broker.consume(QUEUE, answer)
+        replies = await asyncio.gather(
+            *(broker.request(QUEUE, message(n), timeout=5) for n in range(3))
+        )
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count_inserts)
+    assert [r.body for r in replies] == [b"answer to " + message(n).body for n in range(3)]
+    assert [r.correlation_id for r in replies] == ["c-0", "c-1", "c-2"]
+    assert len(inserts) == 3, "one row per request, none per reply"
+    assert await count_rows(engine) == 0, "every request was acked"
 
 
 async def test_a_reply_to_a_requester_that_is_gone_is_dropped(

@@ -256,8 +256,20 @@ class EmbeddedBroker(AdapterBase):
         self._consumers.wake(self._dead_letters)
 
     async def settle_reply(self, delivery: EmbeddedDelivery, reply: Message) -> None:
-        """The answer and the ack of the request in one transaction: never one without the other."""
+        """The answer and the ack of the request in one transaction: never one without the other.
+
+        When the requester waits in this very broker (the connector runs in the process that
+        asked), the answer is handed over in memory once the ack is committed: a reply queue
+        lives only as long as its requester, so the database would keep nothing the requester
+        could outlive, and the reply's publish, claim and ack — two transactions and a poll —
+        are saved.
+        """
         reply_to, answer = addressed_reply(delivery.message, reply)
+        request_id = delivery.request_id or ""
+        if reply_to == self._reply_queue and self._replies.awaits(request_id):
+            await self.settle_ack(delivery)
+            self._replies.resolve(request_id, answer)
+            return
         row = message_row(reply_to, answer, _now(), request_id=delivery.request_id)
 
         async def answer_and_ack(conn: AsyncConnection) -> int:
