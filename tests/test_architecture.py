@@ -122,9 +122,7 @@ gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilo
 gateway-sim  gateway/cli/demo_export_permit.py simulators.kit.clock
 gateway-sim  gateway/cli/officer.py simulators.kit.ops
 gateway-sim  gateway/cli/serve.py simulators.kit.clock
-gateway-sim  gateway/cli/serve.py simulators.systems
 gateway-sim  gateway/console/systems.py simulators.kit.ops
-importlib    simulators/systems.py importlib
 private      connectors/soap/async_.py connectors.soap.sync:_envelope
 private      connectors/soap/async_.py connectors.soap.sync:_properties
 private      connectors/soap/async_.py connectors.soap.sync:_required
@@ -174,7 +172,6 @@ sim-gateway  simulators/portal/service.py gateway.config
 sim-gateway  simulators/support_desk/desk.py gateway.storage.engine
 sim-gateway  simulators/support_desk/desk.py gateway.storage.schema
 sim-gateway  simulators/support_desk/desk.py gateway.storage.types
-sim-gateway  simulators/systems.py gateway.config
 sim-gateway  simulators/tax/customs_account.py gateway.storage.engine
 sim-gateway  simulators/tax/customs_account.py gateway.storage.types
 sim-gateway  simulators/tax/service.py gateway.config

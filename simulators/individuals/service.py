@@ -7,14 +7,16 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
+from connectors.roster import roster_entry
 from gateway.config import Settings
 from simulators.individuals.payload import PayloadError, build_response, parse_request
 from simulators.individuals.rules import look_up
 from simulators.individuals.store import PersonStore, default_store
 from simulators.kit.provider import Handler, ProviderResult, SyncProvider
 
-SYSTEM_ID = "GBDFL"
-WSDL_FILE = "GBDFL.wsdl"
+SYSTEM = roster_entry("GBDFL")
+SYSTEM_ID = SYSTEM.system_id
+WSDL_FILE = SYSTEM.wsdl
 SERVICE_ID = "GbdflInfoByIin_v1"
 
 
@@ -45,6 +47,7 @@ def create_provider(
     )
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator GBDFL``)."""
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
     return create_provider(settings.pki_dir).app()

@@ -7,14 +7,16 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
+from connectors.roster import roster_entry
 from gateway.config import Settings
 from simulators.kit.provider import ProviderResult, SyncProvider
 from simulators.legal_entities.payload import PayloadError, build_response, parse_request
 from simulators.legal_entities.rules import look_up
 from simulators.legal_entities.store import OrganizationStore, default_store
 
-SYSTEM_ID = "GBDUL"
-WSDL_FILE = "GBDUL.wsdl"
+SYSTEM = roster_entry("GBDUL")
+SYSTEM_ID = SYSTEM.system_id
+WSDL_FILE = SYSTEM.wsdl
 
 
 def lookup_handler(store: OrganizationStore):
@@ -44,5 +46,7 @@ def create_provider(
     )
 
 
-def create_app(settings: Settings) -> Starlette:
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
     return create_provider(settings.pki_dir).app()

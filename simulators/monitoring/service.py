@@ -10,13 +10,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors import GatewayError, TransportKey, TrustStore, errors
+from connectors.roster import roster_entry
 from gateway.config import Settings
+from simulators.kit.database import simulator_database_url
 from simulators.kit.inbox import Inbox, InboxMessage
 from simulators.kit.participant import AsyncParticipant
 from simulators.monitoring.payload import PayloadError, StageEvent, parse_stage_event
-from simulators.systems import simulator_database_url
 
-SYSTEM_ID = "MONITORING"
+SYSTEM = roster_entry("MONITORING")
+SYSTEM_ID = SYSTEM.system_id
 
 
 def accept_stage_event(message: InboxMessage) -> None:
@@ -51,7 +53,7 @@ def create_participant(
     )
 
 
-def create_app(pki_dir: Path, database_url: str) -> Starlette:
+def participant_app(pki_dir: Path, database_url: str) -> Starlette:
     participant = create_participant(pki_dir, database_url)
 
     async def listing(request: Request) -> Response:
@@ -62,9 +64,10 @@ def create_app(pki_dir: Path, database_url: str) -> Starlette:
     return participant.app(extra_routes=[Route("/ops/stage-events", listing, methods=["GET"])])
 
 
-def app_from_settings(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator MONITORING``)."""
-    return create_app(settings.pki_dir, simulator_database_url(settings))
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
+    return participant_app(settings.pki_dir, simulator_database_url(settings))
 
 
 def _event_json(event: StageEvent) -> dict[str, str | None]:

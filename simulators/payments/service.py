@@ -10,9 +10,11 @@ from lxml import etree
 from starlette.applications import Starlette
 
 from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
+from connectors.roster import roster_entry
 from gateway.config import Settings
 from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, process_clock
+from simulators.kit.database import simulator_database_url
 from simulators.kit.provider import Handler, ProviderResult, SyncProvider
 from simulators.payments.models import PaymentOrder
 from simulators.payments.payload import (
@@ -27,10 +29,10 @@ from simulators.payments.payload import (
 )
 from simulators.payments.rules import confirm_payment, create_payment, payments_by_payer
 from simulators.payments.store import PaymentStore
-from simulators.systems import simulator_database_url
 
-SYSTEM_ID = "PEP"
-WSDL_FILE = "PEP.wsdl"
+SYSTEM = roster_entry("PEP")
+SYSTEM_ID = SYSTEM.system_id
+WSDL_FILE = SYSTEM.wsdl
 CREATE_SERVICE = "PepCreatePayment_v1"
 CONFIRM_SERVICE = "PepConfirmPayment_v1"
 LOOKUP_SERVICE = "PepPaymentsByPayer_v1"
@@ -102,11 +104,12 @@ def create_provider(
     )
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator PEP``).
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default.
 
     Payments go to the simulators' database; the app closes it when it shuts down.
     """
+    settings = settings or Settings()
     store = PaymentStore(simulator_database_url(settings))
     return app_of(create_provider(settings.pki_dir, store), store)
 

@@ -7,12 +7,14 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from connectors import TransportKey, TrustStore
+from connectors.roster import roster_entry
 from gateway.config import Settings
+from simulators.kit.database import simulator_database_url
 from simulators.kit.inbox import Inbox
 from simulators.kit.participant import AsyncParticipant
-from simulators.systems import simulator_database_url
 
-SYSTEM_ID = "EGOV_PORTAL"
+SYSTEM = roster_entry("EGOV_PORTAL")
+SYSTEM_ID = SYSTEM.system_id
 
 
 def create_participant(
@@ -26,10 +28,11 @@ def create_participant(
     )
 
 
-def create_app(pki_dir: Path, database_url: str) -> Starlette:
+def participant_app(pki_dir: Path, database_url: str) -> Starlette:
     return create_participant(pki_dir, database_url).app()
 
 
-def app_from_settings(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator EGOV_PORTAL``)."""
-    return create_app(settings.pki_dir, simulator_database_url(settings))
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
+    return participant_app(settings.pki_dir, simulator_database_url(settings))

@@ -8,10 +8,11 @@ from lxml import etree
 from starlette.applications import Starlette
 
 from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
+from connectors.roster import roster_entry
 from gateway.config import Settings
 from simulators.kit.clock import process_clock
+from simulators.kit.database import simulator_database_url
 from simulators.kit.provider import Handler, ProviderResult, SyncProvider
-from simulators.systems import simulator_database_url
 from simulators.tax.customs_account import CustomsAccounts, routed
 from simulators.tax.payload import (
     MrpQuery,
@@ -25,8 +26,9 @@ from simulators.tax.payload import (
 from simulators.tax.rules import mrp_of, tax_debt_of
 from simulators.tax.store import MrpTable, TaxDebtStore, default_debt_store, default_mrp_table
 
-SYSTEM_ID = "KGD"
-WSDL_FILE = "KGD.wsdl"
+SYSTEM = roster_entry("KGD")
+SYSTEM_ID = SYSTEM.system_id
+WSDL_FILE = SYSTEM.wsdl
 MRP_SERVICE = "KgdMrpByYear_v1"
 TAX_DEBT_SERVICE = "KgdTaxDebt_v1"
 # Which query each catalogued service carries. A known serviceId with the other operation's
@@ -86,8 +88,9 @@ def create_provider(
     )
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator KGD``)."""
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
     provider = create_provider(settings.pki_dir)
     # Customs' debit from the personal account (seed 004 Annex 5 para 8(2)) beside the tax queries.
     ledger = CustomsAccounts(simulator_database_url(settings), lambda: process_clock().now())

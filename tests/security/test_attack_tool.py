@@ -18,9 +18,9 @@ from gateway.attacks.runner import report
 from gateway.cli.attack import AttackRefused, attack_system
 from gateway.cli.main import main
 from gateway.config import Settings
+from simulators.kit.database import simulator_database_url
 from simulators.legal_entities.service import create_provider
 from simulators.monitoring import service as monitoring_service
-from simulators.systems import simulator_database_url
 from tests.gateway.harness import SERVICE, lookup, running_gateway
 from tests.security.weak_endpoint import PATH, weak_app
 from tests.simulators.pushing import client_of
