@@ -70,6 +70,12 @@ class RosterEntry:
     def url(self, host: str, base_port: int) -> str:
         return f"http://{host}:{self.port(base_port)}"
 
+    def office_hours(self) -> WorkingHours:
+        """Its working hours; ``ValueError`` for a system that answers around the clock."""
+        if self.hours is None:
+            raise ValueError(f"{self.system_id} works around the clock: it has no office hours")
+        return self.hours
+
 
 # [seed 002 §10] the Trade Committee, which issues the licences E-licensing registers:
 # Mon–Fri 09:00–18:00, lunch 13:00–14:00; KEDEN's customs posts keep the same office day.
