@@ -104,7 +104,7 @@ gateway-sim  gateway/cli/demo.py simulators.elicensing.facts
 gateway-sim  gateway/cli/demo.py simulators.elicensing.rules
 gateway-sim  gateway/cli/demo.py simulators.elicensing.settings
 gateway-sim  gateway/cli/demo.py simulators.elicensing.store
-gateway-sim  gateway/cli/demo.py simulators.legal_entities.store
+gateway-sim  gateway/cli/demo.py simulators.legal_entities.payload
 gateway-sim  gateway/cli/demo.py simulators.payments.payload
 gateway-sim  gateway/cli/demo.py simulators.tax.payload
 gateway-sim  gateway/cli/demo_declaration.py simulators.customs.declaration_payload

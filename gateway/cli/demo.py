@@ -33,7 +33,7 @@ from simulators.elicensing.facts import PEP_FEE_PURPOSE
 from simulators.elicensing.rules import LICENCE_FEE_MRP
 from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import Kind
-from simulators.legal_entities.store import default_store
+from simulators.legal_entities.payload import default_store
 from simulators.payments.payload import build_confirm_request, build_create_request
 from simulators.tax.payload import build_mrp_request
 

@@ -50,7 +50,7 @@ from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import Kind
 from simulators.kit.clock import KZ_TIME
 from simulators.kit.personal_keys import declarant_name, personal_key
-from simulators.legal_entities.store import default_store
+from simulators.legal_entities.payload import default_store
 from simulators.payments.payload import build_confirm_request, build_create_request
 from simulators.rehearsal import model
 from simulators.tax.payload import build_mrp_request
