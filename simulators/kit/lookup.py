@@ -78,18 +78,39 @@ class RecordIndex(Generic[Record]):
 
 @dataclass(frozen=True)
 class LookupRegistry(Generic[Record]):
-    """One registry's contract and wording; its look-up, payload and endpoint follow from it."""
+    """One registry's contract and wording; its look-up, payload and endpoint follow from it.
+
+    By the project's conventions the rest is named after the system and the model: the payload
+    contract is ``PayloadSpec.of(system)``; a ``Person`` is asked for with ``PersonRequest``,
+    answered in ``PersonResponse`` as ``<person>``, and shipped in ``fixtures/persons.json``.
+    """
 
     system: RosterEntry
-    payload: PayloadSpec
-    request: str  # the request element, e.g. PersonRequest
-    response: str  # the response element, e.g. PersonResponse
-    key: str  # the number: the request's field and the record's attribute (iin, bin)
-    record_element: str  # the record's element in the response (person, organization)
-    noun: str  # what a record is, in messages ("person", "legal entity")
     model: type[Record]
-    fixtures: str  # the JSON resource beside the package's ``fixtures/__init__.py``
+    key: str  # the number: the request's field and the record's attribute (iin, bin)
+    noun: str  # what a record is, in messages ("person", "legal entity")
     write_record: Callable[[etree._Element, Record], None]  # fills the record's element
+
+    @property
+    def payload(self) -> PayloadSpec:
+        return PayloadSpec.of(self.system)
+
+    @property
+    def request(self) -> str:
+        return f"{self.model.__name__}Request"
+
+    @property
+    def response(self) -> str:
+        return f"{self.model.__name__}Response"
+
+    @property
+    def record_element(self) -> str:
+        return self.model.__name__.lower()
+
+    @property
+    def fixtures(self) -> str:
+        """The JSON resource in the package's ``fixtures``."""
+        return f"{self.record_element}s.json"
 
     @property
     def invalid(self) -> str:

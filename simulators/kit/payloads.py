@@ -27,8 +27,9 @@ from typing import TypeVar
 from lxml import etree
 
 from connectors import XSD_DIR, XSI, GatewayError, PayloadSchemas, SyncRequest, errors
+from connectors.roster import RosterEntry
 from connectors.soap.values import child
-from simulators.kit.xml import add_field
+from simulators.kit.xml import add_fields
 
 T = TypeVar("T")
 _XSI_TYPE = f"{{{XSI}}}type"
@@ -47,15 +48,19 @@ class PayloadSpec:
     prefix: str
     xsd_file: str  # in the top-level xsd/ directory
 
+    @classmethod
+    def of(cls, system: RosterEntry) -> PayloadSpec:
+        """The project's convention: ``http://kzgate.kz/simulators/<id>/v1`` in ``<id>.xsd``."""
+        name = system.system_id.lower()
+        return cls(f"http://kzgate.kz/simulators/{name}/v1", name, f"{name}.xsd")
+
     def tag(self, name: str) -> etree.QName:
         return etree.QName(self.namespace, name)
 
     def element(self, name: str, fields: Iterable[tuple[str, str | None]] = ()) -> etree._Element:
         """The global element ``name`` with unqualified ``fields`` (a ``None`` value left out)."""
         element = etree.Element(self.tag(name), nsmap={self.prefix: self.namespace})
-        for field_name, value in fields:
-            add_field(element, field_name, value)
-        return element
+        return add_fields(element, fields)
 
     def result(self, name: str, code: str, message: str) -> etree._Element:
         """A response element that opens with ``resultCode`` and ``resultMessage``."""

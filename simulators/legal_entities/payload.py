@@ -10,47 +10,31 @@ from lxml import etree
 
 from connectors.roster import roster_entry
 from simulators.kit.lookup import LookupRegistry
-from simulators.kit.payloads import PayloadSpec
-from simulators.kit.xml import add_field
+from simulators.kit.xml import add_fields, add_group, address_fields
 from simulators.legal_entities.models import Organization
 
 
 def write_organization(element: etree._Element, org: Organization) -> None:
     """The ``organization`` element's children, in the order of the schema."""
-    for name, value in (
-        ("bin", org.bin),
-        ("name", org.name),
-        ("shortName", org.short_name),
-        ("status", org.status.value),
-        ("statusDate", org.status_date),
-        ("registrationDate", org.registration_date),
-        ("legalForm", org.legal_form),
-        ("okedCode", org.oked_code),
-    ):
-        add_field(element, name, value)
-    address = etree.SubElement(element, "address")
-    for name, value in (
-        ("region", org.address.region),
-        ("city", org.address.city),
-        ("street", org.address.street),
-    ):
-        add_field(address, name, value)
-    head = etree.SubElement(element, "head")
-    add_field(head, "iin", org.head.iin)
-    add_field(head, "fullName", org.head.full_name)
+    add_fields(
+        element,
+        (
+            ("bin", org.bin),
+            ("name", org.name),
+            ("shortName", org.short_name),
+            ("status", org.status.value),
+            ("statusDate", org.status_date),
+            ("registrationDate", org.registration_date),
+            ("legalForm", org.legal_form),
+            ("okedCode", org.oked_code),
+        ),
+    )
+    add_group(element, "address", address_fields(org.address))
+    add_group(element, "head", (("iin", org.head.iin), ("fullName", org.head.full_name)))
 
 
 GBDUL = LookupRegistry(
-    system=roster_entry("GBDUL"),
-    payload=PayloadSpec("http://kzgate.kz/simulators/gbdul/v1", "gbdul", "gbdul.xsd"),
-    request="OrganizationRequest",
-    response="OrganizationResponse",
-    key="bin",
-    record_element="organization",
-    noun="legal entity",
-    model=Organization,
-    fixtures="organizations.json",
-    write_record=write_organization,
+    roster_entry("GBDUL"), Organization, "bin", "legal entity", write_organization
 )
 NAMESPACE = GBDUL.payload.namespace
 # The registry's functions by name, for the systems that ask it (ELICENSE, KEDEN) and the tools.
