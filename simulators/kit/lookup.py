@@ -32,6 +32,7 @@ from simulators.kit.fixtures import load_json
 from simulators.kit.identifiers import explain_invalid
 from simulators.kit.payloads import PayloadSpec, read_payload, required
 from simulators.kit.provider import ProviderResult, SyncProvider
+from simulators.kit.xml import Layout, write_model
 
 Record = TypeVar("Record", bound=BaseModel)
 
@@ -89,7 +90,7 @@ class LookupRegistry(Generic[Record]):
     model: type[Record]
     key: str  # the number: the request's field and the record's attribute (iin, bin)
     noun: str  # what a record is, in messages ("person", "legal entity")
-    write_record: Callable[[etree._Element, Record], None]  # fills the record's element
+    record_layout: Layout  # how a record is written in the response (``kit/xml.py``)
 
     @property
     def payload(self) -> PayloadSpec:
@@ -154,7 +155,8 @@ class LookupRegistry(Generic[Record]):
         """The response element for a look-up result, to be placed inside ``data``."""
         response = self.payload.result(self.response, result.code, result.message)
         if result.record is not None:
-            self.write_record(etree.SubElement(response, self.record_element), result.record)
+            record = etree.SubElement(response, self.record_element)
+            write_model(record, result.record, self.record_layout)
         return response
 
     def index(self, records: Iterable[Record]) -> RecordIndex[Record]:

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from cryptography.x509.oid import NameOID
 from lxml import etree
@@ -41,6 +42,7 @@ from connectors import (
     validate_operation,
     verify_envelope,
 )
+from connectors.roster import RosterEntry
 from connectors.soap.async_ import (
     CHANGE_STATUS_NOTIFICATION,
     SEND_MESSAGE,
@@ -107,6 +109,27 @@ class AsyncParticipant:
     clock: Clock | None = None  # business time (down windows); None: the process's clock
     faults: FaultInjector = field(init=False)
     metrics: SimulatorMetrics = field(init=False)
+
+    @classmethod
+    def from_pki(
+        cls,
+        system: RosterEntry,
+        pki_dir: Path,
+        database_url: str,
+        *,
+        handler: OnFirstDelivery | None = None,
+        trust: TrustStore | None = None,
+    ) -> AsyncParticipant:
+        """The roster system's participant, keyed from the PKI directory, its inbox in the
+        database at ``database_url``."""
+        key_files = pki_dir / f"{system.system_id}.pem", pki_dir / f"{system.system_id}.key"
+        return cls(
+            system_id=system.system_id,
+            key=TransportKey.from_files(*key_files),
+            trust=trust or TrustStore.from_dir(pki_dir),
+            inbox=Inbox(system.system_id, database_url),
+            handler=handler,
+        )
 
     def __post_init__(self) -> None:
         self.metrics = SimulatorMetrics(self.system_id)

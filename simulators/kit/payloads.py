@@ -57,6 +57,10 @@ class PayloadSpec:
     def tag(self, name: str) -> etree.QName:
         return etree.QName(self.namespace, name)
 
+    def operation(self, name: str) -> tuple[etree.QName, etree.QName]:
+        """An operation's request and response elements: ``<name>Request``, ``<name>Response``."""
+        return self.tag(f"{name}Request"), self.tag(f"{name}Response")
+
     def element(self, name: str, fields: Iterable[tuple[str, str | None]] = ()) -> etree._Element:
         """The global element ``name`` with unqualified ``fields`` (a ``None`` value left out)."""
         element = etree.Element(self.tag(name), nsmap={self.prefix: self.namespace})

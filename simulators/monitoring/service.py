@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors import GatewayError, TransportKey, TrustStore, errors
+from connectors import GatewayError, TrustStore, errors
 from connectors.roster import roster_entry
 from gateway.config import Settings
 from simulators.kit.database import simulator_database_url
@@ -29,7 +29,7 @@ def accept_stage_event(message: InboxMessage) -> None:
     """
     try:
         parse_stage_event(message.data_element())
-    except PayloadError as exc:
+    except PayloadError as exc:  # the gateway has checked the schema; this is a broken push
         raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
 
 
@@ -44,12 +44,8 @@ async def stage_events(inbox: Inbox, application_number: str | None = None) -> l
 def create_participant(
     pki_dir: Path, database_url: str, *, trust: TrustStore | None = None
 ) -> AsyncParticipant:
-    return AsyncParticipant(
-        system_id=SYSTEM_ID,
-        key=TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key"),
-        trust=trust or TrustStore.from_dir(pki_dir),
-        inbox=Inbox(SYSTEM_ID, database_url),
-        handler=accept_stage_event,
+    return AsyncParticipant.from_pki(
+        SYSTEM, pki_dir, database_url, handler=accept_stage_event, trust=trust
     )
 
 

@@ -1,13 +1,12 @@
-"""XML ⇄ model mapping of the PEP payload, the content of SHEP ``data`` (``xsd/pep.xsd``).
+"""PEP's payload (``xsd/pep.xsd``): payment orders, confirmations and listings, as XML.
 
-Three operations share the endpoint; the request element says which one is asked. Only the
-global elements are namespace-qualified; their children are unqualified, as in SHEP.
+The request element names the operation (create, confirm, list by payer); reading and writing
+follow the kit's ``PayloadSpec``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from lxml import etree
 
@@ -16,30 +15,15 @@ from connectors.roster import roster_entry
 from simulators.kit.payloads import PayloadError as PayloadError  # what parse_request raises
 from simulators.kit.payloads import PayloadSpec, optional, required
 from simulators.kit.xml import add_group
-from simulators.payments.models import CURRENCY, Payment, PaymentOrder
+from simulators.payments.models import CURRENCY, ConfirmQuery, PayerQuery, Payment, PaymentOrder
 from simulators.payments.rules import PaymentResult, PaymentsResult
 
 SPEC = PayloadSpec.of(roster_entry("PEP"))
 NAMESPACE = SPEC.namespace
-CREATE_REQUEST = SPEC.tag("CreatePaymentRequest")
-CREATE_RESPONSE = SPEC.tag("CreatePaymentResponse")
-CONFIRM_REQUEST = SPEC.tag("ConfirmPaymentRequest")
-CONFIRM_RESPONSE = SPEC.tag("ConfirmPaymentResponse")
-LOOKUP_REQUEST = SPEC.tag("PaymentsByPayerRequest")
-LOOKUP_RESPONSE = SPEC.tag("PaymentsByPayerResponse")
+CREATE_REQUEST, CREATE_RESPONSE = SPEC.operation("CreatePayment")
+CONFIRM_REQUEST, CONFIRM_RESPONSE = SPEC.operation("ConfirmPayment")
+LOOKUP_REQUEST, LOOKUP_RESPONSE = SPEC.operation("PaymentsByPayer")
 schema = SPEC.schema
-
-
-@dataclass(frozen=True)
-class ConfirmQuery:
-    payment_id: str
-
-
-@dataclass(frozen=True)
-class PayerQuery:
-    payer_id: str
-    purpose_code: str
-    year: int | None = None
 
 
 Request = PaymentOrder | ConfirmQuery | PayerQuery

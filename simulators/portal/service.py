@@ -6,11 +6,10 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from connectors import TransportKey, TrustStore
+from connectors import TrustStore
 from connectors.roster import roster_entry
 from gateway.config import Settings
 from simulators.kit.database import simulator_database_url
-from simulators.kit.inbox import Inbox
 from simulators.kit.participant import AsyncParticipant
 
 SYSTEM = roster_entry("EGOV_PORTAL")
@@ -20,12 +19,7 @@ SYSTEM_ID = SYSTEM.system_id
 def create_participant(
     pki_dir: Path, database_url: str, *, trust: TrustStore | None = None
 ) -> AsyncParticipant:
-    return AsyncParticipant(
-        system_id=SYSTEM_ID,
-        key=TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key"),
-        trust=trust or TrustStore.from_dir(pki_dir),
-        inbox=Inbox(SYSTEM_ID, database_url),
-    )
+    return AsyncParticipant.from_pki(SYSTEM, pki_dir, database_url, trust=trust)
 
 
 def participant_app(pki_dir: Path, database_url: str) -> Starlette:

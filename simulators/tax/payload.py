@@ -6,36 +6,20 @@ global elements are namespace-qualified; their children are unqualified, as in S
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from lxml import etree
 
 from connectors.roster import roster_entry
 from simulators.kit.payloads import PayloadError as PayloadError  # what parse_request raises
 from simulators.kit.payloads import PayloadSpec, required
 from simulators.kit.xml import add_group
+from simulators.tax.models import MrpQuery, Query, TaxDebtQuery
 from simulators.tax.rules import MrpResult, TaxDebtResult
 
 SPEC = PayloadSpec.of(roster_entry("KGD"))
 NAMESPACE = SPEC.namespace
-MRP_REQUEST = SPEC.tag("MrpRequest")
-MRP_RESPONSE = SPEC.tag("MrpResponse")
-TAX_DEBT_REQUEST = SPEC.tag("TaxDebtRequest")
-TAX_DEBT_RESPONSE = SPEC.tag("TaxDebtResponse")
+MRP_REQUEST, MRP_RESPONSE = SPEC.operation("Mrp")
+TAX_DEBT_REQUEST, TAX_DEBT_RESPONSE = SPEC.operation("TaxDebt")
 schema = SPEC.schema
-
-
-@dataclass(frozen=True)
-class MrpQuery:
-    year: str
-
-
-@dataclass(frozen=True)
-class TaxDebtQuery:
-    taxpayer_id: str
-
-
-Query = MrpQuery | TaxDebtQuery
 # request element local name → (its one field, the query it becomes)
 _REQUESTS: dict[str, tuple[str, type[MrpQuery] | type[TaxDebtQuery]]] = {
     MRP_REQUEST.localname: ("year", MrpQuery),
