@@ -52,6 +52,10 @@ def layout(names: str, *groups: tuple[str, Layout]) -> Layout:
     return (*names.split(), *groups)
 
 
+# The registries write an address the same way: region, city, street.
+ADDRESS = ("address", layout("region city street"))
+
+
 def write_model(parent: etree._Element, model: object, fields: Layout) -> etree._Element:
     """``model``'s values as ``parent``'s children, in the order of ``fields``; returns ``parent``.
 

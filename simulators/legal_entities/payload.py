@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from connectors.roster import roster_entry
 from simulators.kit.lookup import LookupRegistry
-from simulators.kit.xml import layout
+from simulators.kit.xml import ADDRESS, layout
 from simulators.legal_entities.models import Organization
 
 ORGANIZATION = layout(
     "bin name shortName status statusDate registrationDate legalForm okedCode",
-    ("address", layout("region city street")),
-    ("head", layout("iin fullName")),
-)
+    ADDRESS, ("head", layout("iin fullName")),
+)  # fmt: skip
 GBDUL = LookupRegistry(roster_entry("GBDUL"), Organization, "bin", "legal entity", ORGANIZATION)
-NAMESPACE = GBDUL.payload.namespace
 # The registry's functions by name, for the systems that ask it (ELICENSE, KEDEN) and the tools.
 build_request, default_store = GBDUL.build_request, GBDUL.default_store

@@ -22,7 +22,7 @@ from simulators.individuals.models import (
     birth_date_of,
     sex_of,
 )
-from simulators.individuals.payload import GBDFL, NAMESPACE, build_request, default_store
+from simulators.individuals.payload import GBDFL, build_request, default_store
 from simulators.kit.identifiers import Sex, is_valid_iin
 from simulators.kit.payloads import PayloadError
 from simulators.legal_entities.payload import default_store as organizations
@@ -31,6 +31,7 @@ from tests.simulators.sync_calls import call, client_app, fault_of
 
 parse_request, build_response, look_up = GBDFL.parse_request, GBDFL.build_response, GBDFL.look_up
 schema = GBDFL.payload.schema
+NAMESPACE = GBDFL.payload.namespace
 FIXTURES = GBDFL.fixtures_path
 SERVICE_ID = "GbdflInfoByIin_v1"
 WSDL = Path(__file__).resolve().parents[2] / "wsdl" / "GBDFL.wsdl"

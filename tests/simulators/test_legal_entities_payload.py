@@ -7,10 +7,11 @@ import zeep
 from lxml import etree
 
 from simulators.kit.payloads import PayloadError
-from simulators.legal_entities.payload import GBDUL, NAMESPACE, build_request, default_store
+from simulators.legal_entities.payload import GBDUL, build_request, default_store
 
 parse_request, build_response, look_up = GBDUL.parse_request, GBDUL.build_response, GBDUL.look_up
 schema = GBDUL.payload.schema
+NAMESPACE = GBDUL.payload.namespace
 
 WSDL = Path(__file__).resolve().parents[2] / "wsdl" / "GBDUL.wsdl"
 KNOWN_BIN = next(iter(default_store())).bin
