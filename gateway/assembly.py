@@ -116,7 +116,8 @@ async def assemble(
             raise StartupRefused("refusing to start in production: " + "; ".join(problems))
     engine = create_engine(settings.database_url)
     await create_schema(engine)
-    message_log = MessageLog(engine)
+    # This worker's own chain; its clean close signs a checkpoint over every chain.
+    message_log = MessageLog(engine, instance_id=settings.instance_id, key=key, clock=clock)
     await message_log.start()
     trust = load_trust(settings, registry)
     tracker = MessageTracker(engine)

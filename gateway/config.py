@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
     simulator_base_port: int = 8100
     security_policy: SecurityPolicyName = "shep"
     max_message_bytes: int = 10 * 1024 * 1024
+    # How much of a refused request the message log keeps when no verified signature tied it to
+    # a registered system: anyone can send those, and kept whole they would fill the log's disk.
+    log_unverified_max_bytes: int = Field(default=64 * 1024, ge=0)
     max_xml_depth: int = 64
     # The shape limits of connectors.soap.parser.XmlLimits (see there for why they exist).
     max_attributes_per_element: int = 64
@@ -63,6 +67,9 @@ class Settings(BaseSettings):
     # database and the broker (replay claims, tracking, the message log, queues), so any worker
     # may take any request and a dead one is replaced without losing what was accepted.
     workers: int = Field(default=0, ge=0)
+    # This gateway instance's name among those sharing one database (default: the host name).
+    # Each worker's message-log chain is named after it (instance/pid/token).
+    instance_id: str = Field(default_factory=lambda: socket.gethostname().replace("/", "-"))
 
     @property
     def worker_count(self) -> int:

@@ -31,6 +31,8 @@ DATE_PINNED = (
     "tests/security/test_pki.py",
     "tests/security/test_trust.py",
     "tests/cli/test_commands.py",
+    "tests/export_pilot/test_desk_flow.py",  # a permit valid to 31.12.2026, held in KEDEN
+    "tests/export_pilot/test_at_customs.py",  # declarations checked against that permit
 )
 
 

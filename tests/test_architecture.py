@@ -115,7 +115,7 @@ gateway-sim  gateway/cli/demo_declaration.py simulators.kit.calendar
 gateway-sim  gateway/cli/demo_declaration.py simulators.kit.personal_keys
 gateway-sim  gateway/cli/demo_export_permit.py simulators.customs.payload
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot
-gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.desk
+gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.staff
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.goods
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.samples
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.service
@@ -123,19 +123,11 @@ gateway-sim  gateway/cli/demo_export_permit.py simulators.kit.clock
 gateway-sim  gateway/cli/officer.py simulators.kit.ops
 gateway-sim  gateway/cli/serve.py simulators.kit.clock
 gateway-sim  gateway/console/systems.py simulators.kit.ops
-private      connectors/soap/async_.py connectors.soap.sync:_envelope
-private      connectors/soap/async_.py connectors.soap.sync:_properties
-private      connectors/soap/async_.py connectors.soap.sync:_required
-private      connectors/soap/async_.py connectors.soap.sync:_required_date
-private      connectors/soap/async_.py connectors.soap.sync:_required_text
-private      connectors/soap/async_.py connectors.soap.sync:_wrapped
-private      simulators/customs/declaration_store.py simulators.customs.store:_create_table
-private      simulators/customs/declaration_store.py simulators.customs.store:_record
 private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_read
 private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_to_xml
 private      simulators/elicensing/export_pilot/rules.py simulators.elicensing.rules:_same_name
 sim-gateway  simulators/customs/declaration_store.py gateway.storage.engine
-sim-gateway  simulators/customs/declaration_store.py gateway.storage.types
+sim-gateway  simulators/customs/declaration_rows.py gateway.storage.types
 sim-gateway  simulators/customs/service.py gateway.config
 sim-gateway  simulators/customs/store.py gateway.storage.engine
 sim-gateway  simulators/customs/store.py gateway.storage.types
@@ -181,8 +173,8 @@ gateway-sim  gateway/cli/scenario.py simulators.rehearsal.loader
 gateway-sim  gateway/cli/scenario.py simulators.rehearsal.model
 gateway-sim  gateway/cli/scenario.py simulators.rehearsal.report
 sim-gateway  simulators/rehearsal/engine.py gateway.cli.catalogue
-sim-gateway  simulators/rehearsal/engine.py gateway.cli.demo
-sim-gateway  simulators/rehearsal/engine.py gateway.cli.demo_declaration
+sim-gateway  simulators/rehearsal/filings.py gateway.cli.demo
+sim-gateway  simulators/rehearsal/filings.py gateway.cli.demo_declaration
 sim-gateway  simulators/rehearsal/engine.py gateway.cli.send
 sim-gateway  simulators/rehearsal/engine.py gateway.config
 """

@@ -5,6 +5,10 @@ This package owns everything between the raw HTTP body and the gateway's message
 * ``parser`` — hardened XML parsing (size, depth, DOCTYPE/XXE/entity refusals);
 * ``envelope`` — the SOAP 1.1 envelope split and the mustUnderstand rule;
 * ``sync`` — SyncChannel v10 ``SendMessage`` request/response models and envelope builders;
+* ``async_`` — AsyncChannel v10: its messages (``models``), the gateway's four operations
+  (``operations``), the PUSH side (``push``) and their shared parts (``messages``);
+* ``fields`` — the tolerant field readers and writers both channels share, so they report a
+  missing or unreadable field in the same words;
 * ``faults`` — SOAP faults carrying a SHEP ``ErrorInfo`` and their parsing;
 * ``schema`` — validation against the channel XSD and the services' payload XSDs;
 * ``contracts`` — serving the WSDL/XSD contracts with their locations rewritten.

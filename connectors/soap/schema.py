@@ -55,6 +55,13 @@ class _DirectoryResolver(etree.Resolver):
         return self.resolve_string(f"<refused-outside-xsd-dir url={_quote(system_url)}/>", context)
 
 
+# Schemas compile one at a time: libxml2 does not promise that compiling schemas that import
+# others is thread-safe, and one run of two fresh gateways answered concurrent first requests
+# (checked in worker threads) with "does not compile" — not reproduced since, in or out of
+# process. Each schema compiles once per process, so the lock costs nothing.
+_COMPILING = threading.Lock()
+
+
 def load_schema(xsd_file: str, base_dir: Path = XSD_DIR) -> etree.XMLSchema:
     """Compile ``base_dir/xsd_file`` with imports confined to ``base_dir`` (raises INTERNAL)."""
     base = base_dir.resolve()
@@ -64,7 +71,8 @@ def load_schema(xsd_file: str, base_dir: Path = XSD_DIR) -> etree.XMLSchema:
     parser = etree.XMLParser(no_network=True, resolve_entities=False, load_dtd=False)
     parser.resolvers.add(_DirectoryResolver(base))
     try:
-        return etree.XMLSchema(etree.parse(str(path), parser))
+        with _COMPILING:
+            return etree.XMLSchema(etree.parse(str(path), parser))
     except (etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
         raise GatewayError(INTERNAL, f"schema {xsd_file!r} does not compile: {exc}") from None
 

@@ -16,21 +16,23 @@ from datetime import datetime
 from lxml import etree
 
 from connectors.errors import SCHEMA_INVALID, SOAP_UNKNOWN_OPERATION, GatewayError
+from connectors.soap.fields import (
+    envelope_skeleton,
+    read_properties,
+    required,
+    required_date,
+    required_text,
+    wrapped,
+)
 from connectors.soap.namespaces import (
     SEND_MESSAGE,
     SEND_MESSAGE_RESPONSE,
-    SOAP_ENV,
     SYNC_TYPES,
-    WSU,
-    XSI,
-    qname,
 )
 from connectors.soap.values import (
     add_text,
     child,
-    children,
     format_datetime,
-    parse_datetime,
     text_of,
 )
 
@@ -76,19 +78,19 @@ def parse_sync_request(operation: etree._Element) -> SyncRequest:
     """Read a ``{…SyncChannel/v10/Types}SendMessage`` element into a ``SyncRequest``."""
     if operation.tag != SEND_MESSAGE:
         raise GatewayError(SOAP_UNKNOWN_OPERATION, f"the Body holds {operation.tag}")
-    request = _wrapped(operation, "request")
-    info = _required(request, "requestInfo", "request")
-    sender = _required(info, "sender", "requestInfo")
+    request = wrapped(operation, "request")
+    info = required(request, "requestInfo", "request")
+    sender = required(info, "sender", "requestInfo")
     password = child(sender, "password")
     return SyncRequest(
-        message_id=_required_text(info, "messageId", "requestInfo"),
+        message_id=required_text(info, "messageId", "requestInfo"),
         correlation_id=text_of(child(info, "correlationId")),
-        service_id=_required_text(info, "serviceId", "requestInfo"),
-        message_date=_required_date(info, "messageDate", "requestInfo"),
+        service_id=required_text(info, "serviceId", "requestInfo"),
+        message_date=required_date(info, "messageDate", "requestInfo"),
         route_id=text_of(child(info, "routeId")),
-        sender_id=_required_text(sender, "senderId", "sender"),
+        sender_id=required_text(sender, "senderId", "sender"),
         password=(password.text or None) if password is not None else None,
-        properties=_properties(info),
+        properties=read_properties(info),
         session_id=text_of(child(info, "sessionId")),
         data=_payload(request, "requestData"),
     )
@@ -102,14 +104,14 @@ def parse_sync_response(operation: etree._Element) -> SyncResponse:
     """
     if operation.tag != SEND_MESSAGE_RESPONSE:
         raise GatewayError(SOAP_UNKNOWN_OPERATION, f"the Body holds {operation.tag}")
-    response = _wrapped(operation, "response")
-    info = _required(response, "responseInfo", "response")
-    status = _required(info, "status", "responseInfo")
+    response = wrapped(operation, "response")
+    info = required(response, "responseInfo", "response")
+    status = required(info, "status", "responseInfo")
     return SyncResponse(
-        message_id=_required_text(info, "messageId", "responseInfo"),
+        message_id=required_text(info, "messageId", "responseInfo"),
         correlation_id=text_of(child(info, "correlationId")),
-        response_date=_required_date(info, "responseDate", "responseInfo"),
-        status_code=_required_text(status, "code", "status"),
+        response_date=required_date(info, "responseDate", "responseInfo"),
+        status_code=required_text(status, "code", "status"),
         status_message=text_of(child(status, "message")) or "",
         session_id=text_of(child(info, "sessionId")),
         data=_payload(response, "responseData"),
@@ -130,7 +132,7 @@ def forwarded_request(
 
 def build_request_envelope(req: SyncRequest, *, body_id: str | None = None) -> etree._Element:
     """A complete, unsigned SOAP envelope carrying ``req``; ``body_id`` is the Body's wsu:Id."""
-    envelope, body = _envelope(body_id)
+    envelope, body = envelope_skeleton(body_id)
     request = etree.SubElement(
         etree.SubElement(body, SEND_MESSAGE, nsmap={"ns2": SYNC_TYPES}), "request"
     )
@@ -154,7 +156,7 @@ def build_request_envelope(req: SyncRequest, *, body_id: str | None = None) -> e
 
 def build_response_envelope(resp: SyncResponse, *, body_id: str | None = None) -> etree._Element:
     """A complete, unsigned SOAP envelope carrying ``resp``."""
-    envelope, body = _envelope(body_id)
+    envelope, body = envelope_skeleton(body_id)
     op = etree.SubElement(body, SEND_MESSAGE_RESPONSE, nsmap={"ns2": SYNC_TYPES})
     response = etree.SubElement(op, "response")
     info = etree.SubElement(response, "responseInfo")
@@ -181,59 +183,9 @@ def copy_payload(data: etree._Element) -> etree._Element:
     return etree.fromstring(etree.tostring(data, with_tail=False, encoding="UTF-8"), _COPY_PARSER)
 
 
-def _envelope(body_id: str | None) -> tuple[etree._Element, etree._Element]:
-    envelope = etree.Element(qname(SOAP_ENV, "Envelope"), nsmap={"soap": SOAP_ENV})
-    # An empty Header so a signer has the place for wsse:Security; wsu is declared on the Body so
-    # the signer can add wsu:Id without touching namespaces inside the signed subtree.
-    etree.SubElement(envelope, qname(SOAP_ENV, "Header"))
-    body = etree.SubElement(envelope, qname(SOAP_ENV, "Body"), nsmap={"wsu": WSU})
-    if body_id is not None:
-        body.set(qname(WSU, "Id"), body_id)
-    return envelope, body
-
-
 def _append_payload(container: etree._Element, data: etree._Element | None) -> None:
     if data is not None:
         container.append(copy_payload(data))
-
-
-def _wrapped(operation: etree._Element, name: str) -> etree._Element:
-    element = _required(operation, name, etree.QName(operation).localname)
-    if element.get(qname(XSI, "nil"), "").strip() in ("true", "1"):
-        raise GatewayError(SCHEMA_INVALID, f"{name} is nil")
-    return element
-
-
-def _required(parent: etree._Element, name: str, where: str) -> etree._Element:
-    element = child(parent, name)
-    if element is None:
-        raise GatewayError(SCHEMA_INVALID, f"{where}/{name} is missing")
-    return element
-
-
-def _required_text(parent: etree._Element, name: str, where: str) -> str:
-    value = text_of(child(parent, name))
-    if value is None:
-        raise GatewayError(SCHEMA_INVALID, f"{where}/{name} is missing or empty")
-    return value
-
-
-def _required_date(parent: etree._Element, name: str, where: str) -> datetime:
-    text = _required_text(parent, name, where)
-    try:
-        return parse_datetime(text)
-    except ValueError as exc:
-        raise GatewayError(SCHEMA_INVALID, f"{where}/{name}: {exc}") from None
-
-
-def _properties(info: etree._Element) -> list[tuple[str, str]]:
-    pairs = []
-    for prop in children(info, "properties"):
-        key = text_of(child(prop, "key"))
-        if key is not None:  # an empty <properties/> is common and means nothing (sheet §7.5)
-            value = child(prop, "value")
-            pairs.append((key, (value.text or "") if value is not None else ""))
-    return pairs
 
 
 def _payload(parent: etree._Element, container_name: str) -> etree._Element | None:

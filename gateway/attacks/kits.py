@@ -24,7 +24,7 @@ from connectors import (
     init_pki,
 )
 from connectors.wsse.pki import CA_KEY_FILE, issue_certificate
-from gateway.attacks.catalogue import AttackKit
+from gateway.attacks.model import AttackKit
 from gateway.registry import Registry
 
 Payload = Callable[[], etree._Element | None]

@@ -171,7 +171,7 @@ class Channel:
                 exchange,
                 Direction.REQUEST_IN,
                 Outcome.REJECTED,
-                self._loggable(exchange.raw),
+                self._loggable(exchange),
                 fault_code=code,
                 also=(Direction.FAULT_OUT, body),
             )
@@ -199,9 +199,18 @@ class Channel:
                 continue
         raise AssertionError("sendMessage always has a fault element")
 
-    def _loggable(self, raw: bytes) -> bytes:
-        # An oversized body is refused unread; keeping it would let anyone fill the log's disk.
-        return raw if len(raw) <= self.ctx.settings.max_message_bytes else b""
+    def _loggable(self, exchange: Exchange) -> bytes:
+        """What the log keeps of a refused request: all of it once a verified signature tied it
+        to a registered system (that system answers for it), else at most its first
+        ``log_unverified_max_bytes`` — anyone can send those, and unsigned junk kept whole would
+        let anyone fill the log's disk. An oversized body is refused unread and kept not at all.
+        """
+        raw = exchange.raw
+        if len(raw) > self.ctx.settings.max_message_bytes:
+            return b""
+        if exchange.admitted is None:
+            return raw[: self.ctx.settings.log_unverified_max_bytes]
+        return raw
 
     async def record(
         self,

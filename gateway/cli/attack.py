@@ -60,7 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--service", help="serviceId to address (default: the system's first)")
     parser.add_argument("--data", help="content of <data> for the honest message (file or -)")
-    parser.add_argument("--channel", choices=("sync", "async"), default="sync")
+    parser.add_argument(
+        "--channel",
+        choices=("sync", "async"),
+        default="sync",
+        help="the target's channel: SyncChannel or AsyncChannel (default: sync)",
+    )
     parser.add_argument("--only", nargs="+", metavar="ATTACK", help="run only these attacks")
     parser.set_defaults(func=_run)
 

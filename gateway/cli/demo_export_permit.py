@@ -25,10 +25,10 @@ from gateway.cli.send import client_for
 from gateway.config import Settings
 from simulators.customs.payload import build_by_number, parse_lookup_answer
 from simulators.elicensing.export_pilot import documents
-from simulators.elicensing.export_pilot.desk import load_staff
 from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
 from simulators.elicensing.export_pilot.service import QUERY_SERVICE, SUBMIT_SERVICE
+from simulators.elicensing.export_pilot.staff import load_staff
 from simulators.kit.clock import KZ_TIME
 
 

@@ -31,11 +31,11 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(func=run_list)
 
     show = dlq_sub.add_parser("show", help="headers and exact body of one dead letter")
-    show.add_argument("message_id")
+    show.add_argument("message_id", help="the messageId `kzgate dlq list` shows")
     show.set_defaults(func=run_show)
 
     replay = dlq_sub.add_parser("replay", help="send one dead letter back to its queue")
-    replay.add_argument("message_id")
+    replay.add_argument("message_id", help="the messageId `kzgate dlq list` shows")
     replay.set_defaults(func=run_replay)
 
 

@@ -32,7 +32,7 @@ def register(log_sub: Any) -> None:
     export.set_defaults(func=run_export)
 
     check = log_sub.add_parser("verify-bundle", help="check an evidence bundle offline")
-    check.add_argument("bundle", type=Path)
+    check.add_argument("bundle", type=Path, help="the bundle file (.zip) from `kzgate log export`")
     check.add_argument("--json", action="store_true", help="the report as JSON")
     check.set_defaults(func=run_verify_bundle)
 
@@ -90,8 +90,9 @@ def format_bundle_report(report: BundleReport) -> str:
     """The verdict first, then one line per hop, then every problem found."""
     if report.ok:
         head = (
-            f"bundle intact: {len(report.hops)} hops, chain proven to the checkpoint at seq "
-            f"{report.checkpoint_seq} signed by {report.checkpoint_signer}"
+            f"bundle intact: {len(report.hops)} hops, chains proven to the checkpoint of "
+            f"{report.checkpoint_records} records (Merkle root {report.checkpoint_root}) "
+            f"signed by {report.checkpoint_signer}"
         )
     else:
         head = f"bundle NOT intact: {len(report.problems)} problem(s)"

@@ -34,9 +34,11 @@ def register(log_sub: Any) -> None:
     traffic = log_sub.add_parser("traffic", help="the latest exchanges, newest first")
     traffic.add_argument("--service", help="only this serviceId")
     traffic.add_argument("--sender", help="only exchanges of this caller")
-    traffic.add_argument("--outcome", choices=["ok", "fault"])
+    traffic.add_argument(
+        "--outcome", choices=["ok", "fault"], help="only answered (ok) or refused (fault) ones"
+    )
     traffic.add_argument("--fault", help="only this fault code")
-    traffic.add_argument("--limit", type=int, default=50)
+    traffic.add_argument("--limit", type=int, default=50, help="at most this many (50)")
     _common(traffic)
     traffic.set_defaults(func=run_traffic)
 
@@ -135,9 +137,17 @@ def run_traffic(args: argparse.Namespace) -> int:
 def run_checkpoint(args: argparse.Namespace) -> int:
     key = load_gateway_key(Settings())
     made = _with_engine(args, lambda engine: make_checkpoint(engine, key, utc_now()))
-    data = {"seq": made.seq, "headHash": made.head_hash, "madeAt": format_time(made.made_at)}
+    data = {
+        "seq": made.records,
+        "chains": len(made.heads),
+        "headHash": made.root,
+        "madeAt": format_time(made.made_at),
+    }
     if args.json:
         print_json(data)
     else:
-        print(f"checkpoint signed at seq {made.seq} ({data['madeAt']}): {made.head_hash}")
+        print(
+            f"checkpoint signed over {len(made.heads)} chain(s), {made.records} records "
+            f"({data['madeAt']}): Merkle root {made.root}"
+        )
     return 0

@@ -35,11 +35,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     officer = sub.add_parser("officer", help="a committee officer's desk (export pilot, seed 003)")
     actions = officer.add_subparsers(dest="action", required=True)
     queue = actions.add_parser("queue", help="open applications, findings, lateness")
-    queue.add_argument("--committee", choices=["INDUSTRY", "TELECOM", "CIVIL_AVIATION"])
+    queue.add_argument(
+        "--committee",
+        choices=["INDUSTRY", "TELECOM", "CIVIL_AVIATION"],
+        help="only this committee's applications",
+    )
     actions.add_parser("reports", help="execution reports past due (Rules p.16)")
     actions.add_parser("sla", help="steps done late, per step (Rules p.9)")
     show = actions.add_parser("show", help="one application with its steps")
-    show.add_argument("number")
+    show.add_argument("number", help="the application number")
     for name, text in (
         ("take", "register the application and take it for review (Rules p.9(1))"),
         ("approve", "approve after review (p.9(2)); refused while findings are open"),
@@ -47,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ("sign", "the head signs the draft with the personal key (p.9(3))"),
     ):
         step = actions.add_parser(name, help=text)
-        step.add_argument("number")
+        step.add_argument("number", help="the application number")
         step.add_argument("--as", dest="who", required=True, help="officer or head id")
         if name == "refuse":
             step.add_argument(
@@ -57,10 +61,14 @@ def register(sub: argparse._SubParsersAction) -> None:
                 help="N or N:reason (repeatable); none: every ground the review found",
             )
     terminate = actions.add_parser("terminate", help="terminate a permit (Rules p.14 а-ж)")
-    terminate.add_argument("permit")
-    terminate.add_argument("--as", dest="who", required=True)
-    terminate.add_argument("--ground", required=True, choices=list("абвгдеж"))
-    terminate.add_argument("--reason", required=True)
+    terminate.add_argument("permit", help="the permit number")
+    terminate.add_argument("--as", dest="who", required=True, help="officer or head id")
+    terminate.add_argument(
+        "--ground", required=True, choices=list("абвгдеж"), help="the ground of Rules p.14"
+    )
+    terminate.add_argument(
+        "--reason", required=True, help="the reason, as the permit holder reads it"
+    )
     officer.set_defaults(func=_main)
 
 

@@ -31,8 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     init.set_defaults(func=_init)
     rev = pki_sub.add_parser("revoke", help="put a system's certificate on the CRL")
-    rev.add_argument("system", choices=SYSTEMS)
-    rev.add_argument("--dir", type=Path)
+    rev.add_argument("system", choices=SYSTEMS, help="the system whose certificate is revoked")
+    rev.add_argument("--dir", type=Path, help="PKI directory (default: KZGATE_PKI_DIR or var/pki)")
     rev.set_defaults(func=_revoke)
 
 

@@ -45,10 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     scenario = sub.add_parser("scenario", help="run rehearsal scenarios (YAML) and report")
     actions = scenario.add_subparsers(dest="scenario_action", required=True)
     check = actions.add_parser("check", help="validate scenario files without running them")
-    check.add_argument("files", nargs="+", type=Path)
+    check.add_argument("files", nargs="+", type=Path, help="scenario files (YAML)")
     check.set_defaults(func=_check)
     run = actions.add_parser("run", help="run scenario files against a running system")
-    run.add_argument("files", nargs="+", type=Path)
+    run.add_argument("files", nargs="+", type=Path, help="scenario files (YAML)")
     run.add_argument("--junit", type=Path, help="write a JUnit XML report here (for CI)")
     run.add_argument(
         "--start",

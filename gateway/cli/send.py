@@ -38,7 +38,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--password", help="sender password (default: the dev password dev-<SENDER>)"
     )
     parser.add_argument("--gateway", help="gateway URL (default: KZGATE_HOST/KZGATE_PORT)")
-    parser.add_argument("--correlation-id")
+    parser.add_argument(
+        "--correlation-id",
+        help="correlationId to send (optional): ties the request to earlier ones in `kzgate log`",
+    )
     parser.set_defaults(func=_send)
 
 

@@ -26,9 +26,13 @@ READY_TIMEOUT_SECONDS = 60.0
 def register(sub: argparse._SubParsersAction) -> None:
     serve = sub.add_parser("serve", help="run one process: the gateway or one simulated system")
     serve_sub = serve.add_subparsers(dest="what", required=True)
-    serve_sub.add_parser("gateway", help="the gateway").set_defaults(func=_serve_gateway)
+    serve_sub.add_parser(
+        "gateway", help="the gateway alone: its SOAP endpoints, console and metrics"
+    ).set_defaults(func=_serve_gateway)
     sim = serve_sub.add_parser("simulator", help="one simulated state system")
-    sim.add_argument("system", choices=sorted(entry.system_id for entry in ROSTER))
+    sim.add_argument(
+        "system", choices=sorted(entry.system_id for entry in ROSTER), help="the system to run"
+    )
     sim.set_defaults(func=_serve_simulator)
     conn = serve_sub.add_parser(
         "connectors", help="the connectors of some systems (with KZGATE_CONNECTORS=external)"

@@ -16,7 +16,12 @@ from gateway.channels.context import GatewayContext
 from gateway.console.diagram import FlowView, flow_view
 from gateway.console.systems import NotFound, SystemsView
 from gateway.messagelog.bundle import export_bundle, hop_signature
-from gateway.messagelog.chain import body_digest, compute_record_hash, format_time
+from gateway.messagelog.chain import (
+    GENESIS_HASH,
+    body_digest,
+    compute_record_hash,
+    format_time,
+)
 from gateway.messagelog.checkpoint import latest_checkpoint, make_checkpoint
 from gateway.messagelog.flows import find_flow
 from gateway.messagelog.records import Direction, StoredRecord
@@ -95,20 +100,23 @@ class ConsoleBackend:
             "checkpoint": None
             if checkpoint is None
             else {
-                "seq": checkpoint.seq,
-                "headHash": checkpoint.head_hash,
+                "seq": checkpoint.records,
+                "chains": len(checkpoint.heads),
+                "headHash": checkpoint.root,
                 "madeAt": format_time(checkpoint.made_at),
                 "ageSeconds": round((self.context.clock() - checkpoint.made_at).total_seconds()),
             }
         }
         if verify:
-            report = await verify_log(self.engine)
+            report = await verify_log(self.engine, self.context.trust)
             result["verify"] = {
                 "ok": report.ok,
                 "recordsChecked": report.records_checked,
                 "headSeq": report.head_seq,
                 "headHash": report.head_hash,
                 "firstBadSeq": report.first_bad_seq,
+                "chain": report.chain_id,
+                "failures": [str(failure) for failure in report.failures],
                 "problem": report.problem.value if report.problem else None,
                 "detail": report.detail,
             }
@@ -116,7 +124,12 @@ class ConsoleBackend:
 
     async def checkpoint(self) -> dict[str, Any]:
         made = await make_checkpoint(self.engine, self.context.key, self.context.clock())
-        return {"seq": made.seq, "headHash": made.head_hash, "madeAt": format_time(made.made_at)}
+        return {
+            "seq": made.records,
+            "chains": len(made.heads),
+            "headHash": made.root,
+            "madeAt": format_time(made.made_at),
+        }
 
     # --- dead letters -----------------------------------------------------------------------
 
@@ -206,13 +219,17 @@ async def hop_of(engine: AsyncEngine, trust: TrustStore, seq: int) -> dict[str, 
         if row is None:
             raise NotFound(f"no record {seq}")
         trace = (await conn.execute(select(traces.c.trace_id).where(traces.c.seq == seq))).scalar()
-        before = (
-            await conn.execute(select(records.c.record_hash).where(records.c.seq == seq - 1))
-        ).scalar()
-    hop = from_row(row)
+        hop = from_row(row)
+        previous = select(records.c.record_hash).where(
+            records.c.chain_id == hop.chain_id, records.c.chain_seq == hop.chain_seq - 1
+        )
+        before = (await conn.execute(previous)).scalar()
     digest_ok = body_digest(hop.body) == hop.body_sha256
-    hash_ok = compute_record_hash(hop.prev_hash, seq, hop, hop.body_sha256) == hop.record_hash
-    linked = hop.prev_hash == (before if seq > 1 else hop.prev_hash)
+    hash_ok = (
+        compute_record_hash(hop.prev_hash, hop.chain_id, hop.chain_seq, hop, hop.body_sha256)
+        == hop.record_hash
+    )
+    linked = hop.prev_hash == (before if hop.chain_seq > 1 else GENESIS_HASH)
     return {
         "record": _record_json(hop),
         "traceId": trace,

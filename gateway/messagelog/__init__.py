@@ -1,13 +1,20 @@
-"""The message log: the exact bytes and metadata of every hop, in one hash chain.
+"""The message log: the exact bytes and metadata of every hop, in one hash chain per writer.
 
 This package owns what the gateway can later prove about an exchange: each hop's bytes as they
-crossed the wire, who sent them to whom, what the gateway decided, and a SHA-256 chain over all
-records (with a head row) so that editing, removing, reordering or truncating records is evident.
-Appends are group-committed by one writer task; chain extension is serialized in the database so
-several gateway processes share one chain.
+crossed the wire, who sent them to whom, what the gateway decided, a SHA-256 chain per writer
+(one gateway worker process) so that editing, removing, reordering or truncating records is
+evident, and signed checkpoints — a Merkle root over every chain's head — so that removing a
+whole chain or cutting one back below what was signed is evident too. Appends are
+group-committed by one writer task per process; writers share no lock of the log's.
 """
 
-from gateway.messagelog.chain import GENESIS_HASH, canonical_bytes, compute_record_hash
+from gateway.messagelog.chain import (
+    GENESIS_HASH,
+    LEGACY_CHAIN,
+    canonical_bytes,
+    compute_record_hash,
+)
+from gateway.messagelog.checkpoint import ChainHead, Checkpoint, make_checkpoint, merkle_root
 from gateway.messagelog.log import (
     AlreadyClaimed,
     MessageClaim,
@@ -16,12 +23,16 @@ from gateway.messagelog.log import (
     MessageLogCorrupted,
 )
 from gateway.messagelog.records import Direction, HopRecord, Outcome, StoredRecord
-from gateway.messagelog.verify import Problem, VerifyReport, verify_log
+from gateway.messagelog.verify import Failure, Problem, VerifyReport, verify_log
 
 __all__ = [
     "GENESIS_HASH",
+    "LEGACY_CHAIN",
     "AlreadyClaimed",
+    "ChainHead",
+    "Checkpoint",
     "Direction",
+    "Failure",
     "HopRecord",
     "MessageClaim",
     "MessageLog",
@@ -33,5 +44,7 @@ __all__ = [
     "VerifyReport",
     "canonical_bytes",
     "compute_record_hash",
+    "make_checkpoint",
+    "merkle_root",
     "verify_log",
 ]

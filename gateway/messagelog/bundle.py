@@ -2,16 +2,19 @@
 
 Layout of the file::
 
-    manifest.json          the records: every hop of the flow, and every record between its
-                           first hop and the checkpoint (other exchanges' records by their hashed
-                           fields only, never their bodies), in chain order
+    manifest.json          the records: for each chain that holds a hop of the flow, every
+                           record from its first hop to the length the checkpoint signs (other
+                           exchanges' records by their hashed fields only, never their bodies),
+                           chain by chain, in chain order
     hops/NNNN-SEQ-DIR.xml  the exact bytes of each hop of the flow
-    checkpoint.xml         the chain's head at export, signed by the gateway (``checkpoint``)
+    checkpoint.xml         every chain's head at export and their Merkle root, signed by the
+                           gateway (``checkpoint``)
     pki/ca.pem, crl.pem    the trust anchors, and pki/certs/*.pem the signers' certificates
 
-``verify_bundle`` recomputes every link from the first hop to the checkpoint, checks the
-checkpoint's signature, and checks each hop's own transport signature as of its recording time.
-A changed byte, a removed or reordered record, or an edited field is reported by hop.
+``verify_bundle`` recomputes every link from each hop through its chain to the head the
+checkpoint lists for that chain, recomputes the checkpoint's Merkle root, checks its signature,
+and checks each hop's own transport signature as of its recording time. A changed byte, a
+removed or reordered record, or an edited field is reported by hop.
 """
 
 from __future__ import annotations
@@ -22,13 +25,11 @@ import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from cryptography import x509
-from cryptography.x509.oid import NameOID
-from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -42,11 +43,17 @@ from connectors import (
     verify_envelope,
 )
 from gateway.messagelog.chain import format_time, link_hash, record_fields
-from gateway.messagelog.checkpoint import Checkpoint, make_checkpoint, read_checkpoint
+from gateway.messagelog.checkpoint import (
+    Checkpoint,
+    check_checkpoint,
+    make_checkpoint,
+    parse_time,
+    signer_name,
+)
 from gateway.messagelog.records import StoredRecord
 from gateway.messagelog.schema import from_row, records
 
-FORMAT = "kzgate-evidence/1"
+FORMAT = "kzgate-evidence/2"
 MANIFEST = "manifest.json"
 CHECKPOINT = "checkpoint.xml"
 _LINK_COLUMNS = [c for c in records.columns if c.name != "body"]
@@ -73,7 +80,13 @@ async def export_bundle(
         raise NothingToExport("no records to export")
     checkpoint = await make_checkpoint(engine, key, now)
     flow = {hop.seq: hop for hop in hops}
-    chain = await _links(engine, min(flow), checkpoint.seq)
+    chain: list[dict[str, Any]] = []
+    for chain_id in sorted({hop.chain_id for hop in hops}):
+        signed = checkpoint.head_of(chain_id)
+        if signed is None:
+            raise NothingToExport(f"chain {chain_id} is in no checkpoint: its row is missing")
+        first = min(hop.chain_seq for hop in hops if hop.chain_id == chain_id)
+        chain += await _links(engine, chain_id, first, signed.length)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         entries = []
@@ -99,34 +112,28 @@ async def export_bundle(
     return buffer.getvalue()
 
 
-async def _links(engine: AsyncEngine, first: int, last: int) -> list[dict[str, Any]]:
+async def _links(engine: AsyncEngine, chain_id: str, first: int, last: int) -> list[dict[str, Any]]:
+    # The body's size is hashed; read it without reading the bodies of other exchanges.
     query = (
-        select(*_LINK_COLUMNS)
-        .where(records.c.seq >= first, records.c.seq <= last)
-        .order_by(records.c.seq)
+        select(*_LINK_COLUMNS, func.length(records.c.body).label("body_size"))
+        .where(
+            records.c.chain_id == chain_id,
+            records.c.chain_seq >= first,
+            records.c.chain_seq <= last,
+        )
+        .order_by(records.c.chain_seq)
     )
     async with engine.connect() as conn:
         result = await conn.execute(query)
-        rows = [dict(row._mapping) for row in result]
-    # The body's size is hashed; read it without reading the bodies of other exchanges.
-    sizes = await _body_sizes(engine, first, last)
-    for row in rows:
-        row["body_size"] = sizes[row["seq"]]
-    return rows
-
-
-async def _body_sizes(engine: AsyncEngine, first: int, last: int) -> dict[int, int]:
-    query = select(records.c.seq, func.length(records.c.body)).where(
-        records.c.seq >= first, records.c.seq <= last
-    )
-    async with engine.connect() as conn:
-        return {int(seq): int(size) for seq, size in (await conn.execute(query))}
+        return [dict(row._mapping) for row in result]
 
 
 def _entry(row: dict[str, Any]) -> dict[str, Any]:
     stored = from_row(_RowView({**row, "body": b""}))
     return {
         "seq": int(row["seq"]),
+        "chain_id": row["chain_id"],
+        "chain_seq": int(row["chain_seq"]),
         **record_fields(stored),
         "body_size": int(row["body_size"]),
         "body_sha256": row["body_sha256"],
@@ -150,7 +157,7 @@ def _pki_files(pki_dir: Path, bodies: Sequence[bytes]) -> dict[str, bytes]:
     for body in bodies:
         cert = _signer(body, trust)
         if cert is not None:
-            signers.add(_common_name(cert))
+            signers.add(signer_name(cert))
     for system in sorted(signers):
         path = pki_dir / f"{system}.pem"
         if path.exists():
@@ -164,11 +171,6 @@ def _signer(body: bytes, trust: TrustStore) -> x509.Certificate | None:
         return verify_envelope(root, trust, now=datetime.now().astimezone()).certificate
     except (GatewayError, ValueError):
         return None
-
-
-def _common_name(cert: x509.Certificate) -> str:
-    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else "unknown"
 
 
 # --- verification --------------------------------------------------------------------------------
@@ -192,7 +194,8 @@ class BundleReport:
     ok: bool = True
     problems: list[str] = field(default_factory=list)
     hops: list[HopCheck] = field(default_factory=list)
-    checkpoint_seq: int | None = None
+    checkpoint_root: str | None = None  # the Merkle root the checkpoint signs
+    checkpoint_records: int | None = None  # records it vouches for, over all chains
     checkpoint_signer: str | None = None
 
     def fail(self, problem: str) -> None:
@@ -214,8 +217,8 @@ def verify_bundle(data: bytes) -> BundleReport:
         return report
     trust = _bundled_trust(bundle)
     entries = manifest.get("records", [])
-    last_hash = _check_links(bundle, entries, trust, report)
-    _check_checkpoint(bundle, manifest, entries, last_hash, trust, report)
+    ends = _check_links(bundle, entries, trust, report)
+    _check_checkpoint(bundle, manifest, ends, trust, report)
     return report
 
 
@@ -224,31 +227,34 @@ def _check_links(
     entries: list[dict[str, Any]],
     trust: TrustStore | None,
     report: BundleReport,
-) -> str | None:
-    prev: dict[str, Any] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Every record's hash and link within its chain; the last entry of each chain by id."""
+    last: dict[str, dict[str, Any]] = {}
     hop_number = 0
     for entry in entries:
-        seq = int(entry["seq"])
+        chain_id, seq = str(entry["chain_id"]), int(entry["chain_seq"])
+        prev = last.get(chain_id)
         if entry.get("hop"):
             hop_number += 1
         what = _describe(entry, hop_number)
-        if prev is not None and seq != prev["seq"] + 1:
-            first_missing = prev["seq"] + 1
+        if prev is not None and seq != prev["chain_seq"] + 1:
+            first_missing = prev["chain_seq"] + 1
             gap = str(first_missing) if seq == first_missing + 1 else f"{first_missing}..{seq - 1}"
-            report.fail(f"record {gap} is missing: the chain breaks just before {what}")
+            report.fail(
+                f"record {gap} of chain {chain_id} is missing: the chain breaks just before {what}"
+            )
         elif prev is not None and entry["prev_hash"] != prev["record_hash"]:
-            report.fail(f"{what} does not link to the record before it (seq {prev['seq']})")
-        fields = _fields_of(entry)
+            report.fail(f"{what} does not link to the record before it (seq {prev['chain_seq']})")
         digest = entry["body_sha256"]
-        if (
-            link_hash(entry["prev_hash"], seq, fields, entry["body_size"], digest)
-            != entry["record_hash"]
-        ):
+        link = link_hash(
+            entry["prev_hash"], chain_id, seq, _fields_of(entry), entry["body_size"], digest
+        )
+        if link != entry["record_hash"]:
             report.fail(f"{what}: its record was edited (fields do not match its hash)")
         if entry.get("hop"):
             report.hops.append(_check_hop(bundle, entry, hop_number, what, trust, report))
-        prev = entry
-    return None if prev is None else prev["record_hash"]
+        last[chain_id] = entry
+    return last
 
 
 def _check_hop(
@@ -289,46 +295,46 @@ def hop_signature(body: bytes, trust: TrustStore | None, recorded_at: str) -> st
     if trust is None:
         return "not checked: no CA in the bundle"
     try:
-        signed = verify_envelope(root, trust, now=_parse_time(recorded_at))
+        signed = verify_envelope(root, trust, now=parse_time(recorded_at))
     except GatewayError as error:
         return f"invalid: {error.fault.code}"
-    return f"valid ({_common_name(signed.certificate)})"
+    return f"valid ({signer_name(signed.certificate)})"
 
 
 def _check_checkpoint(
     bundle: zipfile.ZipFile,
     manifest: dict[str, Any],
-    entries: list[dict[str, Any]],
-    last_hash: str | None,
+    ends: dict[str, dict[str, Any]],
     trust: TrustStore | None,
     report: BundleReport,
 ) -> None:
     try:
         raw = bundle.read(manifest.get("checkpoint", CHECKPOINT))
-        root = etree.fromstring(raw)
-        seq, head_hash, made_at = read_checkpoint(root)
-    except (KeyError, ValueError, etree.XMLSyntaxError) as exc:
-        report.fail(f"the signed checkpoint is missing or unreadable ({exc})")
+    except KeyError as exc:
+        report.fail(f"the signed checkpoint is missing ({exc})")
         return
-    report.checkpoint_seq = seq
     if trust is None:
         report.fail("the bundle carries no CA certificate: the checkpoint cannot be checked")
         return
-    try:
-        signed = verify_envelope(root, trust, now=_parse_time(made_at))
-    except GatewayError as error:
-        report.fail(f"the checkpoint's signature does not verify ({error.fault.code})")
+    checked = check_checkpoint(raw, trust)
+    report.checkpoint_signer = checked.signer
+    if checked.problem is not None:
+        report.fail(f"the signed checkpoint cannot be trusted: {checked.problem}")
         return
-    report.checkpoint_signer = _common_name(signed.certificate)
-    if report.checkpoint_signer != GATEWAY_ID:
-        report.fail(f"the checkpoint is signed by {report.checkpoint_signer}, not the gateway")
-    if not entries:
+    heads = {head.chain_id: head for head in checked.heads}
+    report.checkpoint_records = sum(head.length for head in checked.heads)
+    report.checkpoint_root = checked.root
+    if not ends:
         report.fail("the bundle holds no records")
-    elif entries[-1]["seq"] != seq or last_hash != head_hash:
-        report.fail(
-            f"the chain does not end at the signed checkpoint (seq {seq}): "
-            f"it ends at seq {entries[-1]['seq']}"
-        )
+    for chain_id, entry in ends.items():
+        head = heads.get(chain_id)
+        if head is None:
+            report.fail(f"chain {chain_id} is not in the signed checkpoint")
+        elif entry["chain_seq"] != head.length or entry["record_hash"] != head.head_hash:
+            report.fail(
+                f"chain {chain_id} does not end at the head the checkpoint signs "
+                f"(seq {head.length}): it ends at seq {entry['chain_seq']}"
+            )
 
 
 def _bundled_trust(bundle: zipfile.ZipFile) -> TrustStore | None:
@@ -358,14 +364,11 @@ def _fields_of(entry: dict[str, Any]) -> dict[str, str | int | None]:
 def _describe(entry: dict[str, Any], hop_number: int) -> str:
     if entry.get("hop"):
         return (
-            f"hop {hop_number} (seq {entry['seq']}, {entry['direction']} "
+            f"hop {hop_number} (chain {entry['chain_id']} seq {entry['chain_seq']}, "
+            f"{entry['direction']} "
             f"{entry['sender_id']} → {entry['receiver_id'] or '-'}, {entry['service_id']})"
         )
-    return f"record {entry['seq']}"
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return f"record {entry['chain_seq']} of chain {entry['chain_id']}"
 
 
 __all__ = ["BundleReport", "Checkpoint", "HopCheck", "NothingToExport", "export_bundle"]

@@ -1,30 +1,41 @@
-"""Appending to and reading the message log, with group commit.
+"""Appending to and reading the message log, with group commit, one chain per writer.
 
 Each ``append`` waits for its record's transaction to commit. One writer task per ``MessageLog``
 drains whatever appends are queued (up to ``batch_size``) into one transaction: one fsync for
-many records instead of one each. Extending the chain takes the head row's lock (PostgreSQL
-``SELECT … FOR UPDATE``, SQLite ``BEGIN IMMEDIATE``), so several processes never fork the chain.
+many records instead of one each. Each ``MessageLog`` that is started opens a hash chain of its
+own (its id names the instance, the worker process and the start) and is the only writer of that
+chain, so it keeps the chain's head in memory and writers never wait for one another's locks;
+the chain's row moves in the same transaction as its records (on SQLite the database itself
+still admits one writing transaction at a time). ``close`` signs a checkpoint over every chain
+when it was given the gateway's key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+import logging
+import os
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.messagelog.chain import body_digest, compute_record_hash
-from gateway.messagelog.records import HopRecord, StoredRecord
-from gateway.messagelog.schema import HEAD_ID, from_row, head, records, to_row, traces
+from connectors import TransportKey, TrustStore
+from gateway.messagelog.chain import GENESIS_HASH, body_digest, compute_record_hash
+from gateway.messagelog.checkpoint import make_checkpoint
+from gateway.messagelog.records import HopRecord, StoredRecord, utc_now
+from gateway.messagelog.schema import chains, from_row, records, to_row, traces
 from gateway.messagelog.verify import VerifyReport, verify_log
 from gateway.storage.engine import write_transaction
 from gateway.storage.seen_messages import claim_on
+
+log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 256
 _HOP_FIELDS = tuple(f.name for f in fields(HopRecord))
@@ -35,7 +46,7 @@ class MessageLogClosed(RuntimeError):
 
 
 class MessageLogCorrupted(RuntimeError):
-    """The chain's head row is missing: the log cannot be extended without hiding tampering."""
+    """The chain's row is missing or moved by someone else: extending it would hide tampering."""
 
 
 @dataclass(frozen=True)
@@ -65,32 +76,75 @@ class _Group:
 
 
 class MessageLog:
-    """The hash-chained log of every hop; use ``async with MessageLog(engine) as log``."""
+    """The hash-chained log of every hop; use ``async with MessageLog(engine) as log``.
 
-    def __init__(self, engine: AsyncEngine, *, batch_size: int = DEFAULT_BATCH_SIZE):
+    ``instance_id`` names the gateway instance (host) in the chain id; ``key`` and ``clock``,
+    when given, sign a checkpoint on ``close``.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        instance_id: str = "local",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        key: TransportKey | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
+        if "/" in instance_id:
+            raise ValueError("instance_id cannot hold '/' (it separates the chain id's parts)")
         self._engine = engine
         self._batch_size = batch_size
+        self._instance_id = instance_id
+        self._key = key
+        self._clock = clock
+        self.chain_id = ""  # set by start()
+        self._length = 0
+        self._head = GENESIS_HASH
+        self._opened = False  # whether the chain's row exists (written with its first records)
         # None is queued by close(): everything queued before it is still written.
         self._queue: asyncio.Queue[_Group | None] = asyncio.Queue()
         self._writer: asyncio.Task[None] | None = None
         self._accepting = False
 
     async def start(self) -> None:
-        """Start the writer task; appends are refused until then."""
+        """Name this writer's chain and start the writer task; appends are refused until then.
+
+        The chain's row is written with its first records: a process that never logs (say, a
+        connector process) leaves no empty chain behind.
+        """
         if self._writer is not None:
             raise RuntimeError("MessageLog already started")
+        # A new chain per start: a restarted or replaced worker never continues a chain whose
+        # last transaction it cannot be sure of; the token keeps two starts in one pid apart.
+        self.chain_id = f"{self._instance_id}/{os.getpid()}/{secrets.token_hex(4)}"
         self._writer = asyncio.create_task(self._run(), name="messagelog-writer")
         self._accepting = True
 
     async def close(self) -> None:
-        """Stop accepting appends, write every one already queued, then stop the writer."""
+        """Stop accepting appends, write every one already queued, then stop the writer.
+
+        Then the chain is marked closed and, with a key, a checkpoint over every chain signed.
+        """
         if self._writer is None or not self._accepting:
             return
         self._accepting = False
         self._queue.put_nowait(None)
         await self._writer
+        try:
+            if self._opened:
+                async with write_transaction(self._engine) as conn:
+                    await conn.execute(
+                        chains.update()
+                        .where(chains.c.chain_id == self.chain_id)
+                        .values(closed_at=utc_now())
+                    )
+            if self._key is not None:
+                await make_checkpoint(self._engine, self._key, self._clock())
+        except Exception:  # the records are written; a later checkpoint will cover them
+            log.exception("closing message-log chain %s", self.chain_id)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -136,9 +190,9 @@ class MessageLog:
             result = await conn.execute(query)
             return [from_row(row) for row in result]
 
-    async def verify(self) -> VerifyReport:
-        """Walk the whole chain; see ``gateway.messagelog.verify``."""
-        return await verify_log(self._engine)
+    async def verify(self, trust: TrustStore | None = None) -> VerifyReport:
+        """Walk every chain and check every checkpoint; see ``gateway.messagelog.verify``."""
+        return await verify_log(self._engine, trust)
 
     async def _run(self) -> None:
         stopping = False
@@ -171,49 +225,93 @@ class MessageLog:
             _settle(group, outcome)
 
     async def _write(self, batch: list[_Group]) -> list[list[StoredRecord] | Exception]:
+        length, prev = self._length, self._head
         async with write_transaction(self._engine) as conn:
-            seq, prev = await _lock_head(conn)
             outcomes: list[list[StoredRecord] | Exception] = []
-            rows: list[StoredRecord] = []
+            count = 0
             for group in batch:
                 if group.claim is not None and not await _claim(conn, group.claim):
                     outcomes.append(AlreadyClaimed(group.claim.message_id))
                     continue
-                stored = []
+                outcomes.append([])
+                count += len(group.records)
+            if count == 0:
+                return outcomes
+            ids = iter(await _record_ids(conn, count))
+            rows: list[StoredRecord] = []
+            for index, group in enumerate(batch):
+                stored = outcomes[index]
+                if isinstance(stored, Exception):
+                    continue
                 for record, digest in zip(group.records, group.digests, strict=True):
-                    seq += 1
-                    link = compute_record_hash(prev, seq, record, digest)
-                    stored.append(_stored(record, digest, seq, prev, link))
+                    length += 1
+                    link = compute_record_hash(prev, self.chain_id, length, record, digest)
+                    place = (next(ids), self.chain_id, length)
+                    stored.append(_stored(record, digest, place, prev, link))
                     prev = link
-                outcomes.append(stored)
                 rows += stored
-            if rows:
-                await conn.execute(records.insert(), [to_row(item) for item in rows])
-                traced = [{"seq": r.seq, "trace_id": r.trace_id} for r in rows if r.trace_id]
-                if traced:
-                    await conn.execute(traces.insert(), traced)
-                await conn.execute(
-                    head.update().where(head.c.id == HEAD_ID).values(last_seq=seq, last_hash=prev)
-                )
+            await conn.execute(records.insert(), [to_row(item) for item in rows])
+            traced = [{"seq": r.seq, "trace_id": r.trace_id} for r in rows if r.trace_id]
+            if traced:
+                await conn.execute(traces.insert(), traced)
+            await self._move_head(conn, length, prev)
+        self._length, self._head, self._opened = length, prev, True  # committed: ends here
         return outcomes
+
+    async def _move_head(self, conn: AsyncConnection, length: int, head_hash: str) -> None:
+        """Write the chain's new end; refuse when its row is not where this writer left it."""
+        if not self._opened:
+            await conn.execute(
+                chains.insert().values(
+                    chain_id=self.chain_id,
+                    instance_id=self._instance_id,
+                    worker=str(os.getpid()),
+                    opened_at=utc_now(),
+                    length=length,
+                    head_hash=head_hash,
+                )
+            )
+            return
+        moved = await conn.execute(
+            chains.update()
+            .where(chains.c.chain_id == self.chain_id, chains.c.length == self._length)
+            .values(length=length, head_hash=head_hash)
+        )
+        if moved.rowcount != 1:
+            raise MessageLogCorrupted(
+                f"chain {self.chain_id}'s row is missing or was moved by someone else; "
+                "run `kzgate log verify`"
+            )
 
 
 async def _claim(conn: AsyncConnection, claim: MessageClaim) -> bool:
     return await claim_on(conn, claim.sender_id, claim.message_id, claim.expires_at, claim.now)
 
 
-async def _lock_head(conn: AsyncConnection) -> tuple[int, str]:
-    # FOR UPDATE serializes writers on PostgreSQL; on SQLite BEGIN IMMEDIATE already did.
-    query = select(head.c.last_seq, head.c.last_hash).where(head.c.id == HEAD_ID).with_for_update()
-    row = (await conn.execute(query)).first()
-    if row is None:
-        raise MessageLogCorrupted("messagelog_head row is missing; run `kzgate log verify`")
-    return int(row.last_seq), str(row.last_hash)
+async def _record_ids(conn: AsyncConnection, count: int) -> list[int]:
+    """``count`` fresh log-wide record numbers (``seq``), in increasing order."""
+    if conn.dialect.name == "postgresql":
+        query = text("SELECT nextval('messagelog_record_ids') FROM generate_series(1, :n)")
+        return sorted(int(n) for n in (await conn.execute(query, {"n": count})).scalars())
+    # SQLite: this transaction holds the database's write lock (BEGIN IMMEDIATE).
+    top = (await conn.execute(select(func.coalesce(func.max(records.c.seq), 0)))).scalar()
+    return list(range(int(top or 0) + 1, int(top or 0) + 1 + count))
 
 
-def _stored(record: HopRecord, digest: str, seq: int, prev: str, link: str) -> StoredRecord:
+def _stored(
+    record: HopRecord, digest: str, place: tuple[int, str, int], prev: str, link: str
+) -> StoredRecord:
     hop = {name: getattr(record, name) for name in _HOP_FIELDS}
-    return StoredRecord(**hop, seq=seq, body_sha256=digest, prev_hash=prev, record_hash=link)
+    seq, chain_id, chain_seq = place
+    return StoredRecord(
+        **hop,
+        seq=seq,
+        chain_id=chain_id,
+        chain_seq=chain_seq,
+        body_sha256=digest,
+        prev_hash=prev,
+        record_hash=link,
+    )
 
 
 def _settle(group: _Group, outcome: list[StoredRecord] | Exception) -> None:

@@ -64,9 +64,16 @@ class HopRecord:
 
 @dataclass(frozen=True, kw_only=True)
 class StoredRecord(HopRecord):
-    """A committed record: the hop plus its place in the chain."""
+    """A committed record: the hop plus its place in its writer's chain.
+
+    ``seq`` numbers records across the whole log (an index for finding and linking to a record,
+    outside the hash); ``chain_id`` and ``chain_seq`` are its place in the hash chain of the
+    writer that appended it, and are hashed.
+    """
 
     seq: int
+    chain_id: str
+    chain_seq: int
     body_sha256: str  # hex SHA-256 of ``body`` as computed at append time
     prev_hash: str
     record_hash: str

@@ -1,6 +1,6 @@
 """``GET /metrics``: the process's counters plus gauges read from shared state at scrape time.
 
-Gauges of shared state (the chain's length, the last checkpoint's age, queue depths) are read
+Gauges of shared state (the chains' lengths, the last checkpoint's age, queue depths) are read
 from the database or broker on each scrape rather than kept in memory, so every worker reports
 the same truth and a restart loses nothing. Counters and histograms come from the process's
 registry, or, with ``PROMETHEUS_MULTIPROC_DIR`` set, from every worker's files summed.
@@ -17,12 +17,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import select
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.messagelog.checkpoint import latest_checkpoint
-from gateway.messagelog.schema import HEAD_ID, head
+from gateway.messagelog.schema import chains
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,18 @@ async def gateway_metrics(request: Request) -> Response:
 
 
 async def message_log_families(engine: object, now: datetime) -> list[Metric]:
+    query = select(func.coalesce(func.sum(chains.c.length), 0), func.count())
     async with engine.connect() as conn:  # type: ignore[attr-defined]
-        row = (await conn.execute(select(head.c.last_seq).where(head.c.id == HEAD_ID))).first()
+        total, count = (await conn.execute(query)).one()
     length = GaugeMetricFamily(
-        "kzgate_messagelog_records", "Records in the message log's hash chain (its head seq)"
+        "kzgate_messagelog_records", "Records in the message log's hash chains (all chains)"
     )
-    length.add_metric([], 0 if row is None else int(row.last_seq))
-    families: list[Metric] = [length]
+    length.add_metric([], int(total))
+    chain_count = GaugeMetricFamily(
+        "kzgate_messagelog_chains", "Hash chains in the message log (one per writer process)"
+    )
+    chain_count.add_metric([], int(count))
+    families: list[Metric] = [length, chain_count]
     checkpoint = await latest_checkpoint(engine)  # type: ignore[arg-type]
     if checkpoint is not None:
         age = GaugeMetricFamily(
@@ -74,9 +79,9 @@ async def message_log_families(engine: object, now: datetime) -> list[Metric]:
         )
         age.add_metric([], max(0.0, (now - checkpoint.made_at).total_seconds()))
         covered = GaugeMetricFamily(
-            "kzgate_messagelog_checkpoint_seq", "The chain position the last checkpoint signs"
+            "kzgate_messagelog_checkpoint_seq", "Records the last checkpoint signs (all chains)"
         )
-        covered.add_metric([], checkpoint.seq)
+        covered.add_metric([], checkpoint.records)
         families += [age, covered]
     return families
 

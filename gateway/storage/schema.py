@@ -20,11 +20,12 @@ async def create_schema(engine: AsyncEngine) -> None:
     """Create every missing table; existing tables and their rows are left untouched."""
     # The modules that define tables on ``metadata``, imported here so that no table is missed
     # because the caller did not import its module (they import this one, hence not at the top).
-    from gateway.messagelog import schema as _messagelog  # noqa: F401
+    from gateway.messagelog import schema as _messagelog
     from gateway.storage import seen_messages  # noqa: F401
     from gateway.tracking import store as _tracking  # noqa: F401
 
-    await create_tables(engine, metadata)
+    # A log in the single-chain layout of earlier versions becomes one chain of the new one.
+    await create_tables(engine, metadata, then=_messagelog.upgrade_single_chain)
 
 
 async def create_tables(

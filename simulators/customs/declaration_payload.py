@@ -14,7 +14,7 @@ from lxml import etree
 
 from connectors import GatewayError, PayloadSchemas, format_datetime
 from connectors.soap.values import child, children
-from simulators.customs.declaration_store import Declaration, Event
+from simulators.customs.declaration_rows import Declaration, Event
 from simulators.customs.declarations import (
     ControlForm,
     DeclarationItem,

@@ -40,13 +40,9 @@ from connectors import (
     errors,
     format_datetime,
 )
-from simulators.customs.clearance import (
-    Clearance,
-    FactsMissing,
-    OfficerActionRefused,
-    default_permit_goods,
-    official_key,
-)
+from simulators.customs.clearance import Clearance, OfficerActionRefused
+from simulators.customs.clearance_delivery import official_key
+from simulators.customs.clearance_intake import FactsMissing, default_permit_goods
 from simulators.customs.declaration_payload import (
     EXPORT_DECLARATION,
     REGISTER_REQUEST,
@@ -58,10 +54,12 @@ from simulators.customs.declaration_payload import (
     parse_declaration,
     read_request,
 )
-from simulators.customs.declaration_store import Declaration, DeclarationStore
-from simulators.customs.declarations import CUSTOMS_HOURS, RiskProfile
+from simulators.customs.declaration_rows import Declaration
+from simulators.customs.declaration_store import DeclarationStore
+from simulators.customs.declarations import CUSTOMS_HOURS
 from simulators.customs.payload import PayloadError
 from simulators.customs.registers import RegisterKind, Registers
+from simulators.customs.risk import RiskProfile
 from simulators.customs.signatures import declarant_signature
 from simulators.customs.store import RecordStore
 from simulators.kit.calendar import WorkingCalendar

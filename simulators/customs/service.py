@@ -39,7 +39,6 @@ from simulators.customs.declaration_service import (
     declaration_routes,
     risk_from_env,
 )
-from simulators.customs.declarations import RiskProfile
 from simulators.customs.models import STATUS_KK, CustomsRecord, RecordStatus
 from simulators.customs.payload import (
     ByHolder,
@@ -52,6 +51,7 @@ from simulators.customs.payload import (
     decimal_text,
     read_payload,
 )
+from simulators.customs.risk import RiskProfile
 from simulators.customs.store import Clock, RecordConflict, RecordRefused, RecordStore
 from simulators.kit.clock import process_clock
 from simulators.kit.database import simulator_database_url

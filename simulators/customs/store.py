@@ -196,7 +196,7 @@ class RecordStore:
             row = (await conn.execute(query)).first()
             if row is None:
                 raise RecordRefused(f"no customs record {number}")
-            yield conn, _record(row._mapping)
+            yield conn, record_of(row._mapping)
 
     async def _update(
         self,
@@ -218,7 +218,7 @@ class RecordStore:
 
     async def _one(self, conn: AsyncConnection, number: str) -> CustomsRecord | None:
         row = (await conn.execute(select(records).where(records.c.number == number))).first()
-        return None if row is None else _record(row._mapping)
+        return None if row is None else record_of(row._mapping)
 
     async def _required(self, number: str) -> CustomsRecord:
         record = await self.by_number(number)
@@ -232,7 +232,7 @@ class RecordStore:
         if where is not None:
             query = query.where(where)
         async with self._engine.connect() as conn:
-            return [_record(row._mapping) for row in await conn.execute(query)]
+            return [record_of(row._mapping) for row in await conn.execute(query)]
 
     async def _ensure_schema(self) -> None:
         # On first use, not at start-up: an app driven in-process never runs its lifespan.
@@ -240,11 +240,11 @@ class RecordStore:
             return
         async with self._ready_lock:
             if not self._ready:
-                await _create_table(self._engine)
+                await create_records_table(self._engine)
                 self._ready = True
 
 
-async def _create_table(engine: AsyncEngine) -> None:
+async def create_records_table(engine: AsyncEngine) -> None:
     # BEGIN IMMEDIATE on SQLite: create_all reads before it writes, and a deferred transaction
     # whose snapshot another writer has passed gets "database is locked" at once, without waiting.
     async with write_transaction(engine) as conn:
@@ -299,7 +299,7 @@ def _content_row(c: RecordContent) -> dict[str, Any]:
     }
 
 
-def _record(row: Any) -> CustomsRecord:
+def record_of(row: Any) -> CustomsRecord:
     return CustomsRecord(
         content=_content(row),
         status=RecordStatus(row["status"]),

@@ -23,7 +23,6 @@ import typing
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from cryptography import x509
@@ -31,7 +30,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from connectors import TransportKey, TrustStore, sign_payload, verify_payload
+from connectors import XSD_DIR, TransportKey, TrustStore, sign_payload, verify_payload
 from simulators.elicensing.forms import (
     Applicant,
     AuthorizedPerson,
@@ -50,7 +49,7 @@ from simulators.elicensing.forms import (
 from simulators.elicensing.rules import Decision, Ground, Outcome
 
 NAMESPACE = "http://kzgate.kz/simulators/elicense/v1"
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "xsd" / "elicense.xsd"
+SCHEMA_PATH = XSD_DIR / "elicense.xsd"
 ISSUER_SYSTEM = "ELICENSE"
 _NSMAP = {"el": NAMESPACE}
 _SEQUENCE_LIMIT = 1_000_000

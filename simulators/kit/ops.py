@@ -6,8 +6,10 @@ Reading ``/ops/*`` stays open: testers and ``kzgate status`` need it. A request 
 - refused outright under ``KZGATE_ENV=production`` — a simulator's clock and faults are rehearsal
   tools, and nothing in production may move time or switch a system off over HTTP;
 - allowed without credentials when the simulator listens on a loopback address only
-  (``KZGATE_HOST`` 127.0.0.1, ::1 or localhost, the default): only the operator's own machine can
-  reach it then;
+  (``KZGATE_HOST`` 127.0.0.1, ::1 or localhost, the default) **and** the request itself came from
+  a loopback peer: only the operator's own machine can reach it then. The peer is checked too
+  because ``KZGATE_HOST`` is what the simulator was told, not what its socket is bound to (a
+  process started by hand on 0.0.0.0, or behind a proxy, still says 127.0.0.1);
 - otherwise allowed only with ``Authorization: Bearer <KZGATE_OPS_TOKEN>``; with no token
   configured such a simulator refuses every change, since an unauthenticated switch reachable
   from the network is exactly what issue 8 found.
@@ -68,12 +70,19 @@ class OpsAccess:
                 {"error": "ops endpoints do not change state under KZGATE_ENV=production"},
                 status_code=403,
             )
-        if is_loopback(self.bind_host):
+        peer = request.client.host if request.client is not None else None
+        local_peer = peer is None or is_loopback(peer)
+        if is_loopback(self.bind_host) and local_peer:
             return None
         if self.token is None:
+            where = (
+                f"listens on {self.bind_host}"
+                if not is_loopback(self.bind_host)
+                else f"was reached from {peer}, not from this machine"
+            )
             return JSONResponse(
                 {
-                    "error": f"this simulator listens on {self.bind_host}: set KZGATE_OPS_TOKEN "
+                    "error": f"this simulator {where}: set KZGATE_OPS_TOKEN "
                     "and send it as 'Authorization: Bearer …' to change its state"
                 },
                 status_code=403,

@@ -278,13 +278,15 @@ async def test_two_brokers_on_one_queue_deliver_each_message_once(
 
 
 async def test_a_long_handler_keeps_its_lease(make_broker: MakeBroker) -> None:
-    slow, other = make_broker(own_engine=True, lease=0.3), make_broker(own_engine=True)
+    # A lease of 1 s: renewals must land within it even on a loaded 2-core CI machine (0.3 s
+    # did not, under five parallel pytest runs, and the other broker rightly took the message).
+    slow, other = make_broker(own_engine=True, lease=1.0), make_broker(own_engine=True)
     await slow.start(["GBDUL"])
     seen: list[tuple[str, int]] = []
 
     async def takes_long(delivery: Delivery) -> None:
         seen.append(("slow", delivery.attempt))
-        await asyncio.sleep(1.0)  # more than three leases
+        await asyncio.sleep(3.2)  # more than three leases
         await delivery.ack()
 
     await slow.consume(QUEUE, takes_long)
@@ -292,7 +294,7 @@ async def test_a_long_handler_keeps_its_lease(make_broker: MakeBroker) -> None:
     await until(lambda: len(seen) == 1)
     other_got: list[Delivery] = []
     await other.consume(QUEUE, recorder(other_got))
-    await asyncio.sleep(1.3)
+    await asyncio.sleep(3.5)
     assert seen == [("slow", 1)]
     assert other_got == []
 

@@ -92,6 +92,53 @@ async def test_confirmed_messages_survive_a_broker_restart(rabbit: RabbitBroker)
     assert expected - received == set()
 
 
+@pytest.mark.serial
+async def test_messages_waiting_for_a_retry_survive_a_broker_restart() -> None:
+    """Every message sits in a delay level when the broker stops and is overdue when it starts:
+    with classic delay queues RabbitMQ expired them at boot, before the quorum system queue was
+    back, and dropped them (dead-lettering at most once) — confirmed messages lost."""
+    url = require_rabbitmq()
+    broker = RabbitBroker(
+        url, retry=RetryPolicy(max_attempts=5, delays=(2.0,)), namespace=fresh_namespace()
+    )
+    await broker.start(SYSTEMS)
+    try:
+        waiting: set[str] = set()
+        came_back: set[str] = set()
+
+        async def retry_once(delivery: Delivery) -> None:
+            with contextlib.suppress(BrokerError):  # unsettled: the broker redelivers it
+                if delivery.attempt == 1:
+                    await delivery.retry("the provider answered 503")
+                    waiting.add(delivery.message.message_id)
+                else:
+                    came_back.add(delivery.message.message_id)
+                    await delivery.ack()
+
+        await broker.consume(ALPHA, retry_once, prefetch=50)
+        sent = [message(f"<waits n='{n}'/>".encode()) for n in range(200)]
+        for each in sent:
+            await broker.publish(ALPHA, each)
+        expected = {m.message_id for m in sent}
+        deadline = time.monotonic() + 10
+        while waiting != expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert waiting == expected, "every message is in the delay level"
+        await rabbitmqctl("stop_app")
+        try:
+            await asyncio.sleep(2.5)  # past the delay: all overdue when the broker boots
+        finally:
+            await rabbitmqctl("start_app")
+        deadline = time.monotonic() + 30
+        while came_back != expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert expected - came_back == set(), f"{len(expected - came_back)} of 200 lost"
+    finally:
+        with contextlib.suppress(BrokerError):
+            await broker.delete_topology()
+        await broker.close()
+
+
 def _setup_dead_letter(url: str, namespace: str, parked: Message) -> None:
     async def park() -> None:
         broker = RabbitBroker(url, retry=FAST_RETRY, namespace=namespace)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterator
 
+import pytest
+
 from gateway.cli.main import build_parser
+
+# What a module docstring or a developer note looks like; a user's help never reads like this.
+DEVELOPER_WORDS = re.compile(r"``|Entry point|\bregister\(|\bfunc\b|\bsubparsers\b|:func:|:class:")
 
 
 def _commands(
@@ -18,16 +24,46 @@ def _commands(
                 yield from _commands(child, (*path, name))
 
 
+def _arguments(parser: argparse.ArgumentParser) -> Iterator[argparse.Action]:
+    """The options and positionals a user types (not --help, not the sub-command slot)."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._HelpAction | argparse._SubParsersAction):
+            yield action
+
+
+COMMANDS = list(_commands(build_parser()))
+
+
 def test_the_tool_says_what_it_does() -> None:
     text = build_parser().format_help()
     assert "kzgate runs a simulated Kazakh e-government integration gateway" in text
-    assert "``" not in text and "register" not in text and "Entry point" not in text
+    assert not DEVELOPER_WORDS.search(text), text
 
 
 def test_every_command_describes_itself_in_its_own_help() -> None:
-    commands = list(_commands(build_parser()))
-    assert len(commands) > 20
-    bare = [" ".join(path) for path, parser in commands if not parser.description]
+    assert len(COMMANDS) > 20
+    bare = [" ".join(path) for path, parser in COMMANDS if not parser.description]
     assert bare == []
-    for _, parser in commands:
-        assert "``" not in parser.format_help()
+
+
+@pytest.mark.parametrize(
+    ("path", "parser"), COMMANDS, ids=[" ".join(path) for path, _ in COMMANDS]
+)
+def test_each_command_and_each_of_its_options_says_what_it_is_for(
+    path: tuple[str, ...], parser: argparse.ArgumentParser
+) -> None:
+    text = parser.format_help()
+    assert not DEVELOPER_WORDS.search(text), f"kzgate {' '.join(path)} --help:\n{text}"
+    unexplained = [
+        "/".join(action.option_strings) or action.dest
+        for action in _arguments(parser)
+        if not action.help or action.help == argparse.SUPPRESS or not action.help.strip()
+    ]
+    assert unexplained == [], f"kzgate {' '.join(path)}: options without help"
+
+
+def test_the_checks_catch_a_bare_option_and_a_docstring() -> None:
+    parser = argparse.ArgumentParser(prog="kzgate x", description="``register`` adds this.")
+    parser.add_argument("--limit")
+    assert DEVELOPER_WORDS.search(parser.format_help())
+    assert [a.dest for a in _arguments(parser) if not a.help] == ["limit"]

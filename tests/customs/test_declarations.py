@@ -23,10 +23,9 @@ from simulators.customs.declarations import (
     DeclarationItem,
     ExportDeclaration,
     PaymentMethod,
-    RiskProfile,
-    RiskRule,
 )
 from simulators.customs.models import RecordStatus
+from simulators.customs.risk import RiskProfile, RiskRule
 from simulators.elicensing.permit_query import build_execution_notice
 from simulators.kit.clock import KZ_TIME
 from simulators.kit.personal_keys import declarant_name, personal_key

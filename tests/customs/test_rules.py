@@ -18,16 +18,12 @@ from simulators.customs.declarations import (
     ExportDeclaration,
     PaymentMethod,
     PermitDocument,
-    PermitGoods,
-    RiskProfile,
-    RiskRule,
     add_working_time,
-    exclusions,
-    identification,
-    permit_check,
 )
+from simulators.customs.formation import PermitGoods, exclusions, identification, permit_check
 from simulators.customs.models import RecordStatus, TradeCountryRole, TradeType
 from simulators.customs.registers import RegisterKind, Registers
+from simulators.customs.risk import RiskProfile, RiskRule
 from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import KZ_TIME
 

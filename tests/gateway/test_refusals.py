@@ -99,6 +99,28 @@ async def test_oversized_message(gateway: Harness) -> None:
     assert await _stored_request_size(gateway, "Client.Xml.TooLarge") == 0, "not stored"
 
 
+async def test_an_unsigned_refusal_keeps_only_its_first_64_kib(gateway: Harness) -> None:
+    """Anyone can send unsigned junk: each refusal must not cost the log's disk its whole size."""
+    cap = gateway.settings.log_unverified_max_bytes
+    assert cap == 64 * 1024
+    junk = f'<e:Envelope xmlns:e="{SOAP_NS}"><e:Body><x>'.encode()
+    junk += b"y" * (2 * 1024 * 1024) + b"</x></e:Body></e:Envelope>"
+    code = await _refusal(gateway, junk)
+    assert await _stored_request_size(gateway, code) == cap
+
+
+async def test_a_refusal_after_the_signature_checked_out_is_kept_whole(gateway: Harness) -> None:
+    """A registered system's refused request (here a replay) is evidence against it: kept byte
+    for byte, however long."""
+    payload = lookup()
+    payload[0].tail = " " * (100 * 1024)  # whitespace the schema ignores, under the signature
+    body = _signed(gateway.client(), payload=payload)
+    first = await gateway.post(body)
+    assert first.status_code == 200
+    assert await _refusal(gateway, body) == "Client.Security.Replay"
+    assert await _stored_request_size(gateway, "Client.Security.Replay") == len(body)
+
+
 async def _stored_request_size(gateway: Harness, fault_code: str) -> int:
     # An unreadable request has no messageId to look it up by: find it by its fault code.
     from sqlalchemy import text
@@ -242,8 +264,7 @@ async def test_refused_message_id_can_be_corrected_and_resent(gateway: Harness) 
 async def test_unknown_sender_signed_is_told_only_that_the_certificate_is_not_its(
     gateway: Harness,
 ) -> None:
-    """The certificate binding comes first: a signed request does not learn which senderIds exist.
-    """
+    """The certificate binding comes first: a signed request learns no senderIds that exist."""
     body = _signed(gateway.client(), sender_id="NOBODY")
     assert await _refusal(gateway, body) == "Client.Security.CertificateNotSender"
 

@@ -61,6 +61,7 @@ async def _round_trip_then_tamper(url, shared_pki, tmp_path, monkeypatch, capsys
         assert {h.security_policy for h in hops} == {"shep"}
 
     monkeypatch.setenv("KZGATE_DATABASE_URL", url)
+    monkeypatch.setenv("KZGATE_PKI_DIR", str(shared_pki))  # checkpoint signatures are checked
     assert await asyncio.to_thread(kzgate, ["log", "verify"]) == 0
     await _flip_one_body_byte(url, hops[2].seq)
     assert await asyncio.to_thread(kzgate, ["log", "verify"]) == 1

@@ -66,7 +66,7 @@ async def _send_until_acked(system: System, body: bytes) -> str:
             root, _ = await client.call("/async", body)
             return parse_send_message_response(split_envelope(root).operation).message_id
         except (httpx.TransportError, GatewayFault) as exc:
-            if isinstance(exc, GatewayFault) and not exc.info.code.startswith("Server."):
+            if isinstance(exc, GatewayFault) and not exc.info.error_code.startswith("Server."):
                 raise  # a refusal of the message itself is a defect, not a lost answer
             assert time.monotonic() < deadline, f"never acked: {exc!r}"
             await asyncio.sleep(0.2)

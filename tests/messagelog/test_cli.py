@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -12,6 +13,7 @@ from gateway.cli import log as log_cli
 from gateway.messagelog import Direction, MessageLog, Outcome
 from gateway.storage import create_engine, create_schema
 from tests.messagelog.hops import envelope, hop
+from tests.pki import make_test_pki
 
 
 def kzgate(*argv: str) -> int:
@@ -42,8 +44,10 @@ async def _sql(url: str, statement: str) -> None:
 
 
 @pytest.fixture
-def seeded(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+def seeded(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
     monkeypatch.setenv("KZGATE_DATABASE_URL", db_url)
+    # `log verify` checks the checkpoints' signatures against the CA of KZGATE_PKI_DIR.
+    monkeypatch.setenv("KZGATE_PKI_DIR", str(make_test_pki(tmp_path / "pki", ["GATEWAY"])))
     asyncio.run(_seed(db_url))
     return db_url
 
@@ -57,7 +61,8 @@ def test_verify_exits_0_when_intact_and_1_after_tampering(
     asyncio.run(_sql(seeded, "UPDATE messagelog_records SET sender_id = 'KEDEN' WHERE seq = 2"))
     assert kzgate("verify") == 1
     out = capsys.readouterr().out
-    assert "TAMPERED at record 2: edited-record" in out
+    assert "TAMPERED: 1 problem(s)" in out
+    assert ", seq 2: edited-record — columns do not match the record's hash" in out
 
 
 def test_show_prints_each_hop_of_a_correlation(

@@ -72,25 +72,31 @@ async def test_concurrent_appends_are_group_committed_into_one_valid_chain(
     async with MessageLog(engine, batch_size=64) as log:
         stored = await asyncio.gather(*(log.append(hop(n)) for n in range(200)))
         report = await log.verify()
-    assert sorted(r.seq for r in stored) == list(range(1, 201))
+    assert sorted(r.chain_seq for r in stored) == list(range(1, 201))
+    assert {r.chain_id for r in stored} == {log.chain_id}
     assert [r.message_id for r in stored] == [f"msg-{n}" for n in range(200)]
     assert report.ok, report
     assert report.records_checked == 200
     assert len(commits) < 200 / 10  # batched: a handful of transactions, not one per record
 
 
-async def test_two_gateway_processes_extend_one_chain(engine: AsyncEngine, db_url: str) -> None:
+async def test_two_gateway_processes_write_a_chain_each(engine: AsyncEngine, db_url: str) -> None:
     other = create_engine(db_url)  # its own pool and writer, like a second process
     try:
         async with MessageLog(engine, batch_size=8) as a, MessageLog(other, batch_size=8) as b:
             appends = [(a if n % 2 else b).append(hop(n)) for n in range(120)]
             stored = await asyncio.gather(*appends)
+            chain_ids = {a.chain_id, b.chain_id}
         report = await MessageLog(other).verify()
     finally:
         await other.dispose()
-    assert sorted(r.seq for r in stored) == list(range(1, 121))
+    assert len(chain_ids) == 2
+    for chain_id in chain_ids:
+        mine = sorted(r.chain_seq for r in stored if r.chain_id == chain_id)
+        assert mine == list(range(1, 61)), chain_id  # each chain gapless from 1
+    assert len({r.seq for r in stored}) == 120  # log-wide numbers never collide
     assert report.ok, report
-    assert (report.records_checked, report.head_seq) == (120, 120)
+    assert (report.records_checked, report.head_seq, report.chains_checked) == (120, 120, 2)
 
 
 async def test_close_drains_queued_appends_and_then_refuses_new_ones(engine: AsyncEngine) -> None:
@@ -104,7 +110,7 @@ async def test_close_drains_queued_appends_and_then_refuses_new_ones(engine: Asy
         count = (await conn.execute(text("SELECT count(*) FROM messagelog_records"))).scalar()
     assert count == 10
     stored = await asyncio.gather(*pending)
-    assert sorted(r.seq for r in stored) == list(range(1, 11))
+    assert sorted(r.chain_seq for r in stored) == list(range(1, 11))
     with pytest.raises(MessageLogClosed):
         await log.append(hop(11))
 
@@ -121,16 +127,19 @@ async def test_a_record_the_database_refuses_fails_only_its_own_caller(
         )
         report = await log.verify()
     assert isinstance(results[1], Exception)
-    assert sorted(r.seq for r in (results[0], results[2])) == [1, 2]
+    # The chain has no gap where the refused record was (log-wide numbers on PostgreSQL may).
+    assert sorted(r.chain_seq for r in (results[0], results[2])) == [1, 2]
     assert report.ok and report.records_checked == 2
 
 
-async def test_a_missing_head_row_stops_appends(engine: AsyncEngine) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(text("DELETE FROM messagelog_head"))
+async def test_a_missing_chain_row_stops_appends(engine: AsyncEngine) -> None:
     async with MessageLog(engine) as log:
+        await log.append(hop(1))
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM messagelog_chains"))
         with pytest.raises(MessageLogCorrupted):
-            await log.append(hop(1))
+            await log.append(hop(2))
+    assert len(await log.find(correlation_id="corr-1")) == 1  # nothing written past it
 
 
 _APPENDER = """
@@ -152,7 +161,7 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 """
 
 
-async def test_two_os_processes_extend_one_chain(engine: AsyncEngine, db_url: str) -> None:
+async def test_two_os_processes_write_a_chain_each(engine: AsyncEngine, db_url: str) -> None:
     procs = [
         await asyncio.create_subprocess_exec(
             sys.executable, "-c", _APPENDER, db_url, tag, cwd=PROJECT_ROOT, stdin=PIPE, stdout=PIPE
@@ -167,8 +176,10 @@ async def test_two_os_processes_extend_one_chain(engine: AsyncEngine, db_url: st
     log = MessageLog(engine)
     report = await log.verify()
     assert report.ok, report
-    assert report.records_checked == 120
-    assert len(await log.find(correlation_id="proc-b")) == 60
+    assert (report.records_checked, report.chains_checked) == (120, 2)
+    found = await log.find(correlation_id="proc-b")
+    assert [r.chain_seq for r in found] == list(range(1, 61))
+    assert len({r.chain_id for r in found}) == 1
 
 
 async def test_append_many_keeps_the_given_order_in_the_chain(engine: AsyncEngine) -> None:
@@ -195,7 +206,7 @@ async def test_a_claim_is_taken_with_its_hops_or_nothing_is_written(engine: Asyn
             log.append_many([hop(3, message_id="m-1")], claim=claim),
             return_exceptions=True,
         )
-        assert [r.seq for r in first] == [1, 2]
+        assert [r.chain_seq for r in first] == [1, 2]
         assert isinstance(replay, AlreadyClaimed)
         assert len(await log.find(message_id="m-1")) == 2
         other_sender = MessageClaim("ELICENSE", "m-1", now + timedelta(minutes=5), now)

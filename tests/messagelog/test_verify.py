@@ -155,13 +155,13 @@ async def test_deleting_the_last_record_and_rewinding_the_head_is_found_by_hash(
 ) -> None:
     async with engine.begin() as conn:
         await conn.execute(delete(records).where(records.c.seq == RECORDS))
-        await conn.execute(text("UPDATE messagelog_head SET last_seq = last_seq - 1"))
+        await conn.execute(text("UPDATE messagelog_chains SET length = length - 1"))
     assert_fails(await log.verify(), RECORDS - 1, Problem.HEAD_MISMATCH)
 
 
 async def test_a_deleted_head_is_found(log: MessageLog, engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("DELETE FROM messagelog_head"))
+        await conn.execute(text("DELETE FROM messagelog_chains"))
     assert_fails(await log.verify(), None, Problem.HEAD_MISSING)
 
 
@@ -175,7 +175,8 @@ async def swap(engine: AsyncEngine, a: int, b: int, columns: list[str]) -> None:
             await conn.execute(insert(records).values({**values, "seq": seq}))
 
 
-ALL_BUT_SEQ = [name for name in COLUMN_NAMES if name != "seq"]
+# Everything but the position (log-wide and in the chain).
+ALL_BUT_SEQ = [name for name in COLUMN_NAMES if name not in ("seq", "chain_id", "chain_seq")]
 
 
 async def test_two_swapped_records_are_found_as_reordered(
@@ -201,8 +202,9 @@ async def test_a_renumbered_chain_after_a_deletion_is_found(
     async with engine.begin() as conn:
         await conn.execute(delete(records).where(records.c.seq == 3))
         for seq in (4, 5):
-            await conn.execute(update(records).where(records.c.seq == seq).values(seq=seq - 1))
-        await conn.execute(text("UPDATE messagelog_head SET last_seq = 4"))
+            renumbered = {"seq": seq - 1, "chain_seq": seq - 1}
+            await conn.execute(update(records).where(records.c.seq == seq).values(renumbered))
+        await conn.execute(text("UPDATE messagelog_chains SET length = 4"))
     assert_fails(await log.verify(), 3, Problem.EDITED)
 
 

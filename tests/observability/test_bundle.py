@@ -61,7 +61,8 @@ async def test_a_licence_flow_bundle_verifies_and_names_what_was_tampered(
     assert not changed.ok
     assert [h.number for h in changed.hops if not h.intact] == [5]
     assert changed.problems == [
-        f"hop 5 (seq {target['seq']}, {target['direction']} {target['sender_id']} → "
+        f"hop 5 (chain {target['chain_id']} seq {target['chain_seq']}, {target['direction']} "
+        f"{target['sender_id']} → "
         f"{target['receiver_id']}, {target['service_id']}): its bytes were changed "
         "(they do not match the SHA-256 recorded)"
     ]
@@ -73,7 +74,9 @@ async def test_a_licence_flow_bundle_verifies_and_names_what_was_tampered(
 
     removed = verify_bundle(_rewrite(bundle, remove_hop))
     assert not removed.ok
-    assert removed.problems[0].startswith(f"record {target['seq']} is missing")
+    assert removed.problems[0].startswith(
+        f"record {target['chain_seq']} of chain {target['chain_id']} is missing"
+    )
     assert len(removed.hops) == len(hops) - 1
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from connectors import SOAP_ENV as SOAP
 from connectors import WSSE, WSU, TransportKey
 from connectors.wsse.dsig import DS
-from connectors.wsse.transport import BASE64_BINARY, X509V3
+from connectors.wsse.tokens import BASE64_BINARY, X509V3
 
 ENVELOPE = b"""<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">
  <soapenv:Body>

@@ -18,7 +18,7 @@ from connectors import (
     verify_envelope,
 )
 from connectors.wsse import pki
-from connectors.wsse.transport import parse_dn
+from connectors.wsse.tokens import parse_dn
 from tests.pki import make_test_pki
 from tests.security.helpers import new_envelope
 

@@ -57,10 +57,16 @@ def test_unsupported_url_is_refused() -> None:
 
 async def test_create_schema_is_idempotent_and_keeps_rows(engine: AsyncEngine) -> None:
     async with engine.begin() as conn:
-        await conn.execute(text("UPDATE messagelog_head SET last_seq = 7"))
+        await conn.execute(
+            text(
+                "INSERT INTO messagelog_chains (chain_id, instance_id, worker, opened_at, length,"
+                " head_hash) VALUES ('i/1/a', 'i', '1', '2025-01-01 00:00:00', 7, :h)"
+            ),
+            {"h": "a" * 64},
+        )
     await create_schema(engine)
     async with engine.connect() as conn:
-        assert (await conn.execute(text("SELECT last_seq FROM messagelog_head"))).scalar() == 7
+        assert (await conn.execute(text("SELECT length FROM messagelog_chains"))).scalar() == 7
 
 
 async def test_utc_datetime_round_trips_with_microseconds(engine: AsyncEngine) -> None:
@@ -92,4 +98,4 @@ async def test_postgres_search_path_keeps_tables_in_their_own_schema(
     query = text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s")
     async with engine.connect() as conn:
         tables = set((await conn.execute(query, {"s": schema})).scalars())
-    assert {"messagelog_records", "messagelog_head", "seen_messages"} <= tables
+    assert {"messagelog_records", "messagelog_chains", "seen_messages"} <= tables

@@ -9,11 +9,12 @@ Every name below is prefixed with the adapter's ``namespace`` ("" in production)
         │  Delivery.retry(reason), attempt n+1 ≤ max_attempts
         │    copy published (confirmed) first, then the original is acked
         ▼
-  kzgate.retry.<ms>ms       fanout exchange (durable), one per delay level of the RetryPolicy
+  kzgate.delay.<ms>ms       fanout exchange (durable), one per delay level of the RetryPolicy
         ▼
-  kzgate.retry.<ms>ms       durable classic queue: x-message-ttl=<ms>,
+  kzgate.delay.<ms>ms       durable quorum queue: x-message-ttl=<ms>,
         │                    x-dead-letter-exchange="" (no dead-letter routing key, so the
-        │                    message keeps the routing key it was published with: its queue)
+        │                    message keeps the routing key it was published with: its queue),
+        │                    x-dead-letter-strategy=at-least-once
         └──────────────────► back to kzgate.system.<id> with header x-kzgate-attempt=n+1
 
   Delivery.dead_letter(reason), or retry at attempt ≥ max_attempts
@@ -35,8 +36,9 @@ Why these choices: system queues are quorum queues so that a redelivery after a 
 is counted (``x-delivery-count``) into ``Delivery.attempt``; the attempt of a retry travels in
 our own header because x-death counting differs across RabbitMQ versions; a delay queue per delay
 level (not a per-message TTL) because RabbitMQ only expires messages at the head of a queue.
-Dead-lettering out of the delay queues is at-most-once in RabbitMQ: a message whose original
-queue was deleted while it waited is dropped.
+Dead-lettering out of the delay queues is at-least-once (quorum queues, RabbitMQ ≥ 3.10): with
+classic delay queues a broker restart lost confirmed messages that were waiting for a retry
+(``tests/broker/test_rabbitmq.py::test_messages_waiting_for_a_retry_survive_a_broker_restart``).
 """
 
 from __future__ import annotations
@@ -49,8 +51,26 @@ from aio_pika.abc import AbstractQueue, AbstractRobustChannel
 from gateway.broker.naming import Namespace
 from gateway.broker.port import DEAD_LETTER_QUEUE, EVENTS_EXCHANGE, RetryPolicy, system_queue
 
-RETRY_PREFIX = "kzgate.retry."
+# "kzgate.retry." named the classic delay queues of earlier versions; a broker that still has
+# them keeps them (their messages still dead-letter back to the system queues) and they can be
+# deleted once empty. New names, because RabbitMQ refuses to re-declare a queue with other args.
+RETRY_PREFIX = "kzgate.delay."
 SYSTEM_QUEUE_ARGS = {"x-queue-type": "quorum"}
+
+
+def delay_queue_args(millis: int) -> dict[str, Any]:
+    """A delay level: a quorum queue whose messages expire after ``millis`` and dead-letter back
+    **at least once** (RabbitMQ ≥ 3.10): the queue keeps an expired message until its queue has
+    confirmed the copy. A classic queue dead-letters at most once, and drops what expires while
+    the target is not there — as on every broker restart, where the classic delay queues come
+    back first and expire their overdue messages before the quorum system queues are up."""
+    return {
+        "x-queue-type": "quorum",
+        "x-message-ttl": millis,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-strategy": "at-least-once",
+        "x-overflow": "reject-publish",  # at-least-once requires it
+    }
 
 
 class Topology:
@@ -93,9 +113,7 @@ class Topology:
         name = self._ns.port_name(self.delay_exchange(attempt))
         millis = round(self._retry.delay_before(attempt) * 1000)
         await self._declare_durable_exchange(channel, name, aio_pika.ExchangeType.FANOUT)
-        queue = await self.declare_durable_queue(
-            channel, name, {"x-message-ttl": millis, "x-dead-letter-exchange": ""}
-        )
+        queue = await self.declare_durable_queue(channel, name, delay_queue_args(millis))
         await queue.bind(self._ns.stored(name))
 
     async def delete(self, channel: AbstractRobustChannel) -> None:

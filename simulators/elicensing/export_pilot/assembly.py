@@ -8,10 +8,11 @@ from typing import Any
 
 from connectors import ShepClient, TransportKey
 from simulators.elicensing.export_pilot.auto import AutoOfficer, AutoOfficerSettings
-from simulators.elicensing.export_pilot.desk import Desk, head_keys, load_staff
+from simulators.elicensing.export_pilot.desk import Desk
 from simulators.elicensing.export_pilot.flow import PilotFlow
 from simulators.elicensing.export_pilot.scope import PilotWindow, cis_from_env
 from simulators.elicensing.export_pilot.service import ExportPilot
+from simulators.elicensing.export_pilot.staff import head_keys, load_staff
 from simulators.elicensing.export_pilot.store import PilotStore
 from simulators.elicensing.facts import registry_answer
 from simulators.elicensing.rules import RegistryAnswer

@@ -23,7 +23,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from connectors import GatewayError
-from simulators.elicensing.export_pilot.desk import WRONG_STEP, Desk
+from simulators.elicensing.export_pilot.desk import Desk
+from simulators.elicensing.export_pilot.desk_faults import WRONG_STEP
 from simulators.elicensing.export_pilot.forms import TerminationGround
 from simulators.elicensing.export_pilot.goods import Committee
 from simulators.elicensing.export_pilot.store import (

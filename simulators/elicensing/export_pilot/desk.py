@@ -27,25 +27,34 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-from connectors import FaultCode, GatewayError, TransportKey
-from connectors.wsse.pki import ensure_personal_certificate
+from connectors import GatewayError, TransportKey
 from simulators.elicensing.export_pilot import documents
+from simulators.elicensing.export_pilot.desk_faults import (
+    FINDINGS_OPEN,
+    GROUND_NOT_APPLICABLE,
+    NOT_THE_HEAD,
+    NOT_YOUR_COMMITTEE,
+    UNKNOWN_APPLICATION,
+    UNKNOWN_PERMIT,
+    WRONG_STEP,
+)
+from simulators.elicensing.export_pilot.documents import application_of
 from simulators.elicensing.export_pilot.forms import (
     ExportPermit,
     ExportPermitApplication,
     ExportPermitRefusal,
-    ExportPermitTermination,
     Ground,
     Signatory,
     TerminationGround,
 )
 from simulators.elicensing.export_pilot.goods import Annex, Committee
+from simulators.elicensing.export_pilot.permit_life import PermitLife
 from simulators.elicensing.export_pilot.rules import GROUND_TITLES, Facts, findings, ground
+from simulators.elicensing.export_pilot.staff import Staff
 from simulators.elicensing.export_pilot.store import (
     PermitStatus,
     PilotApplication,
@@ -57,100 +66,11 @@ from simulators.elicensing.export_pilot.store import (
 from simulators.elicensing.forms import Contract
 from simulators.kit.calendar import EXPORT_PILOT_HOURS, WorkingCalendar
 from simulators.kit.clock import KZ_TIME, Clock
-from simulators.kit.fixtures import load_json
 
 log = logging.getLogger(__name__)
 
 REGISTRATION_WD, REVIEW_WD, SIGNATURE_WD, TOTAL_WD = 1, 2, 2, 5  # Rules p.9, Annex 1 row 3
-REPORT_DAYS = 15  # Rules p.16: calendar days after the permit's validity ends
 STEPS = ("registration", "review", "signature", "total")
-
-
-def _fault(code: str, title: str, hint: str) -> FaultCode:
-    return FaultCode(f"Client.ExportPilot.{code}", title, hint)
-
-
-UNKNOWN_APPLICATION = _fault(
-    "UnknownApplication", "No such pilot application", "Use the TMD-YYYY-NNNNNN number."
-)
-UNKNOWN_PERMIT = _fault(
-    "UnknownPermit", "No such pilot permit", "Use the KZ-TMD-… number of an issued permit."
-)
-NOT_YOUR_COMMITTEE = _fault(
-    "NotYourCommittee",
-    "The officer does not belong to the committee that handles these goods",
-    "Annex 1 goes to INDUSTRY, Annex 2 to TELECOM, Annex 3 to CIVIL_AVIATION (order p.4-6).",
-)
-WRONG_STEP = _fault(
-    "WrongStep",
-    "The application is not at this step",
-    "Take → approve/refuse → the head signs; another officer may have done this step already.",
-)
-FINDINGS_OPEN = _fault(
-    "FindingsOpen",
-    "The review found refusal grounds; the application cannot be approved",
-    "Refuse with the grounds listed in findings (Rules p.11), or ask the applicant to re-file.",
-)
-GROUND_NOT_APPLICABLE = _fault(
-    "GroundNotApplicable",
-    "A refusal needs grounds of Rules p.11 that apply to these goods, each with a reason",
-    "Grounds are 1-7; ground 6 is for Annexes 1-2 only, ground 7 for Annex 3 only.",
-)
-NOT_THE_HEAD = _fault(
-    "NotTheHead",
-    "Only the committee's head signs the draft",
-    "Rules p.9(3): the draft permit or refusal is signed by the head of the provider.",
-)
-NOT_VALID = _fault(
-    "PermitNotValid",
-    "The permit is not valid: it cannot be terminated again",
-    "A terminated permit stays «тоқтатылды»; apply for a new permit (Rules p.13).",
-)
-NO_AMENDMENTS = _fault(
-    "NoAmendments",
-    "An issued permit cannot be changed, not even technically (Rules p.12)",
-    "Terminate it (Rules p.14) and file a new application with customs' execution info (p.13).",
-)
-WRONG_HOLDER = _fault(
-    "WrongHolder",
-    "The permit belongs to another holder",
-    "Only the holder files the termination application or the execution report.",
-)
-
-
-@dataclass(frozen=True)
-class Person:
-    id: str
-    name: str
-    position: str = ""
-
-
-@dataclass(frozen=True)
-class Staff:
-    head: Person
-    officers: tuple[Person, ...]
-
-
-def load_staff() -> dict[Committee, Staff]:
-    raw = load_json("simulators.elicensing.export_pilot", "fixtures/officers.json", dict[str, Any])
-    staff = {}
-    for name, entry in raw["committees"].items():
-        staff[Committee(name)] = Staff(
-            head=Person(**entry["head"]),
-            officers=tuple(Person(o["id"], o["name"], "officer") for o in entry["officers"]),
-        )
-    return staff
-
-
-def head_keys(pki_dir: Path, staff: dict[Committee, Staff]) -> dict[Committee, TransportKey]:
-    """Each head's personal key pair (issued once from the test CA into ``pki/personal``)."""
-    keys = {}
-    for committee, people in staff.items():
-        cert, key = ensure_personal_certificate(
-            pki_dir, people.head.id, people.head.name, people.head.position, unit=committee.value
-        )
-        keys[committee] = TransportKey.from_files(cert, key)
-    return keys
 
 
 @dataclass(frozen=True)
@@ -163,7 +83,7 @@ class StepView:
 
 
 @dataclass
-class Desk:
+class Desk(PermitLife):
     store: PilotStore
     clock: Clock
     staff: dict[Committee, Staff]
@@ -404,97 +324,6 @@ class Desk:
             return await self.store.step(number, expected, change)
         except StaleState as exc:
             raise GatewayError(WRONG_STEP, str(exc)) from exc
-
-    # --- the permit's life ------------------------------------------------------------------
-
-    async def terminate(
-        self, permit_number: str, by: str, grounds: TerminationGround, reasoning: str
-    ) -> PilotApplication:
-        """Rules p.14: the issuing committee terminates on grounds а-ж (Annex 4 form), signed
-        by its head; p.15: it then goes to the cabinet and KEDEN (the flow sends it)."""
-        app = await self.permit(permit_number)
-        committee = Committee(app.committee)
-        if self.committee_of(by) is not committee:
-            raise GatewayError(NOT_YOUR_COMMITTEE, f"{by} is not of {committee.value}")
-        if not reasoning.strip():
-            raise GatewayError(GROUND_NOT_APPLICABLE, "a termination states its grounds")
-        now = self.clock.now()
-        today = now.astimezone(KZ_TIME).date()
-        people = self.staff[committee]
-        form = application_of(app)
-
-        async def change(current: PilotApplication, counter: Any) -> dict[str, Any]:
-            if current.permit_status != PermitStatus.VALID.value:
-                raise GatewayError(NOT_VALID, f"{permit_number} is {current.permit_status}")
-            sequence = await counter(f"pilot-termination-{today.year}")
-            decision = ExportPermitTermination(
-                authorized_body=committee,
-                number=documents.termination_number(today.year, sequence),
-                date=today,
-                permit_number=permit_number,
-                holder=form.applicant,
-                ground=grounds,
-                reasoning=reasoning,
-                signed_by=Signatory(name=people.head.name, position=people.head.position),
-            )
-            signed = documents.sign_by_head(decision, self.head_keys[committee])
-            certified = documents.certify(signed, self.system_key)
-            return {
-                "permit_status": PermitStatus.TERMINATED.value,
-                "termination_number": decision.number,
-                "termination_ground": grounds.value,
-                "terminated_at": now,
-                "termination_xml": etree.tostring(certified, encoding="unicode"),
-            }
-
-        return await self._step(app.number, (State.SIGNED, State.DELIVERED), change)
-
-    async def record_report(self, permit_number: str, holder: str, xml: str) -> PilotApplication:
-        """Rules p.16: the holder's report on execution; the first one counts."""
-        app = await self.permit(permit_number)
-        if app.applicant_id != holder:
-            raise GatewayError(WRONG_HOLDER, f"{permit_number} is not held by {holder}")
-        if app.report_at is not None:
-            return app
-        return await self.store.update(app.number, report_at=self.clock.now(), report_xml=xml)
-
-    async def overdue_reports(self) -> list[dict[str, Any]]:
-        """Permits whose execution report is past due (Rules p.16) and not received.
-
-        Due = the end of validity + 15 calendar days. Reading: a terminated permit's validity
-        ended on the termination day, so its report is due 15 days after that (the text says
-        "after the permit's validity expires", and termination ends it).
-        """
-        today = self.clock.now().astimezone(KZ_TIME).date()
-        overdue = []
-        for app in await self.store.all():
-            due = report_due(app)
-            if due is not None and app.report_at is None and today > due:
-                overdue.append(
-                    {
-                        "permitNumber": app.document_number,
-                        "holder": app.applicant_id,
-                        "committee": app.committee,
-                        "validTo": app.valid_to,
-                        "status": app.permit_status,
-                        "reportDue": due.isoformat(),
-                        "daysOverdue": (today - due).days,
-                    }
-                )
-        return overdue
-
-
-def report_due(app: PilotApplication) -> dt.date | None:
-    if app.outcome != "ISSUED" or app.valid_to is None:
-        return None
-    ended = dt.date.fromisoformat(app.valid_to)
-    if app.terminated_at is not None:
-        ended = min(ended, app.terminated_at.astimezone(KZ_TIME).date())
-    return ended + timedelta(days=REPORT_DAYS)
-
-
-def application_of(app: PilotApplication) -> ExportPermitApplication:
-    return documents.parse_application(etree.fromstring(app.application_xml.encode()))
 
 
 def issue(

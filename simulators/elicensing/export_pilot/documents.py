@@ -19,15 +19,14 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from functools import cache
-from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from pydantic import BaseModel, ValidationError
 
-from connectors import TransportKey, TrustStore, sign_payload, verify_payload
+from connectors import XSD_DIR, TransportKey, TrustStore, sign_payload, verify_payload
 from connectors.wsse.pki import SYSTEMS
 from simulators.customs.payload import standalone
 from simulators.elicensing.documents import NAMESPACE, DocumentError, _read, _to_xml
@@ -43,7 +42,10 @@ from simulators.elicensing.export_pilot.forms import (
 )
 from simulators.elicensing.export_pilot.goods import Committee
 
-SCHEMA_PATH = Path(__file__).resolve().parents[3] / "xsd" / "export-pilot.xsd"
+if TYPE_CHECKING:
+    from simulators.elicensing.export_pilot.store import PilotApplication
+
+SCHEMA_PATH = XSD_DIR / "export-pilot.xsd"
 CERTIFIED = etree.QName(NAMESPACE, "TransportCertified").text
 ISSUER_SYSTEM = "ELICENSE"
 Decision = ExportPermit | ExportPermitRefusal | ExportPermitTermination
@@ -178,3 +180,8 @@ def verify_certified(
     if common_name(head) in SYSTEMS:
         raise DocumentError(f"the decision is signed by system key {common_name(head)}")
     return head, system
+
+
+def application_of(app: PilotApplication) -> ExportPermitApplication:
+    """The application form a stored application was filed with."""
+    return parse_application(etree.fromstring(app.application_xml.encode()))

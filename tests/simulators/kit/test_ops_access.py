@@ -77,6 +77,44 @@ async def test_beyond_loopback_a_change_without_the_token_is_refused_and_changes
     assert ok.status_code == 200
 
 
+@pytest.mark.parametrize("token", [None, "s3cret-operator-token"])
+async def test_a_request_from_another_machine_needs_the_token_even_if_the_host_says_loopback(
+    pki: Path, clock: VirtualClock, monkeypatch, token: str | None
+) -> None:
+    """KZGATE_HOST is what the simulator was told, not its socket: a process bound to 0.0.0.0 by
+    hand (or behind a proxy) with KZGATE_HOST=127.0.0.1 must not hand its clock to the network."""
+    monkeypatch.setenv("KZGATE_HOST", "127.0.0.1")
+    if token is None:
+        monkeypatch.delenv("KZGATE_OPS_TOKEN", raising=False)
+    else:
+        monkeypatch.setenv("KZGATE_OPS_TOKEN", token)
+    provider = SyncProvider(
+        system_id="GBDUL",
+        key=key_of(pki, "GBDUL"),
+        trust=TrustStore.from_dir(pki),
+        handler=Counter(),
+        wsdl_file="GBDUL.wsdl",
+        clock=clock,
+    )
+    remote = httpx.ASGITransport(app=provider.app(), client=("10.20.30.40", 51515))
+    async with httpx.AsyncClient(transport=remote, base_url="http://sims.test") as http:
+        before = clock.now()
+        refused = await _change(http, "POST", "/ops/clock", {"advance_seconds": 3600})
+        assert refused.status_code == (403 if token is None else 401)
+        if token is None:
+            assert "10.20.30.40" in refused.json()["error"]
+        assert abs((clock.now() - before).total_seconds()) < 60, "the clock did not move"
+        if token is not None:
+            ok = await _change(
+                http,
+                "POST",
+                "/ops/clock",
+                {"advance_seconds": 3600},
+                Authorization=f"Bearer {token}",
+            )
+            assert ok.status_code == 200
+
+
 async def test_beyond_loopback_without_a_configured_token_nothing_can_change(
     http, monkeypatch
 ) -> None:
