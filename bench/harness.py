@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from connectors.roster import roster_entry  # noqa: E402
 from gateway.broker.factory import DEFAULT_AMQP_URL  # noqa: E402
 from gateway.broker.port import RetryPolicy  # noqa: E402
 from gateway.config import Settings  # noqa: E402
@@ -103,14 +104,11 @@ def start_system(
             cwd=ROOT,
         )
         system.gateway_urls.append(f"http://127.0.0.1:{port}")
-    offsets = load_registry(var / "pki").senders
     for system_id in simulators:
         system.processes[system_id] = subprocess.Popen(
             [*command, "simulator", system_id], env=env, cwd=ROOT
         )
-        system.simulator_urls[system_id] = (
-            f"http://127.0.0.1:{base + offsets[system_id].port_offset}"
-        )
+        system.simulator_urls[system_id] = roster_entry(system_id).url("127.0.0.1", base)
     try:
         for name, url in zip(system.gateway_names(), system.gateway_urls, strict=True):
             _wait(url, system.processes[name])

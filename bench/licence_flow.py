@@ -89,7 +89,7 @@ from simulators.elicensing.settings import DEFAULT_WORKERS, ElicenseSettings  # 
 from simulators.elicensing.store import Kind  # noqa: E402
 from simulators.kit.clock import CLOCK_ENV, KZ_TIME, VirtualClock  # noqa: E402
 from simulators.legal_entities.models import OrganizationStatus  # noqa: E402
-from simulators.legal_entities.store import default_store  # noqa: E402
+from simulators.legal_entities.payload import default_store  # noqa: E402
 from simulators.payments.models import PaymentStatus  # noqa: E402
 from simulators.payments.payload import (  # noqa: E402
     build_confirm_request,

@@ -104,7 +104,7 @@ gateway-sim  gateway/cli/demo.py simulators.elicensing.facts
 gateway-sim  gateway/cli/demo.py simulators.elicensing.rules
 gateway-sim  gateway/cli/demo.py simulators.elicensing.settings
 gateway-sim  gateway/cli/demo.py simulators.elicensing.store
-gateway-sim  gateway/cli/demo.py simulators.legal_entities.store
+gateway-sim  gateway/cli/demo.py simulators.legal_entities.payload
 gateway-sim  gateway/cli/demo.py simulators.payments.payload
 gateway-sim  gateway/cli/demo.py simulators.tax.payload
 gateway-sim  gateway/cli/demo_declaration.py simulators.customs.declaration_payload
@@ -122,9 +122,7 @@ gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilo
 gateway-sim  gateway/cli/demo_export_permit.py simulators.kit.clock
 gateway-sim  gateway/cli/officer.py simulators.kit.ops
 gateway-sim  gateway/cli/serve.py simulators.kit.clock
-gateway-sim  gateway/cli/serve.py simulators.systems
 gateway-sim  gateway/console/systems.py simulators.kit.ops
-importlib    simulators/systems.py importlib
 private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_read
 private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_to_xml
 private      simulators/elicensing/export_pilot/rules.py simulators.elicensing.rules:_same_name
@@ -166,7 +164,6 @@ sim-gateway  simulators/portal/service.py gateway.config
 sim-gateway  simulators/support_desk/desk.py gateway.storage.engine
 sim-gateway  simulators/support_desk/desk.py gateway.storage.schema
 sim-gateway  simulators/support_desk/desk.py gateway.storage.types
-sim-gateway  simulators/systems.py gateway.config
 sim-gateway  simulators/tax/customs_account.py gateway.storage.engine
 sim-gateway  simulators/tax/customs_account.py gateway.storage.types
 sim-gateway  simulators/tax/service.py gateway.config

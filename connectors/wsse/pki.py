@@ -20,17 +20,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-SYSTEMS = (
-    "GATEWAY",
-    "EGOV_PORTAL",
-    "ELICENSE",
-    "KEDEN",
-    "GBDUL",
-    "GBDFL",
-    "KGD",
-    "PEP",
-    "MONITORING",
-)
+from connectors.roster import certificate_holders
+
+# Who gets a transport certificate: the gateway and every system of the roster.
+SYSTEMS = certificate_holders()
 TEST_ORGANIZATION = "KZGATE TEST PKI"
 CA_COMMON_NAME = "KZGATE Test National Root CA"
 CA_FILE, CA_KEY_FILE, CRL_FILE = "ca.pem", "ca.key", "crl.pem"

@@ -23,17 +23,17 @@ import httpx
 from lxml import etree
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors.roster import roster_entry
 from gateway.cli.output import progress
 from gateway.cli.send import client_for, printable
 from gateway.config import Settings
-from gateway.registry import load_registry
 from simulators.customs.payload import build_by_number
 from simulators.elicensing import documents, forms
 from simulators.elicensing.facts import PEP_FEE_PURPOSE
 from simulators.elicensing.rules import LICENCE_FEE_MRP
 from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import Kind
-from simulators.legal_entities.store import default_store
+from simulators.legal_entities.payload import default_store
 from simulators.payments.payload import build_confirm_request, build_create_request
 from simulators.tax.payload import build_mrp_request
 
@@ -57,8 +57,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def simulator_url(settings: Settings, system_id: str) -> str:
-    offset = load_registry(settings.pki_dir).senders[system_id].port_offset
-    return f"http://{settings.host}:{settings.simulator_base_port + offset}"
+    return roster_entry(system_id).url(settings.host, settings.simulator_base_port)
 
 
 def sample_application(registered_on: dt.date) -> forms.LicenceApplication:

@@ -14,11 +14,11 @@ import httpx
 import uvicorn
 
 from connectors import init_pki
+from connectors.roster import ROSTER, SYNC_PATH, RosterEntry, roster_entry
 from connectors.wsse.pki import Validity
 from gateway.config import Settings
 from gateway.registry import load_registry
 from simulators.kit.clock import clock_from_env
-from simulators.systems import SIMULATED_SYSTEMS, app_factory
 
 READY_TIMEOUT_SECONDS = 60.0
 
@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "gateway", help="the gateway alone: its SOAP endpoints, console and metrics"
     ).set_defaults(func=_serve_gateway)
     sim = serve_sub.add_parser("simulator", help="one simulated state system")
-    sim.add_argument("system", choices=sorted(SIMULATED_SYSTEMS), help="the system to run")
+    sim.add_argument(
+        "system", choices=sorted(entry.system_id for entry in ROSTER), help="the system to run"
+    )
     sim.set_defaults(func=_serve_simulator)
     conn = serve_sub.add_parser(
         "connectors", help="the connectors of some systems (with KZGATE_CONNECTORS=external)"
@@ -41,11 +43,21 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.set_defaults(func=_up)
 
 
-def simulator_port(settings: Settings, system_id: str) -> int:
-    sender = load_registry(settings.pki_dir, catalogue=settings.catalogue_path).senders[system_id]
-    if sender.port_offset is None:
-        raise SystemExit(f"{system_id} has no port_offset in the catalogue")
-    return settings.simulator_base_port + sender.port_offset
+def simulator_command(settings: Settings, entry: RosterEntry) -> list[str]:
+    """How a roster entry's simulator runs as a process: its package, on the roster's port.
+
+    The launcher reaches a simulator through its process only (``python -m <package>``), so the
+    gateway never imports one.
+    """
+    return [
+        sys.executable,
+        "-m",
+        entry.package,
+        "--host",
+        settings.host,
+        "--port",
+        str(entry.port(settings.simulator_base_port)),
+    ]
 
 
 def _serve_gateway(args: argparse.Namespace) -> int:
@@ -75,11 +87,9 @@ def _serve_gateway(args: argparse.Namespace) -> int:
 
 
 def _serve_simulator(args: argparse.Namespace) -> int:
-    settings = Settings()
-    app = app_factory(args.system)(settings)
-    port = simulator_port(settings, args.system)
-    uvicorn.run(app, host=settings.host, port=port, log_level="warning")
-    return 0
+    command = simulator_command(Settings(), roster_entry(args.system))
+    os.execv(command[0], command)  # this process becomes the simulator: signals reach it as is
+    return 0  # not reached
 
 
 def _serve_connectors(args: argparse.Namespace) -> int:
@@ -113,8 +123,10 @@ def _up(args: argparse.Namespace) -> int:
     if created:
         print(f"test PKI created in {settings.pki_dir} ({len(created)} files)")
     children = {"gateway": _spawn(["serve", "gateway"])}
-    for system_id in SIMULATED_SYSTEMS:
-        children[system_id] = _spawn(["serve", "simulator", system_id])
+    for entry in ROSTER:
+        children[entry.system_id] = subprocess.Popen(
+            simulator_command(settings, entry), env=os.environ.copy()
+        )
     if settings.connectors == "external":
         children["connectors"] = _spawn(["serve", "connectors"])
     try:
@@ -133,8 +145,8 @@ def _spawn(command: list[str]) -> subprocess.Popen:
 
 def _health_urls(settings: Settings) -> dict[str, str]:
     urls = {"gateway": f"{settings.gateway_url}/health"}
-    for system_id in SIMULATED_SYSTEMS:
-        urls[system_id] = f"http://{settings.host}:{simulator_port(settings, system_id)}/health"
+    for entry in ROSTER:
+        urls[entry.system_id] = f"{entry.url(settings.host, settings.simulator_base_port)}/health"
     return urls
 
 
@@ -168,12 +180,9 @@ def _print_banner(settings: Settings) -> None:
         + (", password dev-console)" if settings.console_password == "dev-console" else ")")
         + f", metrics: {base}/metrics",
     ]
-    registry = load_registry(settings.pki_dir, catalogue=settings.catalogue_path)
-    for system_id in SIMULATED_SYSTEMS:
-        path = "/shep/async" if registry.senders[system_id].push_endpoint else "/shep/sync"
-        lines.append(
-            f"  {system_id:<12} http://{settings.host}:{simulator_port(settings, system_id)}{path}"
-        )
+    for entry in ROSTER:
+        url = entry.url(settings.host, settings.simulator_base_port)
+        lines.append(f"  {entry.system_id:<12} {url}{entry.push_path or SYNC_PATH}")
     lines.append(
         "try: kzgate send --as EGOV_PORTAL --service GbdulInfoByBin_v1"
         " --data examples/gbdul-request.xml"

@@ -7,6 +7,7 @@ sender call it (``authorise``); plus whether a signing certificate belongs to a 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -15,10 +16,10 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from connectors import GatewayError, errors
+from connectors.roster import ROSTER, SYNC_PATH, RosterEntry, check_roster
 from gateway.registry.passwords import PasswordChecker, SenderLocked, check_password
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.toml")
-DEFAULT_SERVICE_PATH = "/shep/sync"
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Sender:
     password_hash: str = field(repr=False)
     description: str = ""
     certificate: x509.Certificate | None = None
-    port_offset: int | None = None
+    port_offset: int | None = None  # from the roster; None: not simulated here
     push_endpoint: str | None = None  # where AsyncChannel pushes go; None: the system polls
 
     @property
@@ -129,11 +130,17 @@ def load_registry(
     catalogue: Path | None = None,
     host: str = "127.0.0.1",
     simulator_base_port: int = 8100,
+    roster: Iterable[RosterEntry] = ROSTER,
 ) -> Registry:
-    """Read the catalogue; each system's certificate comes from ``pki_dir`` when present."""
+    """Read the catalogue; each system's certificate comes from ``pki_dir`` when present.
+
+    Where a system's simulator runs and whether it takes pushes come from the ``roster``
+    (``connectors.roster``); the catalogue holds the policy: passwords, services, access lists.
+    """
     data = tomllib.loads((catalogue or DEFAULT_CATALOGUE).read_text(encoding="utf-8"))
+    placed = {entry.system_id: entry for entry in check_roster(roster)}
     senders = {
-        sid: _load_sender(sid, entry, pki_dir, host, simulator_base_port)
+        sid: _load_sender(sid, entry, pki_dir, placed.get(sid), host, simulator_base_port)
         for sid, entry in data.get("systems", {}).items()
     }
     services = {
@@ -143,21 +150,34 @@ def load_registry(
     return Registry(senders=senders, services=services)
 
 
-def _load_sender(sender_id: str, entry: dict, pki_dir: Path, host: str, base_port: int) -> Sender:
+def _load_sender(
+    sender_id: str,
+    entry: dict,
+    pki_dir: Path,
+    placed: RosterEntry | None,
+    host: str,
+    base_port: int,
+) -> Sender:
+    moved = {"port_offset", "push_path"} & entry.keys()
+    if moved:
+        # One place for these facts: a second one in the catalogue would drift from the roster.
+        raise ValueError(
+            f"system {sender_id}: {', '.join(sorted(moved))} belongs in the roster "
+            "(connectors/roster.py), not in the catalogue"
+        )
     cert_path = pki_dir / entry.get("certificate", f"{sender_id}.pem")
     certificate = (
         x509.load_pem_x509_certificate(cert_path.read_bytes()) if cert_path.exists() else None
     )
-    port_offset = entry.get("port_offset")
     push_endpoint = entry.get("push_endpoint")
-    if push_endpoint is None and "push_path" in entry and port_offset is not None:
-        push_endpoint = f"http://{host}:{base_port + port_offset}{entry['push_path']}"
+    if push_endpoint is None and placed is not None and placed.push_path is not None:
+        push_endpoint = placed.url(host, base_port) + placed.push_path
     return Sender(
         sender_id=sender_id,
         password_hash=entry["password_hash"],
         description=entry.get("description", ""),
         certificate=certificate,
-        port_offset=port_offset,
+        port_offset=placed.port_offset if placed is not None else None,
         push_endpoint=push_endpoint,
     )
 
@@ -171,7 +191,7 @@ def _load_service(
         senders[provider].push_endpoint
         if mode == "async"
         else _simulator_endpoint(
-            senders.get(provider), entry.get("path", DEFAULT_SERVICE_PATH), host, base_port
+            senders.get(provider), entry.get("path", SYNC_PATH), host, base_port
         )
     )
     unknown = set(entry.get("allowed_senders", [])) - senders.keys()
@@ -191,5 +211,5 @@ def _load_service(
 
 def _simulator_endpoint(provider: Sender | None, path: str, host: str, base_port: int) -> str:
     if provider is None or provider.port_offset is None:
-        raise ValueError("a service needs an endpoint or a provider with a port_offset")
+        raise ValueError("a service needs an endpoint or a provider in the roster of systems")
     return f"http://{host}:{base_port + provider.port_offset}{path}"

@@ -32,6 +32,7 @@ from simulators.customs.models import (
     TradeType,
 )
 from simulators.kit.identifiers import explain_invalid
+from simulators.kit.payloads import PayloadError as PayloadError  # the kit's one
 from simulators.kit.xml import add_field as _add
 
 NAMESPACE = "http://kzgate.kz/simulators/keden/v1"
@@ -48,10 +49,6 @@ _KNOWN = {
 _XSI_TYPE = f"{{{XSI}}}type"
 _T = TypeVar("_T")
 _SCHEMAS = PayloadSchemas()  # compiles keden.xsd once, on first use
-
-
-class PayloadError(ValueError):
-    """The ``data`` element does not carry a valid KEDEN payload."""
 
 
 @dataclass(frozen=True)

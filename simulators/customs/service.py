@@ -30,6 +30,7 @@ from connectors import (
     errors,
     format_datetime,
 )
+from connectors.roster import roster_entry
 from gateway.config import Settings
 from simulators.customs.clearance import Clearance
 from simulators.customs.declaration_service import (
@@ -53,14 +54,15 @@ from simulators.customs.payload import (
 from simulators.customs.risk import RiskProfile
 from simulators.customs.store import Clock, RecordConflict, RecordRefused, RecordStore
 from simulators.kit.clock import process_clock
+from simulators.kit.database import simulator_database_url
 from simulators.kit.identifiers import explain_invalid
 from simulators.kit.inbox import Inbox, InboxMessage, OnFirstDelivery
 from simulators.kit.participant import AsyncParticipant
 from simulators.kit.provider import ProviderResult, SyncProvider
-from simulators.systems import simulator_database_url
 
-SYSTEM_ID = "KEDEN"
-WSDL_FILE = "KEDEN.wsdl"
+SYSTEM = roster_entry("KEDEN")
+SYSTEM_ID = SYSTEM.system_id
+WSDL_FILE = SYSTEM.wsdl
 SYNC_PATH = "/shep/sync"
 ASYNC_PATH = "/shep/async"
 
@@ -282,8 +284,9 @@ def business_now() -> datetime:
     return process_clock().now()
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator KEDEN``)."""
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
     return create_keden(
         settings.pki_dir,
         simulator_database_url(settings),

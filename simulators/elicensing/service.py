@@ -45,6 +45,7 @@ from connectors import (
     errors,
     format_datetime,
 )
+from connectors.roster import roster_entry
 from connectors.wsse.dsig import DS
 from gateway.config import Settings
 from gateway.observability.tracing import traced_middleware
@@ -69,13 +70,14 @@ from simulators.elicensing.store import (
 )
 from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import KZ_TIME, Clock, process_clock
+from simulators.kit.database import simulator_database_url
 from simulators.kit.provider import ProviderResult, SyncProvider
 from simulators.support_desk.desk import SupportDesk
-from simulators.systems import simulator_database_url
 
+SYSTEM = roster_entry("ELICENSE")
 SUBMIT_SERVICE = "ElicenseSubmitApplication_v1"
 STATUS_SERVICE = "ElicenseApplicationStatus_v1"
-WSDL_FILE = "SyncChannel.wsdl"
+WSDL_FILE = SYSTEM.wsdl
 NAMESPACE = documents.NAMESPACE
 _NSMAP = {"el": NAMESPACE}
 _APPLICATION = etree.QName(NAMESPACE, "LicenceApplication").text
@@ -473,8 +475,9 @@ async def _no_handler(request: SyncRequest) -> ProviderResult:  # replaced at as
     raise GatewayError(errors.INTERNAL, "ELICENSE is not assembled")
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator ELICENSE``)."""
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
     return create_elicense(
         settings.pki_dir, simulator_database_url(settings), gateway_url=settings.gateway_url
     ).app()

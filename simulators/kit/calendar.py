@@ -19,45 +19,21 @@ All moments are aware datetimes; the calendar works in Kazakhstan time (UTC+5) a
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
 import holidays
 
+from connectors.roster import WorkingHours, roster_entry
 from simulators.kit.clock import KZ_TIME, require_aware
 
 # A calendar whose every day is a holiday (a misconfiguration) must fail, not loop forever.
 _MAX_DAYS_TO_NEXT_WORKING_DAY = 400
 
 
-@dataclass(frozen=True)
-class WorkingHours:
-    """A provider's working day: ``start``–``end`` with a lunch break ``lunch_start``–``lunch_end``.
-
-    Equal lunch bounds mean no lunch break.
-    """
-
-    start: time
-    end: time
-    lunch_start: time
-    lunch_end: time
-
-    def __post_init__(self) -> None:
-        ordered = self.start <= self.lunch_start <= self.lunch_end <= self.end
-        if not ordered or self.start == self.end:
-            raise ValueError(
-                "working hours need start <= lunch_start <= lunch_end <= end and start < end"
-            )
-
-    def periods(self) -> list[tuple[time, time]]:
-        """The working periods of a day: morning and afternoon (an empty one is left out)."""
-        pairs = [(self.start, self.lunch_start), (self.lunch_end, self.end)]
-        return [(a, b) for a, b in pairs if a < b]
-
-
-# [seed 002 §10] Trade Committee: Mon–Fri 09:00–18:00, lunch 13:00–14:00.
-TRADE_COMMITTEE_HOURS = WorkingHours(time(9), time(18), time(13), time(14))
+# [seed 002 §10] Trade Committee: Mon–Fri 09:00–18:00, lunch 13:00–14:00: ELICENSE's working
+# day, which the roster of systems states (a system's hours are the roster's).
+TRADE_COMMITTEE_HOURS = roster_entry("ELICENSE").office_hours()
 # [seeds 000, 001] medicines permits, end-user certificates: 09:00–18:30, lunch 13:00–14:30.
 MEDICINES_AND_EUC_HOURS = WorkingHours(time(9), time(18, 30), time(13), time(14, 30))
 # [seed 003] export-pilot committees: 09:00–17:30, lunch 12:30–14:30.

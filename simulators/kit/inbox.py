@@ -8,7 +8,6 @@ not a read-then-write, decides which of two concurrent deliveries is the first.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
@@ -23,6 +22,7 @@ from connectors import format_datetime
 from gateway.storage.engine import create_engine, write_transaction
 from gateway.storage.schema import create_tables
 from gateway.storage.types import UtcDateTime
+from simulators.kit.tables import OnFirstUse
 
 metadata = MetaData()
 
@@ -136,8 +136,7 @@ class Inbox:
     def __init__(self, system_id: str, database_url: str) -> None:
         self.system_id = system_id
         self._engine: AsyncEngine = create_engine(database_url)
-        self._ready = False
-        self._ready_lock = asyncio.Lock()
+        self._ensure_schema = OnFirstUse(lambda: create_tables(self._engine, metadata))
 
     async def accept(self, message: InboxMessage, on_first: OnFirstDelivery | None = None) -> bool:
         """Store ``message`` unless its messageId is already in; True when it was new.
@@ -190,19 +189,6 @@ class Inbox:
         async with self._engine.connect() as conn:
             return [dict(row._mapping) for row in await conn.execute(query)]
 
-    async def _ensure_schema(self) -> None:
-        # Created on first use rather than at start-up: an ASGI app driven in-process (httpx
-        # ASGITransport) never runs the lifespan events.
-        if self._ready:
-            return
-        async with self._ready_lock:
-            if not self._ready:
-                await _create_tables(self._engine)
-                self._ready = True
-
-
-async def _create_tables(engine: AsyncEngine) -> None:
-    await create_tables(engine, metadata)
 
 
 def _message_row(inbox: Inbox, message: InboxMessage) -> dict:

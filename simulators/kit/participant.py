@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from cryptography.x509.oid import NameOID
 from lxml import etree
@@ -29,7 +30,6 @@ from starlette.routing import BaseRoute, Route
 
 from connectors import (
     GATEWAY_ID,
-    ContractNotFound,
     FaultCode,
     GatewayError,
     TransportKey,
@@ -37,14 +37,12 @@ from connectors import (
     build_fault_envelope,
     errors,
     parse_document,
-    render_wsdl,
-    render_xsd,
     sign_envelope,
     split_envelope,
     validate_operation,
     verify_envelope,
 )
-from connectors import SOAP_CONTENT_TYPE as XML
+from connectors.roster import RosterEntry
 from connectors.soap.async_ import (
     CHANGE_STATUS_NOTIFICATION,
     SEND_MESSAGE,
@@ -56,17 +54,16 @@ from connectors.soap.async_ import (
 )
 from gateway.channels.policy import check_freshness
 from gateway.observability.tracing import traced_middleware
-from simulators.kit.clock import Clock, ClockControl
+from simulators.kit.clock import Clock
+from simulators.kit.endpoint import endpoint_routes
 from simulators.kit.faults import (
     DEFAULT_SLOW_SECONDS,
     FAILURE_KINDS,
-    INJECTED_FAULTS,
     INJECTED_REFUSAL,
     Failure,
     FailureKind,
     Failures,
     FaultInjector,
-    unavailable,
 )
 from simulators.kit.inbox import Inbox, InboxMessage, OnFirstDelivery, StatusNotice
 from simulators.kit.metrics import SimulatorMetrics
@@ -112,6 +109,27 @@ class AsyncParticipant:
     clock: Clock | None = None  # business time (down windows); None: the process's clock
     faults: FaultInjector = field(init=False)
     metrics: SimulatorMetrics = field(init=False)
+
+    @classmethod
+    def from_pki(
+        cls,
+        system: RosterEntry,
+        pki_dir: Path,
+        database_url: str,
+        *,
+        handler: OnFirstDelivery | None = None,
+        trust: TrustStore | None = None,
+    ) -> AsyncParticipant:
+        """The roster system's participant, keyed from the PKI directory, its inbox in the
+        database at ``database_url``."""
+        key_files = pki_dir / f"{system.system_id}.pem", pki_dir / f"{system.system_id}.key"
+        return cls(
+            system_id=system.system_id,
+            key=TransportKey.from_files(*key_files),
+            trust=trust or TrustStore.from_dir(pki_dir),
+            inbox=Inbox(system.system_id, database_url),
+            handler=handler,
+        )
 
     def __post_init__(self) -> None:
         self.metrics = SimulatorMetrics(self.system_id)
@@ -231,42 +249,17 @@ class AsyncParticipant:
         return self._signed(etree.fromstring(raw))
 
     def app(self, path: str = "/shep/async", extra_routes: Sequence[BaseRoute] = ()) -> Starlette:
-        """The ASGI app: the SOAP endpoint at ``path``, ``/health`` and the ``/ops/*`` routes."""
-
-        async def endpoint(request: Request) -> Response:
-            if request.method == "GET":
-                return unavailable() if self.faults.is_down() else self._contract(request)
-            return await self._receive(
-                await request.body(), request.headers.get("content-type", "")
-            )
-
-        async def health(request: Request) -> Response:
-            return JSONResponse({"status": "ok", "system": self.system_id})
+        """The ASGI app: the SOAP endpoint at ``path`` in the kit's shell (``kit/endpoint.py``),
+        the inbox's ``/ops`` routes and ``extra_routes``."""
 
         @asynccontextmanager
         async def lifespan(app: Starlette):
             yield
             await self.inbox.close()
 
-        routes = [
-            Route(path, endpoint, methods=["GET", "POST"]),
-            Route("/health", health, methods=["GET"]),
-            *self._ops_routes(),
-            *extra_routes,
-        ]
+        routes = [*endpoint_routes(self, path, "async"), *self._ops_routes(), *extra_routes]
         middleware = traced_middleware(self.system_id)
         return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
-
-    async def _receive(self, raw: bytes, content_type: str) -> Response:
-        outcome = await self.faults.admit()
-        if outcome == "http-503":
-            self.metrics.answered("async", 503, outcome)
-            return unavailable()
-        status, body = await self.handle(
-            raw, inject=INJECTED_FAULTS.get(outcome), content_type=content_type
-        )
-        self.metrics.answered("async", status, outcome)
-        return Response(body, status_code=status, media_type=XML)
 
     def _ops_routes(self) -> list[BaseRoute]:
         async def inbox(request: Request) -> Response:
@@ -276,21 +269,6 @@ class AsyncParticipant:
             return JSONResponse([n.to_json() for n in await self.inbox.notices()])
 
         return [
-            *self.faults.routes(),
-            *ClockControl(self.clock).routes(),
-            *self.metrics.routes(),
             Route("/ops/inbox", inbox, methods=["GET"]),
             Route("/ops/notifications", notifications, methods=["GET"]),
         ]
-
-    def _contract(self, request: Request) -> Response:
-        address = str(request.url.replace(query=""))
-        query = request.query_params
-        try:
-            if query.get("xsd"):
-                return Response(render_xsd(query["xsd"], address), media_type=XML)
-            return Response(
-                render_wsdl(query.get("wsdl") or self.wsdl_file, address), media_type=XML
-            )
-        except ContractNotFound:
-            return Response("no such contract", status_code=404)

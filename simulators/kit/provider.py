@@ -15,17 +15,14 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from connectors import (
     GATEWAY_ID,
-    ContractNotFound,
     FaultCode,
     GatewayError,
     SyncRequest,
@@ -37,18 +34,17 @@ from connectors import (
     errors,
     parse_document,
     parse_sync_request,
-    render_wsdl,
-    render_xsd,
     sign_envelope,
     split_envelope,
     validate_operation,
     verify_envelope,
 )
-from connectors import SOAP_CONTENT_TYPE as XML
+from connectors.roster import RosterEntry
 from gateway.channels.policy import check_freshness
 from gateway.observability.tracing import traced_middleware
-from simulators.kit.clock import Clock, ClockControl
-from simulators.kit.faults import INJECTED_FAULTS, FaultInjector, unavailable
+from simulators.kit.clock import Clock
+from simulators.kit.endpoint import endpoint_routes
+from simulators.kit.faults import FaultInjector
 from simulators.kit.hostile import HostileMode
 from simulators.kit.metrics import SimulatorMetrics
 from simulators.kit.ops import refuse_non_soap
@@ -86,6 +82,28 @@ class SyncProvider:
     clock: Clock | None = None  # business time (down windows); None: the process's clock
     faults: FaultInjector = field(init=False)
     metrics: SimulatorMetrics = field(init=False)
+
+    @classmethod
+    def from_pki(
+        cls,
+        system: RosterEntry,
+        pki_dir: Path,
+        handler: Handler,
+        *,
+        trust: TrustStore | None = None,
+        clock: Clock | None = None,
+    ) -> SyncProvider:
+        """The roster system's provider, keyed from the PKI directory (``<ID>.pem``/``.key``,
+        and the CA/CRL it trusts unless ``trust`` is given)."""
+        key_files = pki_dir / f"{system.system_id}.pem", pki_dir / f"{system.system_id}.key"
+        return cls(
+            system_id=system.system_id,
+            key=TransportKey.from_files(*key_files),
+            trust=trust or TrustStore.from_dir(pki_dir),
+            handler=handler,
+            wsdl_file=system.wsdl,
+            clock=clock,
+        )
 
     def __post_init__(self) -> None:
         self.faults = FaultInjector.from_env(self.system_id, clock=self.clock)
@@ -153,45 +171,8 @@ class SyncProvider:
         return etree.tostring(fault, xml_declaration=True, encoding="UTF-8")
 
     def app(self, path: str = "/shep/sync") -> Starlette:
-        async def endpoint(request: Request) -> Response:
-            if request.method == "GET":
-                return unavailable() if self.faults.is_down() else self._contract(request)
-            raw = await request.body()
-            outcome = await self.faults.admit()
-            if outcome == "http-503":
-                self.metrics.answered("sync", 503, outcome)
-                return unavailable()
-            status, body = await self.handle(
-                raw,
-                inject=INJECTED_FAULTS.get(outcome),
-                content_type=request.headers.get("content-type", ""),
-            )
-            self.metrics.answered("sync", status, outcome)
-            return Response(body, status_code=status, media_type=XML)
-
-        async def health(request: Request) -> Response:
-            return JSONResponse({"status": "ok", "system": self.system_id})
-
+        """The ASGI app: the SOAP endpoint at ``path`` in the kit's shell (``kit/endpoint.py``)."""
         return Starlette(
             middleware=traced_middleware(self.system_id),
-            routes=[
-                Route(path, endpoint, methods=["GET", "POST"]),
-                Route("/health", health, methods=["GET"]),
-                *self.faults.routes(),
-                *ClockControl(self.clock).routes(),
-                *self.hostile.routes(),
-                *self.metrics.routes(),
-            ]
+            routes=[*endpoint_routes(self, path, "sync"), *self.hostile.routes()],
         )
-
-    def _contract(self, request: Request) -> Response:
-        address = str(request.url.replace(query=""))
-        query = request.query_params
-        try:
-            if query.get("xsd"):
-                return Response(render_xsd(query["xsd"], address), media_type=XML)
-            return Response(
-                render_wsdl(query.get("wsdl") or self.wsdl_file, address), media_type=XML
-            )
-        except ContractNotFound:
-            return Response("no such contract", status_code=404)

@@ -14,6 +14,7 @@ from lxml import etree
 
 from connectors import GatewayError, PayloadSchemas, format_datetime, parse_datetime
 from connectors.soap.values import child as _child
+from simulators.kit.payloads import PayloadError as PayloadError  # the kit's one
 from simulators.kit.xml import add_field as _add
 
 NAMESPACE = "http://kzgate.kz/simulators/monitoring/v1"
@@ -47,10 +48,6 @@ class StageEvent:
     system: str
     occurred_at: datetime
     comment: str | None = None
-
-
-class PayloadError(ValueError):
-    """The ``data`` element does not carry a valid StageEvent."""
 
 
 def build_stage_event(

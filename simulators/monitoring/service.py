@@ -9,14 +9,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from connectors import GatewayError, TransportKey, TrustStore, errors
+from connectors import GatewayError, TrustStore, errors
+from connectors.roster import roster_entry
 from gateway.config import Settings
+from simulators.kit.database import simulator_database_url
 from simulators.kit.inbox import Inbox, InboxMessage
 from simulators.kit.participant import AsyncParticipant
 from simulators.monitoring.payload import PayloadError, StageEvent, parse_stage_event
-from simulators.systems import simulator_database_url
 
-SYSTEM_ID = "MONITORING"
+SYSTEM = roster_entry("MONITORING")
+SYSTEM_ID = SYSTEM.system_id
 
 
 def accept_stage_event(message: InboxMessage) -> None:
@@ -27,7 +29,7 @@ def accept_stage_event(message: InboxMessage) -> None:
     """
     try:
         parse_stage_event(message.data_element())
-    except PayloadError as exc:
+    except PayloadError as exc:  # the gateway has checked the schema; this is a broken push
         raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
 
 
@@ -42,16 +44,12 @@ async def stage_events(inbox: Inbox, application_number: str | None = None) -> l
 def create_participant(
     pki_dir: Path, database_url: str, *, trust: TrustStore | None = None
 ) -> AsyncParticipant:
-    return AsyncParticipant(
-        system_id=SYSTEM_ID,
-        key=TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key"),
-        trust=trust or TrustStore.from_dir(pki_dir),
-        inbox=Inbox(SYSTEM_ID, database_url),
-        handler=accept_stage_event,
+    return AsyncParticipant.from_pki(
+        SYSTEM, pki_dir, database_url, handler=accept_stage_event, trust=trust
     )
 
 
-def create_app(pki_dir: Path, database_url: str) -> Starlette:
+def participant_app(pki_dir: Path, database_url: str) -> Starlette:
     participant = create_participant(pki_dir, database_url)
 
     async def listing(request: Request) -> Response:
@@ -62,9 +60,10 @@ def create_app(pki_dir: Path, database_url: str) -> Starlette:
     return participant.app(extra_routes=[Route("/ops/stage-events", listing, methods=["GET"])])
 
 
-def app_from_settings(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator MONITORING``)."""
-    return create_app(settings.pki_dir, simulator_database_url(settings))
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
+    return participant_app(settings.pki_dir, simulator_database_url(settings))
 
 
 def _event_json(event: StageEvent) -> dict[str, str | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -97,3 +98,16 @@ class Payment(BaseModel):
             other.amount,
             other.currency,
         )
+
+
+# The questions PEP answers besides a PaymentOrder, as read from a request.
+@dataclass(frozen=True)
+class ConfirmQuery:
+    payment_id: str
+
+
+@dataclass(frozen=True)
+class PayerQuery:
+    payer_id: str
+    purpose_code: str
+    year: int | None = None

@@ -13,8 +13,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
-
+from simulators.kit.answers import Answer
 from simulators.kit.identifiers import explain_invalid
 from simulators.payments.models import (
     CURRENCY,
@@ -58,23 +57,17 @@ class PaymentRepository(Protocol):
     async def by_payer(self, payer_id: str, purpose_code: str) -> list[Payment]: ...
 
 
-class PaymentResult(BaseModel):
+class PaymentResult(Answer):
     """The answer to a create or confirm: a code, a message and the payment concerned."""
 
-    model_config = ConfigDict(frozen=True)
-
     code: CreateResultCode | ConfirmResultCode
-    message: str
     payment: Payment | None = None
 
 
-class PaymentsResult(BaseModel):
+class PaymentsResult(Answer):
     """The answer to a look-up by payer and purpose."""
 
-    model_config = ConfigDict(frozen=True)
-
     code: LookupResultCode
-    message: str
     payments: tuple[Payment, ...] = ()
 
 

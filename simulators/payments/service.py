@@ -9,16 +9,18 @@ from pathlib import Path
 from lxml import etree
 from starlette.applications import Starlette
 
-from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
+from connectors import SyncRequest, TrustStore
+from connectors.roster import roster_entry
 from gateway.config import Settings
 from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, process_clock
+from simulators.kit.database import simulator_database_url
+from simulators.kit.payloads import read_for_service
 from simulators.kit.provider import Handler, ProviderResult, SyncProvider
 from simulators.payments.models import PaymentOrder
 from simulators.payments.payload import (
     ConfirmQuery,
     PayerQuery,
-    PayloadError,
     Request,
     build_confirm_response,
     build_create_response,
@@ -27,10 +29,8 @@ from simulators.payments.payload import (
 )
 from simulators.payments.rules import confirm_payment, create_payment, payments_by_payer
 from simulators.payments.store import PaymentStore
-from simulators.systems import simulator_database_url
 
-SYSTEM_ID = "PEP"
-WSDL_FILE = "PEP.wsdl"
+SYSTEM = roster_entry("PEP")
 CREATE_SERVICE = "PepCreatePayment_v1"
 CONFIRM_SERVICE = "PepConfirmPayment_v1"
 LOOKUP_SERVICE = "PepPaymentsByPayer_v1"
@@ -68,19 +68,7 @@ async def answer(request: Request, store: PaymentStore, now: datetime) -> etree.
 
 
 def _request_of(request: SyncRequest) -> Request:
-    if request.data is None:
-        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
-    try:
-        parsed = parse_request(request.data)
-    except PayloadError as exc:
-        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
-    expected = _REQUEST_OF_SERVICE.get(request.service_id)
-    if expected is not None and not isinstance(parsed, expected):
-        raise GatewayError(
-            errors.SCHEMA_PAYLOAD_INVALID,
-            f"{request.service_id} does not take a {type(parsed).__name__}",
-        )
-    return parsed
+    return read_for_service(request, parse_request, _REQUEST_OF_SERVICE)
 
 
 def create_provider(
@@ -92,21 +80,16 @@ def create_provider(
 ) -> SyncProvider:
     """PEP's provider; ``clock`` (default: the process's business clock) dates payments."""
     clock = clock or process_clock()
-    return SyncProvider(
-        system_id=SYSTEM_ID,
-        key=TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key"),
-        trust=trust or TrustStore.from_dir(pki_dir),
-        handler=payments_handler(store, clock),
-        wsdl_file=WSDL_FILE,
-        clock=clock,
-    )
+    handler = payments_handler(store, clock)
+    return SyncProvider.from_pki(SYSTEM, pki_dir, handler, trust=trust, clock=clock)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator PEP``).
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default.
 
     Payments go to the simulators' database; the app closes it when it shuts down.
     """
+    settings = settings or Settings()
     store = PaymentStore(simulator_database_url(settings))
     return app_of(create_provider(settings.pki_dir, store), store)
 

@@ -9,7 +9,6 @@ constraint, and a confirmation is a conditional UPDATE.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -36,6 +35,7 @@ from gateway.storage.engine import create_engine, write_transaction
 from gateway.storage.schema import create_tables
 from gateway.storage.types import UtcDateTime
 from simulators.kit.fixtures import load_json
+from simulators.kit.tables import OnFirstUse
 from simulators.payments.models import Payment, PaymentStatus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "payments.json"
@@ -76,8 +76,7 @@ class PaymentStore:
     def __init__(self, database_url: str, *, seed: Iterable[Payment] | None = None) -> None:
         self._engine: AsyncEngine = create_engine(database_url)
         self._seed = tuple(fixture_payments() if seed is None else seed)
-        self._ready = False
-        self._ready_lock = asyncio.Lock()
+        self._ensure_schema = OnFirstUse(self._create_and_seed)
 
     async def add(self, payment: Payment) -> tuple[Payment, bool]:
         """Record ``payment``; if its payer already has one with its reference, that one.
@@ -143,16 +142,6 @@ class PaymentStore:
         )
         async with self._engine.connect() as conn:
             return [_payment(row._mapping) for row in await conn.execute(query)]
-
-    async def _ensure_schema(self) -> None:
-        # Created on first use rather than at start-up: an ASGI app driven in-process (httpx
-        # ASGITransport) never runs the lifespan events.
-        if self._ready:
-            return
-        async with self._ready_lock:
-            if not self._ready:
-                await self._create_and_seed()
-                self._ready = True
 
     async def _create_and_seed(self) -> None:
         async def seed(conn: AsyncConnection) -> None:

@@ -6,30 +6,27 @@ from pathlib import Path
 
 from starlette.applications import Starlette
 
-from connectors import TransportKey, TrustStore
+from connectors import TrustStore
+from connectors.roster import roster_entry
 from gateway.config import Settings
-from simulators.kit.inbox import Inbox
+from simulators.kit.database import simulator_database_url
 from simulators.kit.participant import AsyncParticipant
-from simulators.systems import simulator_database_url
 
-SYSTEM_ID = "EGOV_PORTAL"
+SYSTEM = roster_entry("EGOV_PORTAL")
+SYSTEM_ID = SYSTEM.system_id
 
 
 def create_participant(
     pki_dir: Path, database_url: str, *, trust: TrustStore | None = None
 ) -> AsyncParticipant:
-    return AsyncParticipant(
-        system_id=SYSTEM_ID,
-        key=TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key"),
-        trust=trust or TrustStore.from_dir(pki_dir),
-        inbox=Inbox(SYSTEM_ID, database_url),
-    )
+    return AsyncParticipant.from_pki(SYSTEM, pki_dir, database_url, trust=trust)
 
 
-def create_app(pki_dir: Path, database_url: str) -> Starlette:
+def participant_app(pki_dir: Path, database_url: str) -> Starlette:
     return create_participant(pki_dir, database_url).app()
 
 
-def app_from_settings(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator EGOV_PORTAL``)."""
-    return create_app(settings.pki_dir, simulator_database_url(settings))
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
+    return participant_app(settings.pki_dir, simulator_database_url(settings))

@@ -29,7 +29,7 @@ from simulators.elicensing.export_pilot.staff import load_staff
 from simulators.elicensing.facts import PEP_FEE_PURPOSE
 from simulators.kit.clock import KZ_TIME
 from simulators.kit.personal_keys import declarant_name, personal_key
-from simulators.legal_entities.store import default_store
+from simulators.legal_entities.payload import default_store
 from simulators.payments.payload import build_confirm_request, build_create_request
 from simulators.rehearsal import model
 from simulators.rehearsal.results import SUBMIT, Filed, field_texts

@@ -16,7 +16,6 @@ incident adds nothing; ``resolve`` closes it, so a later failure is a new incide
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from connectors import format_datetime
 from gateway.storage.engine import create_engine, write_transaction
 from gateway.storage.schema import create_tables
 from gateway.storage.types import UtcDateTime
+from simulators.kit.tables import OnFirstUse
 
 SUPPORT_DESK_ADDRESS = "sd@nitec.kz"  # LR p.8 / PR p.7 [seed 002]
 
@@ -99,8 +99,7 @@ class SupportDesk:
         self._engine: AsyncEngine = (
             create_engine(database) if isinstance(database, str) else database
         )
-        self._ready = False
-        self._ready_lock = asyncio.Lock()
+        self._ensure_schema = OnFirstUse(lambda: create_tables(self._engine, metadata))
 
     async def close(self) -> None:
         if self._owned:
@@ -143,15 +142,6 @@ class SupportDesk:
             query = query.where(notices.c.application_number == application_number)
         async with self._engine.connect() as conn:
             return [_notice(dict(r._mapping)) for r in await conn.execute(query)]
-
-    async def _ensure_schema(self) -> None:
-        # On first use: an app driven through httpx ASGITransport runs no lifespan.
-        if self._ready:
-            return
-        async with self._ready_lock:
-            if not self._ready:
-                await create_tables(self._engine, metadata)
-                self._ready = True
 
 
 def _open_key(provider: str, application_number: str) -> str:

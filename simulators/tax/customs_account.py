@@ -11,7 +11,6 @@ takes nothing twice. Opening balances come from ``fixtures/customs_accounts.json
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +29,7 @@ from gateway.storage.types import UtcDateTime
 from simulators.kit.fixtures import load_json
 from simulators.kit.payloads import field_text, request_element
 from simulators.kit.provider import ProviderResult
+from simulators.kit.tables import OnFirstUse
 from simulators.kit.xml import add_field
 
 DEBIT_SERVICE = "KgdCustomsPaymentDebit_v1"
@@ -90,8 +90,7 @@ class CustomsAccounts:
     def __init__(self, database_url: str, clock: Callable[[], datetime]) -> None:
         self.clock = clock
         self._engine: AsyncEngine = create_engine(database_url)
-        self._ready = False
-        self._lock = asyncio.Lock()
+        self._ensure = OnFirstUse(self._open_accounts)
 
     async def debit(self, payer: str, declaration: str, amount: Decimal, purpose: str) -> Debit:
         await self._ensure()
@@ -138,23 +137,17 @@ class CustomsAccounts:
     async def close(self) -> None:
         await self._engine.dispose()
 
-    async def _ensure(self) -> None:
-        if self._ready:
-            return
-        async with self._lock:
-            if self._ready:
-                return
-            opening = load_json(f"{__package__}.fixtures", "customs_accounts.json", _AccountsFile)
-            async with write_transaction(self._engine) as conn:
-                await conn.run_sync(metadata.create_all, checkfirst=True)
-                insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-                for account in opening.accounts:  # only where none is kept yet: state survives
-                    await conn.execute(
-                        insert(accounts)
-                        .values(payer_id=account.payer_id, balance=str(account.balance))
-                        .on_conflict_do_nothing()
-                    )
-            self._ready = True
+    async def _open_accounts(self) -> None:
+        opening = load_json(f"{__package__}.fixtures", "customs_accounts.json", _AccountsFile)
+        async with write_transaction(self._engine) as conn:
+            await conn.run_sync(metadata.create_all, checkfirst=True)
+            insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+            for account in opening.accounts:  # only where none is kept yet: state survives
+                await conn.execute(
+                    insert(accounts)
+                    .values(payer_id=account.payer_id, balance=str(account.balance))
+                    .on_conflict_do_nothing()
+                )
 
 
 async def _balance(conn: AsyncConnection, payer: str) -> Decimal | None:

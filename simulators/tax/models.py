@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -58,3 +59,18 @@ class TaxDebt(_Frozen):
     @property
     def has_debt(self) -> bool:
         return self.amount > 0
+
+
+# The two questions KGD answers, as read from a request (values trimmed, not yet validated: a
+# malformed year or BIN/IIN is a business answer).
+@dataclass(frozen=True)
+class MrpQuery:
+    year: str
+
+
+@dataclass(frozen=True)
+class TaxDebtQuery:
+    taxpayer_id: str
+
+
+Query = MrpQuery | TaxDebtQuery

@@ -5,8 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict
-
+from simulators.kit.answers import Answer
 from simulators.kit.identifiers import explain_invalid
 from simulators.tax.models import MrpRate, TaxDebt
 
@@ -31,20 +30,14 @@ class TaxDebtFinder(Protocol):
     def find(self, taxpayer_id: str) -> TaxDebt | None: ...
 
 
-class MrpResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class MrpResult(Answer):
     code: MrpResultCode
-    message: str
     year: str
     rate: MrpRate | None = None
 
 
-class TaxDebtResult(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+class TaxDebtResult(Answer):
     code: TaxDebtResultCode
-    message: str
     taxpayer_id: str
     debt: TaxDebt | None = None
 

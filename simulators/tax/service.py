@@ -7,15 +7,16 @@ from pathlib import Path
 from lxml import etree
 from starlette.applications import Starlette
 
-from connectors import GatewayError, SyncRequest, TransportKey, TrustStore, errors
+from connectors import SyncRequest, TrustStore
+from connectors.roster import roster_entry
 from gateway.config import Settings
 from simulators.kit.clock import process_clock
+from simulators.kit.database import simulator_database_url
+from simulators.kit.payloads import read_for_service
 from simulators.kit.provider import Handler, ProviderResult, SyncProvider
-from simulators.systems import simulator_database_url
 from simulators.tax.customs_account import CustomsAccounts, routed
 from simulators.tax.payload import (
     MrpQuery,
-    PayloadError,
     Query,
     TaxDebtQuery,
     build_mrp_response,
@@ -25,8 +26,7 @@ from simulators.tax.payload import (
 from simulators.tax.rules import mrp_of, tax_debt_of
 from simulators.tax.store import MrpTable, TaxDebtStore, default_debt_store, default_mrp_table
 
-SYSTEM_ID = "KGD"
-WSDL_FILE = "KGD.wsdl"
+SYSTEM = roster_entry("KGD")
 MRP_SERVICE = "KgdMrpByYear_v1"
 TAX_DEBT_SERVICE = "KgdTaxDebt_v1"
 # Which query each catalogued service carries. A known serviceId with the other operation's
@@ -55,19 +55,7 @@ def answer(query: Query, mrp: MrpTable, debts: TaxDebtStore) -> etree._Element:
 
 
 def _query_of(request: SyncRequest) -> Query:
-    if request.data is None:
-        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, "data is missing")
-    try:
-        query = parse_request(request.data)
-    except PayloadError as exc:
-        raise GatewayError(errors.SCHEMA_PAYLOAD_INVALID, str(exc)) from exc
-    expected = _QUERY_OF_SERVICE.get(request.service_id)
-    if expected is not None and not isinstance(query, expected):
-        raise GatewayError(
-            errors.SCHEMA_PAYLOAD_INVALID,
-            f"{request.service_id} takes a {expected.__name__}, got a {type(query).__name__}",
-        )
-    return query
+    return read_for_service(request, parse_request, _QUERY_OF_SERVICE)
 
 
 def create_provider(
@@ -77,17 +65,13 @@ def create_provider(
     debts: TaxDebtStore | None = None,
     trust: TrustStore | None = None,
 ) -> SyncProvider:
-    return SyncProvider(
-        system_id=SYSTEM_ID,
-        key=TransportKey.from_files(pki_dir / f"{SYSTEM_ID}.pem", pki_dir / f"{SYSTEM_ID}.key"),
-        trust=trust or TrustStore.from_dir(pki_dir),
-        handler=kgd_handler(mrp or default_mrp_table(), debts or default_debt_store()),
-        wsdl_file=WSDL_FILE,
-    )
+    handler = kgd_handler(mrp or default_mrp_table(), debts or default_debt_store())
+    return SyncProvider.from_pki(SYSTEM, pki_dir, handler, trust=trust)
 
 
-def create_app(settings: Settings) -> Starlette:
-    """The factory ``simulators.systems`` registers (``kzgate serve simulator KGD``)."""
+def create_app(settings: Settings | None = None) -> Starlette:
+    """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
+    settings = settings or Settings()
     provider = create_provider(settings.pki_dir)
     # Customs' debit from the personal account (seed 004 Annex 5 para 8(2)) beside the tax queries.
     ledger = CustomsAccounts(simulator_database_url(settings), lambda: process_clock().now())

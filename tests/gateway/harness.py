@@ -23,12 +23,11 @@ from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher
 from simulators.customs import service as customs_service
 from simulators.elicensing.service import Elicense, create_elicense
+from simulators.kit.database import simulator_database_url
 from simulators.kit.participant import AsyncParticipant
-from simulators.legal_entities.payload import build_request
-from simulators.legal_entities.service import create_provider
+from simulators.legal_entities.payload import GBDUL, build_request
 from simulators.monitoring import service as monitoring_service
 from simulators.portal import service as portal_service
-from simulators.systems import simulator_database_url
 from tests.pki import make_test_pki
 
 GATEWAY_URL = "http://gateway.test"
@@ -111,7 +110,7 @@ async def running_gateway(
         **overrides,
     )
     monitoring, portal = _participants(settings)
-    apps = {"GBDUL": create_provider(pki_dir).app(), "MONITORING": monitoring.app()}
+    apps = {"GBDUL": GBDUL.provider(pki_dir).app(), "MONITORING": monitoring.app()}
     apps["EGOV_PORTAL"] = portal.app()
     keden = customs_service.create_keden(
         # KEDEN keeps business time: the process clock (virtual in the licensing world) unless a

@@ -12,7 +12,7 @@ from connectors import build_request_envelope, parse_fault, sign_envelope
 from gateway.assembly import StartupRefused, assemble
 from gateway.config import Settings
 from gateway.routing import HttpDispatcher
-from simulators.legal_entities.service import create_provider
+from simulators.legal_entities.payload import GBDUL
 from tests.gateway.harness import SERVICE, Harness, lookup, running_gateway
 
 
@@ -100,7 +100,7 @@ async def test_provider_that_does_not_answer(
 
 
 async def test_provider_answer_signed_with_the_wrong_key(shared_pki: Path, tmp_path: Path) -> None:
-    impostor = create_provider(shared_pki)
+    impostor = GBDUL.provider(shared_pki)
     from connectors import TransportKey
 
     impostor.key = TransportKey.from_files(shared_pki / "KEDEN.pem", shared_pki / "KEDEN.key")
@@ -123,7 +123,7 @@ async def test_provider_fault_is_relayed_as_sub_error(shared_pki: Path, tmp_path
     def failing(request):
         raise RuntimeError("database is down")
 
-    provider = create_provider(shared_pki)
+    provider = GBDUL.provider(shared_pki)
     provider.handler = failing
     app = await _gateway_with_provider_transport(
         shared_pki, tmp_path, httpx.ASGITransport(app=provider.app())

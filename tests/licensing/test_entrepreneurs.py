@@ -10,7 +10,7 @@ from lxml import etree
 from simulators.elicensing import documents
 from simulators.elicensing.forms import Applicant, ApplicantKind
 from simulators.elicensing.store import Outcome
-from simulators.individuals.store import default_store
+from simulators.individuals.payload import default_store
 from tests.licensing.world import World
 from tests.simulators.elicensing.samples import export_application
 

@@ -19,7 +19,7 @@ from simulators.elicensing.forms import CounterpartyRole, TradeCountryRole, Trad
 from simulators.elicensing.records import FIXTURES_DIR
 from simulators.elicensing.store import Outcome
 from simulators.kit.identifiers import make_bin
-from simulators.legal_entities.store import default_store as organizations
+from simulators.legal_entities.payload import default_store as organizations
 from tests.licensing.world import World, running_world
 from tests.simulators.elicensing.samples import applicant, permit_draft
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from simulators.elicensing.service import create_elicense
 from simulators.elicensing.store import Outcome, State
 from simulators.kit.clock import KZ_TIME
-from simulators.systems import simulator_database_url
+from simulators.kit.database import simulator_database_url
 from tests.gateway.harness import GATEWAY_URL
 from tests.licensing.world import MONDAY_10, World, eventually, running_world
 from tests.simulators.elicensing.samples import IMPORTER, import_application

@@ -18,9 +18,9 @@ from gateway.attacks.runner import report
 from gateway.cli.attack import AttackRefused, attack_system
 from gateway.cli.main import main
 from gateway.config import Settings
-from simulators.legal_entities.service import create_provider
+from simulators.kit.database import simulator_database_url
+from simulators.legal_entities.payload import GBDUL
 from simulators.monitoring import service as monitoring_service
-from simulators.systems import simulator_database_url
 from tests.gateway.harness import SERVICE, lookup, running_gateway
 from tests.security.weak_endpoint import PATH, weak_app
 from tests.simulators.pushing import client_of
@@ -68,7 +68,7 @@ async def test_a_weak_endpoint_is_listed_with_every_attack_it_fell_for(pki: Path
 
 
 async def test_the_projects_own_sync_simulator_falls_for_none(pki: Path) -> None:
-    async with client_of(create_provider(pki).app()) as http:
+    async with client_of(GBDUL.provider(pki).app()) as http:
         problem, outcomes = await attack_system(
             f"{http.base_url}/shep/sync", "GBDUL", settings=_settings(pki), http=http
         )
@@ -146,7 +146,7 @@ async def test_a_provider_in_hostile_mode_is_caught_by_the_gateway(
 
 async def test_the_hostile_switch_is_an_ops_change(pki: Path, monkeypatch) -> None:
     monkeypatch.setenv("KZGATE_ENV", "production")
-    async with client_of(create_provider(pki).app()) as http:
+    async with client_of(GBDUL.provider(pki).app()) as http:
         response = await http.post("/ops/hostile", json={"attack": "sig-value-flipped"})
         assert response.status_code == 403
         assert (await http.get("/ops/hostile")).json()["attack"] is None

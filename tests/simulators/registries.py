@@ -22,9 +22,9 @@ from gateway.http.app import create_app
 from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher
 from simulators.individuals import service as individuals
+from simulators.kit.database import simulator_database_url
 from simulators.payments import service as payments
 from simulators.payments.store import PaymentStore
-from simulators.systems import simulator_database_url
 from simulators.tax import service as tax
 from tests.gateway.harness import GATEWAY_URL, Harness
 

@@ -22,22 +22,18 @@ from simulators.individuals.models import (
     birth_date_of,
     sex_of,
 )
-from simulators.individuals.payload import (
-    NAMESPACE,
-    PayloadError,
-    build_request,
-    build_response,
-    parse_request,
-    schema,
-)
-from simulators.individuals.rules import ResultCode, look_up
-from simulators.individuals.service import SERVICE_ID, create_provider
-from simulators.individuals.store import FIXTURES, PersonStore, default_store
+from simulators.individuals.payload import GBDFL, build_request, default_store
 from simulators.kit.identifiers import Sex, is_valid_iin
-from simulators.legal_entities.store import default_store as organizations
+from simulators.kit.payloads import PayloadError
+from simulators.legal_entities.payload import default_store as organizations
 from tests.simulators.registries import running_gateway_with_registries
 from tests.simulators.sync_calls import call, client_app, fault_of
 
+parse_request, build_response, look_up = GBDFL.parse_request, GBDFL.build_response, GBDFL.look_up
+schema = GBDFL.payload.schema
+NAMESPACE = GBDFL.payload.namespace
+FIXTURES = GBDFL.fixtures_path
+SERVICE_ID = "GbdflInfoByIin_v1"
 WSDL = Path(__file__).resolve().parents[2] / "wsdl" / "GBDFL.wsdl"
 HEAD = next(iter(organizations())).head  # Садыков Нурлан Серикович, head of «Алтын Дала Агро»
 
@@ -111,7 +107,7 @@ def test_a_record_contradicting_its_iin_is_refused(persons: list[Person]) -> Non
 
 def test_store_rejects_duplicate_iins(persons: list[Person]) -> None:
     with pytest.raises(ValueError, match="duplicate IIN"):
-        PersonStore([persons[0], persons[0]])
+        GBDFL.index([persons[0], persons[0]])
 
 
 # --- rules ----------------------------------------------------------------------------------
@@ -120,23 +116,23 @@ def test_store_rejects_duplicate_iins(persons: list[Person]) -> None:
 @pytest.mark.parametrize(
     ("iin", "code"),
     [
-        (HEAD.iin, ResultCode.FOUND),
-        ("900101300007", ResultCode.NOT_FOUND),
-        ("900101300008", ResultCode.INVALID_IIN),
-        ("12345", ResultCode.INVALID_IIN),
-        ("", ResultCode.INVALID_IIN),
+        (HEAD.iin, "FOUND"),
+        ("900101300007", "NOT_FOUND"),
+        ("900101300008", "INVALID_IIN"),
+        ("12345", "INVALID_IIN"),
+        ("", "INVALID_IIN"),
     ],
 )
-def test_look_up_codes(iin: str, code: ResultCode) -> None:
+def test_look_up_codes(iin: str, code: str) -> None:
     result = look_up(iin, default_store())
-    assert result.code is code
-    assert (result.person is not None) == (code is ResultCode.FOUND)
+    assert result.code == code
+    assert (result.record is not None) == (code == "FOUND")
 
 
 def test_a_deceased_person_is_found_with_the_status(persons: list[Person]) -> None:
     deceased = next(p for p in persons if p.status is PersonStatus.DECEASED)
     result = look_up(deceased.iin, default_store())
-    assert result.code is ResultCode.FOUND
+    assert result.code == "FOUND"
     assert "DECEASED" in result.message
 
 
@@ -208,7 +204,7 @@ def test_wsdl_is_a_sync_channel_provider_importing_the_payload() -> None:
 async def test_provider_answers_signed_requests_from_the_gateway(
     pki: Path, gateway_key: TransportKey
 ) -> None:
-    async with client_app(create_provider(pki).app()) as http:
+    async with client_app(GBDFL.provider(pki).app()) as http:
         answer = await call(http, SERVICE_ID, build_request(HEAD.iin), gateway_key)
         assert answer.findtext("resultCode") == "FOUND"
         broken = etree.Element(f"{{{NAMESPACE}}}PersonRequest")

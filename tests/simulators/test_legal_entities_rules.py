@@ -1,30 +1,30 @@
-"""The GBDUL look-up decision: one test per result code."""
+"""The look-up decision (the kit's, on GBDUL's data): one test per result code."""
 
 import pytest
 
+from simulators.kit.lookup import ResultCode
 from simulators.legal_entities.models import OrganizationStatus
-from simulators.legal_entities.rules import ResultCode, look_up
-from simulators.legal_entities.store import default_store
+from simulators.legal_entities.payload import GBDUL, default_store
 
 
 def test_found_carries_the_organization() -> None:
     org = next(iter(default_store()))
-    result = look_up(org.bin, default_store())
-    assert result.code is ResultCode.FOUND
-    assert result.organization == org
+    result = GBDUL.look_up(org.bin, default_store())
+    assert result.code == ResultCode.FOUND
+    assert result.record == org
 
 
 def test_inactive_organization_is_still_found() -> None:
     liquidated = next(o for o in default_store() if o.status is OrganizationStatus.LIQUIDATED)
-    result = look_up(liquidated.bin, default_store())
-    assert result.code is ResultCode.FOUND
+    result = GBDUL.look_up(liquidated.bin, default_store())
+    assert result.code == ResultCode.FOUND
     assert "LIQUIDATED" in result.message
 
 
 def test_valid_but_unknown_bin_is_not_found() -> None:
-    result = look_up("050140000120", default_store())  # valid check digit, not in fixtures
-    assert result.code is ResultCode.NOT_FOUND
-    assert result.organization is None
+    result = GBDUL.look_up("050140000120", default_store())  # valid check digit, not in fixtures
+    assert result.code == ResultCode.NOT_FOUND
+    assert result.record is None
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,7 @@ def test_valid_but_unknown_bin_is_not_found() -> None:
     ],
 )
 def test_invalid_bin_explains_why(bin: str, reason: str) -> None:
-    result = look_up(bin, default_store())
-    assert result.code is ResultCode.INVALID_BIN
+    result = GBDUL.look_up(bin, default_store())
+    assert result.code == "INVALID_BIN"
     assert reason in result.message
-    assert result.organization is None
+    assert result.record is None

@@ -10,7 +10,9 @@ from pydantic import ValidationError
 from simulators.kit.identifiers import is_valid_bin, is_valid_iin
 from simulators.legal_entities.fixtures import generate
 from simulators.legal_entities.models import Organization, OrganizationStatus
-from simulators.legal_entities.store import FIXTURES, OrganizationStore, default_store
+from simulators.legal_entities.payload import GBDUL, default_store
+
+FIXTURES = GBDUL.fixtures_path
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +60,7 @@ def test_find(organizations: list[Organization]) -> None:
 
 def test_store_rejects_duplicate_bins(organizations: list[Organization]) -> None:
     with pytest.raises(ValueError, match="duplicate BIN"):
-        OrganizationStore([organizations[0], organizations[0]])
+        GBDUL.index([organizations[0], organizations[0]])
 
 
 def test_organizations_are_read_only(organizations: list[Organization]) -> None:

@@ -16,7 +16,7 @@ from simulators.monitoring.payload import (
     build_stage_event,
     parse_stage_event,
 )
-from simulators.monitoring.service import SYSTEM_ID, create_app
+from simulators.monitoring.service import SYSTEM_ID, participant_app
 from tests.simulators.pushing import (
     client_of,
     fault_code,
@@ -101,7 +101,7 @@ def test_invalid_stage_events_are_refused(data: str) -> None:
 async def test_monitoring_records_stage_events_and_refuses_other_payloads(
     pki: Path, db_url: str, gateway_key
 ) -> None:
-    app = create_app(pki, db_url)
+    app = participant_app(pki, db_url)
     async with client_of(app) as http:
         for number, stage in (("APP-1", Stage.REGISTERED), ("APP-2", Stage.IN_WORK)):
             envelope = push_envelope(

@@ -17,7 +17,7 @@ from lxml import etree
 
 from connectors import KZ_TZ, TransportKey, errors
 from simulators.kit.identifiers import is_valid_bin
-from simulators.legal_entities.store import default_store as organizations
+from simulators.legal_entities.payload import default_store as organizations
 from simulators.payments import service
 from simulators.payments.fixtures import generate
 from simulators.payments.models import Payment, PaymentOrder, PaymentStatus

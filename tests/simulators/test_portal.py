@@ -6,7 +6,7 @@ from pathlib import Path
 
 from connectors import MessageType
 from connectors.soap.async_ import parse_send_message_response
-from simulators.portal.service import SYSTEM_ID, create_app
+from simulators.portal.service import SYSTEM_ID, participant_app
 from tests.simulators.pushing import (
     client_of,
     notification_envelope,
@@ -22,7 +22,7 @@ async def test_portal_keeps_pushed_results_and_notifications(
     pki: Path, db_url: str, gateway_key
 ) -> None:
     result = push_envelope("result-1", message_type=MessageType.RESPONSE, sender_id="ELICENSE")
-    async with client_of(create_app(pki, db_url)) as http:
+    async with client_of(participant_app(pki, db_url)) as http:
         status, root = await post(http, signed(result, gateway_key))
         note_status, _ = await post(http, signed(notification_envelope("n-1"), gateway_key))
         inbox = (await http.get("/ops/inbox")).json()

@@ -1,13 +1,16 @@
-"""The simulator registry: every simulated system is built from the Settings alone."""
+"""The simulated systems of the roster: each one's package serves it from the Settings alone."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from pathlib import Path
 
 import pytest
 
+from connectors.roster import ROSTER, RosterEntry
 from gateway.config import Settings
-from simulators.systems import SIMULATED_SYSTEMS, app_factory, simulator_database_url
+from simulators.kit.database import simulator_database_url
 from tests.simulators.pushing import client_of, post, push_envelope, signed
 
 
@@ -17,17 +20,24 @@ def settings(pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sett
     return Settings(var_dir=tmp_path / "var", pki_dir_override=pki)
 
 
-@pytest.mark.parametrize("system_id", sorted(SIMULATED_SYSTEMS))
-async def test_every_simulator_starts_from_settings(settings: Settings, system_id: str) -> None:
-    async with client_of(app_factory(system_id)(settings)) as http:
-        response = await http.get("/health")
-    assert response.json() == {"status": "ok", "system": system_id}
+def _app_of(entry: RosterEntry, settings: Settings):
+    # What `python -m <package>` serves: its service's create_app, handed to the kit's launcher.
+    # Looked up by the roster's package name here, in a test, to prove every entry has one.
+    service = importlib.import_module(f"{entry.package}.service")
+    assert entry == service.SYSTEM, "the package names itself by its roster entry"
+    assert importlib.util.find_spec(f"{entry.package}.__main__") is not None
+    return service.create_app(settings)
 
 
-def test_async_participants_are_registered() -> None:
-    assert {"MONITORING", "EGOV_PORTAL", "GBDUL"} <= set(SIMULATED_SYSTEMS)
-    with pytest.raises(ValueError, match="no simulator for NOPE"):
-        app_factory("NOPE")
+@pytest.mark.parametrize("entry", ROSTER, ids=lambda entry: entry.system_id)
+async def test_every_roster_entry_is_served_by_its_package(
+    settings: Settings, entry: RosterEntry
+) -> None:
+    async with client_of(_app_of(entry, settings)) as http:
+        health = await http.get("/health")
+        wsdl = await http.get(f"{entry.push_path or '/shep/sync'}?wsdl")
+    assert health.json() == {"status": "ok", "system": entry.system_id}
+    assert wsdl.status_code == 200 and b"definitions" in wsdl.content
 
 
 def test_simulators_keep_their_own_file_unless_a_database_is_configured(
@@ -42,7 +52,8 @@ def test_simulators_keep_their_own_file_unless_a_database_is_configured(
 
 
 async def test_participant_inbox_file_lands_under_var(settings: Settings, gateway_key) -> None:
-    async with client_of(app_factory("EGOV_PORTAL")(settings)) as http:
+    portal = next(entry for entry in ROSTER if entry.system_id == "EGOV_PORTAL")
+    async with client_of(_app_of(portal, settings)) as http:
         status, _ = await post(http, signed(push_envelope(), gateway_key))
     assert status == 200
     assert (settings.var_dir / "simulators.db").is_file()

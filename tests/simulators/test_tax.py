@@ -12,10 +12,10 @@ import zeep
 from lxml import etree
 
 from connectors import TransportKey, errors
-from simulators.individuals.store import default_store as persons
+from simulators.individuals.payload import default_store as persons
 from simulators.kit.identifiers import explain_invalid
 from simulators.legal_entities.models import OrganizationStatus
-from simulators.legal_entities.store import default_store as organizations
+from simulators.legal_entities.payload import default_store as organizations
 from simulators.tax.fixtures import generate
 from simulators.tax.payload import (
     NAMESPACE,

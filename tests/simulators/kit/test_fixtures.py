@@ -10,7 +10,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from simulators.kit.fixtures import load_json
 from simulators.legal_entities.models import Organization
-from simulators.legal_entities.store import FIXTURES, default_store
+from simulators.legal_entities.payload import GBDUL, default_store
 
 
 class Rate(BaseModel):
@@ -47,6 +47,6 @@ def test_missing_resource_fails(package: str) -> None:
 
 
 def test_the_registry_store_loads_through_it() -> None:
-    loaded = load_json("simulators.legal_entities.fixtures", FIXTURES.name, list[Organization])
+    loaded = load_json("simulators.legal_entities.fixtures", GBDUL.fixtures, list[Organization])
     assert loaded == list(default_store())
     assert len(loaded) >= 30

@@ -1,0 +1,6 @@
+"""The simulated KEDEN as a process of its own, on its roster port (``kzgate up`` runs it)."""
+
+from simulators.customs.service import SYSTEM, create_app
+from simulators.kit.launch import serve
+
+serve(SYSTEM, create_app)

@@ -1,0 +1,6 @@
+"""The simulated GBDFL as a process of its own, on its roster port (``kzgate up`` runs it)."""
+
+from simulators.individuals.service import SYSTEM, create_app
+from simulators.kit.launch import serve
+
+serve(SYSTEM, create_app)
