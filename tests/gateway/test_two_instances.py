@@ -29,6 +29,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from connectors import GatewayFault, ShepClient, build_send_message_envelope, split_envelope
+from connectors.roster import roster_entry
 from connectors.soap.async_ import parse_send_message_response
 from gateway.messagelog.schema import chains, checkpoints, records
 from gateway.paths import PROJECT_ROOT
@@ -40,7 +41,6 @@ from tests.services import require_rabbitmq
 from tests.storage.databases import database_url
 
 EXCHANGES = 1000
-GBDUL_OFFSET = 4  # its port_offset in the catalogue
 IN_FLIGHT = 16
 INSTANCES = ("gw-a", "gw-b")
 TOTAL = 3 * EXCHANGES + 4 + 2
@@ -101,7 +101,7 @@ def pair(tmp_path: Path) -> Iterator[Pair]:
             connectors = system.spawn("connectors", "GBDUL")  # the sync provider's connector
             for url_of_instance in urls.values():
                 system.wait_healthy(url_of_instance)
-            system.wait_healthy(f"http://127.0.0.1:{system.base + GBDUL_OFFSET}")
+            system.wait_healthy(roster_entry("GBDUL").url("127.0.0.1", system.base))
             line = connectors.stdout.readline().decode()  # type: ignore[union-attr]
             assert line.startswith("connectors running"), line
             yield Pair(system, url, urls, processes)
