@@ -16,7 +16,7 @@ from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import SAMPLES
 from simulators.kit.personal_keys import declarant_name, personal_key
 from tests.export_pilot.world import PilotWorld
-from tests.licensing.world import eventually
+from tests.waiting import eventually
 
 
 def _declaration(reference: str, permit: str, quantity: str) -> ExportDeclaration:

@@ -17,7 +17,7 @@ from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
 from simulators.kit.clock import KZ_TIME
 from tests.export_pilot.world import PilotWorld
-from tests.licensing.world import eventually
+from tests.waiting import eventually
 
 
 async def test_an_industry_permit_is_signed_by_the_head_and_reaches_cabinet_and_keden(

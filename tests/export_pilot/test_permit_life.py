@@ -32,7 +32,7 @@ from simulators.elicensing.export_pilot.store import State
 from simulators.elicensing.flow import PORTAL_SERVICE
 from simulators.kit.clock import KZ_TIME
 from tests.export_pilot.world import PilotWorld
-from tests.licensing.world import eventually
+from tests.waiting import eventually
 
 
 async def test_a_refusal_names_its_grounds_and_is_signed_by_the_head(pilot: PilotWorld) -> None:

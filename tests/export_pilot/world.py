@@ -18,7 +18,8 @@ from simulators.elicensing.export_pilot.samples import sample_application
 from simulators.elicensing.export_pilot.service import QUERY_SERVICE, SUBMIT_SERVICE, ExportPilot
 from simulators.elicensing.export_pilot.store import PilotApplication, State
 from simulators.kit.clock import KZ_TIME
-from tests.licensing.world import World, eventually
+from tests.licensing.world import World
+from tests.waiting import eventually
 
 
 @dataclass
@@ -78,7 +79,7 @@ class PilotWorld:
         assert found is not None
         return found
 
-    async def delivered(self, number: str, *, seconds: float = 10.0) -> PilotApplication:
+    async def delivered(self, number: str, *, seconds: float = 30.0) -> PilotApplication:
         async def done() -> bool:
             return (await self.app(number)).state is State.DELIVERED
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from gateway.messagelog import Direction
 from gateway.registry.catalogue import DEFAULT_CATALOGUE
 from simulators.monitoring.payload import build_stage_event
 from tests.gateway.harness import Harness, running_gateway
+from tests.waiting import eventually
 
 STAGES = "MonitoringStage_v1"
 POLLED = "KgdPollTest_v1"  # KGD has no push endpoint: it polls
@@ -24,14 +25,6 @@ POLLED = "KgdPollTest_v1"  # KGD has no push endpoint: it polls
 
 def stage_event(number: str = "KZ-2026-0001") -> object:
     return build_stage_event(number, "REGISTERED", "ELICENSE", datetime.now(UTC))
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from connectors import GatewayFault, MessageState
 from simulators.monitoring.payload import build_stage_event
 from tests.broker.test_rabbitmq import rabbitmqctl
 from tests.gateway.harness import running_gateway
-from tests.gateway.test_async_channel import eventually
 from tests.services import require_rabbitmq
+from tests.waiting import eventually
 
 # It stops the machine's RabbitMQ: ./test runs it after the parallel part, alone.
 pytestmark = pytest.mark.serial

@@ -14,13 +14,14 @@ from connectors import parse_datetime
 from simulators.elicensing.store import Outcome, State
 from simulators.kit.clock import KZ_TIME
 from simulators.tax.store import MRP_FILE_ENV, MRP_FIXTURES
-from tests.licensing.world import MONDAY_10, World, eventually, running_world
+from tests.licensing.world import MONDAY_10, World, running_world
 from tests.simulators.elicensing.samples import (
     IMPORTER,
     applicant,
     export_application,
     import_application,
 )
+from tests.waiting import eventually
 
 UNPAID = "200640360888"  # ТОО «Семей Тері»: no licence fee in PEP's fixtures
 NEW_YEARS_EVE_20 = datetime(2026, 12, 31, 20, 0, tzinfo=KZ_TIME)  # after hours

@@ -12,8 +12,9 @@ from simulators.elicensing.store import Outcome, State
 from simulators.kit.clock import KZ_TIME
 from simulators.kit.database import simulator_database_url
 from tests.gateway.harness import GATEWAY_URL
-from tests.licensing.world import MONDAY_10, World, eventually, running_world
+from tests.licensing.world import MONDAY_10, World, running_world
 from tests.simulators.elicensing.samples import IMPORTER, import_application
+from tests.waiting import eventually
 
 
 async def _faults(world: World, system: str, body: dict) -> None:

@@ -17,8 +17,9 @@ from sqlalchemy.engine import make_url
 from simulators.elicensing import documents
 from simulators.elicensing.claims import Claims
 from simulators.elicensing.store import ApplicationStore, Kind, NewApplication, Outcome, State
-from tests.licensing.world import MONDAY_10, Filed, World, eventually, running_world
+from tests.licensing.world import MONDAY_10, Filed, World, running_world
 from tests.simulators.elicensing.samples import FEE_2026, IMPORTER, import_application
+from tests.waiting import eventually
 
 WORKERS = 8
 # The issue asks for 200; in the in-process world an application costs ~0.3 s of CPU (the

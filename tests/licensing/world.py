@@ -5,7 +5,7 @@ portal, KEDEN and MONITORING received — all through the gateway, nothing mocke
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +31,7 @@ from simulators.kit.clock import KZ_TIME, VirtualClock, use_clock
 from simulators.monitoring.payload import parse_stage_event
 from simulators.payments.payload import build_confirm_request, build_create_request
 from tests.gateway.harness import Harness, running_gateway
+from tests.waiting import eventually
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=KZ_TIME)  # the samples' registration day
 SUBMIT = "ElicenseSubmitApplication_v1"
@@ -81,7 +82,7 @@ class World:
         assert app is not None
         return app
 
-    async def delivered(self, number: str, seconds: float = 10.0) -> Application:
+    async def delivered(self, number: str, seconds: float = 30.0) -> Application:
         async def done() -> bool:
             return (await self.application(number)).state is State.DELIVERED
 
@@ -156,14 +157,6 @@ class World:
         created = (await self.portal_client.send("PepCreatePayment_v1", create)).response.data[0]
         payment_id = created.find("payment/paymentId").text
         await self.portal_client.send("PepConfirmPayment_v1", build_confirm_request(payment_id))
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 @asynccontextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -52,6 +52,7 @@ from simulators.customs.store import RecordConflict, RecordRefused, RecordStore,
 from simulators.kit.identifiers import make_bin
 from tests.gateway.harness import Harness, running_gateway
 from tests.simulators.pushing import client_of, fault_code, post, push_envelope, signed, signer_of
+from tests.waiting import eventually
 
 HOLDER = make_bin(date(2017, 6, 1), 4, 58274)
 OTHER_HOLDER = make_bin(date(2019, 2, 1), 4, 1201)
@@ -445,14 +446,6 @@ async def test_records_survive_a_new_app_on_the_same_database(
 
 
 # --- end to end through the gateway ------------------------------------------------------------
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], *, seconds: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
 
 
 async def settled(gateway: Harness, message_id: str) -> MessageState:
