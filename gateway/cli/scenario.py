@@ -131,6 +131,37 @@ def started_system(var: Path | None = None) -> Iterator[dict[str, str]]:
     """``kzgate up`` on free ports, a fresh var dir (or ``var``) and a virtual clock; yields its
     environment (the ``KZGATE_*`` settings a client of it needs)."""
     var = var or Path(tempfile.mkdtemp(prefix="kzgate-scenario-"))
+    for attempt in range(1, START_ATTEMPTS + 1):
+        env, up = _start(var)
+        try:
+            _wait_ready(up)
+            break
+        except _ExitedEarly as exited:
+            # Free ports are picked, then bound by other processes: another program on the
+            # machine may take one in between. A new block is the cure; anything else is fatal.
+            _terminate(up)
+            if attempt == START_ATTEMPTS:
+                raise RuntimeError(f"kzgate up exited {attempt} times: {exited}") from None
+        except BaseException:
+            _terminate(up)
+            raise
+    try:
+        # Keep reading its log: a pipe nobody reads fills up and blocks every process writing to it.
+        threading.Thread(target=_drain, args=(up, var / "kzgate-up.log"), daemon=True).start()
+        print(f"started a system on port {env['KZGATE_PORT']} (var dir {var})", flush=True)
+        yield env
+    finally:
+        _terminate(up)
+
+
+START_ATTEMPTS = 3
+
+
+class _ExitedEarly(RuntimeError):
+    """``kzgate up`` ended before it was ready (its last lines and exit code in the message)."""
+
+
+def _start(var: Path) -> tuple[dict[str, str], subprocess.Popen[bytes]]:
     port = _free_port_block(12)
     env = {
         "KZGATE_VAR_DIR": str(var),
@@ -148,18 +179,15 @@ def started_system(var: Path | None = None) -> Iterator[dict[str, str]]:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
+    return env, up
+
+
+def _terminate(up: subprocess.Popen[bytes]) -> None:
+    up.terminate()
     try:
-        _wait_ready(up)
-        # Keep reading its log: a pipe nobody reads fills up and blocks every process writing to it.
-        threading.Thread(target=_drain, args=(up, var / "kzgate-up.log"), daemon=True).start()
-        print(f"started a system on port {port} (var dir {var})", flush=True)
-        yield env
-    finally:
-        up.terminate()
-        try:
-            up.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            up.kill()
+        up.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        up.kill()
 
 
 def _drain(up: subprocess.Popen[bytes], log: Path) -> None:
@@ -177,7 +205,7 @@ def _wait_ready(up: subprocess.Popen[bytes]) -> None:
     while time.monotonic() < ends:
         line = up.stdout.readline().decode(errors="replace")
         if not line and up.poll() is not None:
-            raise RuntimeError("kzgate up exited:\n" + "".join(lines[-20:]))
+            raise _ExitedEarly(f"code {up.returncode}, last lines:\n" + "".join(lines[-20:]))
         lines.append(line)
         if line.startswith("try:"):  # kzgate up's banner ends with a line to try
             return
