@@ -205,7 +205,7 @@ def test_kzgate_up_from_an_empty_folder_serves_health_contracts_and_requests(
 def _wait_for_banner(up: subprocess.Popen[str]) -> str:
     assert up.stdout is not None
     lines: list[str] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 150
     while time.monotonic() < deadline:
         line = up.stdout.readline()
         if not line and up.poll() is not None:

@@ -226,7 +226,13 @@ class Channel:
     ) -> None:
         records = [self._hop(exchange, direction, outcome, body, fault_code, sender)]
         if also is not None:
-            follow = Outcome.DELIVERED if also[0] is Direction.REQUEST_OUT else outcome
+            # What the gateway sends on (its copy to the provider, its answer to the caller)
+            # is delivered; a fault sent back shares the refusal's outcome.
+            follow = (
+                Outcome.DELIVERED
+                if also[0] in (Direction.REQUEST_OUT, Direction.RESPONSE_OUT)
+                else outcome
+            )
             records.append(self._hop(exchange, also[0], follow, also[1], fault_code, None))
         await self.ctx.message_log.append_many(records, claim=claim)
         self.ctx.metrics.hops_recorded(

@@ -8,7 +8,7 @@ never gets HTTP 200 with an error inside.
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from lxml import etree
 
@@ -67,7 +67,7 @@ class SyncChannel(Channel):
         answer = await self._relay(exchange, request)
         return await self._answer(exchange, answer)
 
-    async def _relay(self, exchange: Exchange, request: SyncRequest) -> etree._Element:
+    async def _relay(self, exchange: Exchange, request: SyncRequest) -> _ProviderAnswer:
         """Forward the request signed by the gateway; return the provider's verified answer."""
         service = service_of(exchange.admitted)
         outbound = self.sign(build_request_envelope(self._forwarded(exchange, request)))
@@ -103,14 +103,10 @@ class SyncChannel(Channel):
                 sender=service.provider,
             )
             raise
-        await self.record(
-            exchange,
-            Direction.RESPONSE_IN,
-            Outcome.ACCEPTED,
-            answer.body,
-            sender=service.provider,
-        )
-        return root
+        # The answer is logged together with the gateway's reply (one commit, in _answer); the
+        # provider leg of the latency metrics ends here, when the answer checked out.
+        exchange.marks[Direction.RESPONSE_IN.value] = time.perf_counter()
+        return _ProviderAnswer(root, answer.body, service.provider)
 
     def _forwarded(self, exchange: Exchange, request: SyncRequest) -> SyncRequest:
         admitted = exchange.admitted
@@ -175,7 +171,35 @@ class SyncChannel(Channel):
                 errors.PROVIDER_BAD_SIGNATURE, f"{service.provider}: {error.message}"
             ) from error
 
-    async def _answer(self, exchange: Exchange, provider_root: etree._Element) -> SoapReply:
-        response = parse_sync_response(split_envelope(provider_root).operation)
-        outbound = build_response_envelope(replace(response, session_id=exchange.session_id))
-        return await self.reply(exchange, outbound)
+    async def _answer(self, exchange: Exchange, answer: _ProviderAnswer) -> SoapReply:
+        """Sign the caller's answer and log it with the provider's in one commit: the request
+        (with its replay claim) was committed before the relay, which the claim requires; the
+        two answers need no commit between them, as nothing leaves the gateway in between."""
+        try:
+            response = parse_sync_response(split_envelope(answer.root).operation)
+            outbound = build_response_envelope(replace(response, session_id=exchange.session_id))
+            body = self.sign(outbound, exchange)
+        except BaseException:
+            # The provider's answer is evidence even when the gateway cannot answer in turn.
+            await self.record(
+                exchange, Direction.RESPONSE_IN, Outcome.ACCEPTED, answer.body, sender=answer.sender
+            )
+            raise
+        await self.record(
+            exchange,
+            Direction.RESPONSE_IN,
+            Outcome.ACCEPTED,
+            answer.body,
+            sender=answer.sender,
+            also=(Direction.RESPONSE_OUT, body),
+        )
+        return SoapReply(200, body, self.ctx.policy.value)
+
+
+@dataclass(frozen=True)
+class _ProviderAnswer:
+    """The provider's answer as it checked out: its tree, its exact bytes, who sent it."""
+
+    root: etree._Element
+    body: bytes
+    sender: str

@@ -201,7 +201,7 @@ def _drain(up: subprocess.Popen[bytes], log: Path) -> None:
 def _wait_ready(up: subprocess.Popen[bytes]) -> None:
     assert up.stdout is not None
     lines: list[str] = []
-    ends = time.monotonic() + 90
+    ends = time.monotonic() + 150
     while time.monotonic() < ends:
         line = up.stdout.readline().decode(errors="replace")
         if not line and up.poll() is not None:
@@ -209,7 +209,7 @@ def _wait_ready(up: subprocess.Popen[bytes]) -> None:
         lines.append(line)
         if line.startswith("try:"):  # kzgate up's banner ends with a line to try
             return
-    raise RuntimeError("kzgate up did not become ready in 90 s")
+    raise RuntimeError("kzgate up did not become ready in 150 s")
 
 
 def _free_port_block(size: int) -> int:

@@ -20,7 +20,8 @@ from gateway.config import Settings
 from gateway.registry import load_registry
 from simulators.kit.clock import clock_from_env
 
-READY_TIMEOUT_SECONDS = 60.0
+# Eleven processes importing lxml, xmlsec and SQLAlchemy at once take a while on a busy machine.
+READY_TIMEOUT_SECONDS = 120.0
 
 
 def register(sub: argparse._SubParsersAction) -> None:

@@ -112,16 +112,18 @@ class GatewayMetrics:
         """Called once the hops are in the log; ``marks`` keeps when each leg ended."""
         now = time.perf_counter()
         for hop in hops:
-            marks[hop.direction.value] = now
+            # A leg may have ended before its hop was logged (the SyncChannel logs the provider's
+            # answer with its own reply): then its mark was set when it ended.
+            ended = marks.setdefault(hop.direction.value, now)
             if hop.direction is Direction.REQUEST_OUT:
-                self.hop_seconds.labels(channel, "admission").observe(now - started)
+                self.hop_seconds.labels(channel, "admission").observe(ended - started)
             elif hop.direction is Direction.RESPONSE_IN:
                 sent = marks.get(Direction.REQUEST_OUT.value, started)
-                self.hop_seconds.labels(channel, "provider").observe(now - sent)
+                self.hop_seconds.labels(channel, "provider").observe(ended - sent)
             elif hop.direction is Direction.RESPONSE_OUT:
                 answered = marks.get(Direction.RESPONSE_IN.value)
                 if answered is not None:
-                    self.hop_seconds.labels(channel, "response").observe(now - answered)
+                    self.hop_seconds.labels(channel, "response").observe(ended - answered)
             if hop.direction not in _ENDS:
                 continue
             outcome = _outcome(hop.direction, channel, operation, accepted)

@@ -95,7 +95,7 @@ async def _delete_broker_namespace(namespace: str, pki: Path) -> None:
 
 def _wait_for_banner(up: subprocess.Popen) -> str:
     lines: list[str] = []
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 150  # kzgate up itself gives up after 120 s
     while time.monotonic() < deadline:
         line = up.stdout.readline().decode()
         if not line and up.poll() is not None:

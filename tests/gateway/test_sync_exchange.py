@@ -134,3 +134,31 @@ async def test_the_gateways_answer_verifies_with_signxml(gateway: Harness) -> No
     signed_body = verified.signed_xml
     assert etree.QName(signed_body).localname == "Body"
     assert signed_body.find(f".//{{{GBDUL_NS}}}OrganizationResponse") is not None
+
+
+async def test_a_round_trip_costs_two_log_commits(gateway: Harness, monkeypatch) -> None:
+    """The request with its replay claim is committed before the relay (the claim requires it);
+    the provider's answer and the gateway's reply go in one commit after it — an operator's disk
+    syncs per exchange, and the group-committing writer can only batch what arrives together."""
+    log = gateway.context.message_log
+    batches: list[list[Direction]] = []
+    append_many = log.append_many
+
+    async def counted(hops, **kwargs):
+        batches.append([hop.direction for hop in hops])
+        return await append_many(hops, **kwargs)
+
+    monkeypatch.setattr(log, "append_many", counted)
+    message_id, result = await _exchange(gateway)
+    assert result.response.status_code == "SCSS001"
+    assert batches == [
+        [Direction.REQUEST_IN, Direction.REQUEST_OUT],
+        [Direction.RESPONSE_IN, Direction.RESPONSE_OUT],
+    ]
+    hops = await log.find(message_id=message_id)
+    assert [(h.direction, h.outcome.value) for h in hops] == [
+        (Direction.REQUEST_IN, "accepted"),
+        (Direction.REQUEST_OUT, "delivered"),
+        (Direction.RESPONSE_IN, "accepted"),
+        (Direction.RESPONSE_OUT, "delivered"),
+    ]
