@@ -1,9 +1,8 @@
 """The connector of one state system: it consumes that system's queue and calls the system.
 
 Three kinds of message wait in a system's queue:
-- ``sync-request``: a SyncChannel request; the gateway-signed envelope is relayed byte for byte
-  (re-serialising it would break the signature) and the answer — or why there was none — goes
-  back to the waiting gateway as the RPC reply.
+- ``sync-request``: a SyncChannel request, answered as the RPC's answering end
+  (``gateway/routing/sync_rpc.py``, where both ends of that RPC and its headers are written).
 - ``async-message``: an AsyncChannel message, pushed to the system's IAsyncChannelClient endpoint.
   Its answer must be signed by the system. Then the message is DELIVERED, the sender is told,
   and only then is the delivery acknowledged: a connector that dies halfway leaves it to be
@@ -21,20 +20,17 @@ import logging
 from connectors import (
     GatewayError,
     MessageState,
-    errors,
     parse_document,
     parse_fault,
     verify_envelope,
 )
-from gateway.broker import Delivery, Message, Subscription, system_queue
+from gateway.broker import Delivery, Subscription, system_queue
 from gateway.channels.context import GatewayContext
-from gateway.routing import Envelope, HttpDispatcher, ProviderAnswer
-from gateway.routing.broker import FAULT_CODE_HEADER, FAULT_DETAIL_HEADER, HTTP_STATUS_HEADER
+from gateway.routing import SYNC_REQUEST, HttpDispatcher, ProviderAnswer, answer_sync_request
 from gateway.tracking.notify import ASYNC_MESSAGE, STATUS_NOTIFICATION
 
 log = logging.getLogger(__name__)
 
-SYNC_REQUEST = "sync-request"
 PREFETCH = 32
 
 
@@ -70,43 +66,17 @@ class SystemConnector:
         headers = delivery.message.headers
         kind = headers.get("kind") or headers.get("type")
         if kind == SYNC_REQUEST:
-            await self._relay_sync(delivery)
+            await answer_sync_request(
+                delivery,
+                self.system_id,
+                self.ctx.registry.services,
+                self._http,
+                timeout=self.ctx.settings.provider_timeout_seconds,
+            )
         elif kind in (ASYNC_MESSAGE, STATUS_NOTIFICATION):
             await self._push(delivery, kind)
         else:
             await delivery.dead_letter(f"{self.system_id}'s connector cannot handle {kind!r}")
-
-    # --- SyncChannel --------------------------------------------------------------------------
-
-    async def _relay_sync(self, delivery: Delivery) -> None:
-        request = delivery.message
-        service = self.ctx.registry.services.get(request.headers.get("serviceId", ""))
-        try:
-            if service is None or service.provider != self.system_id:
-                raise GatewayError(errors.PROVIDER_UNREACHABLE, f"not provided by {self.system_id}")
-            envelope = Envelope(
-                request.body,
-                request.message_id,
-                request.correlation_id,
-                request.headers.get("sender", ""),
-            )
-            answer = await self._http.dispatch_sync(
-                service, envelope, timeout=self.ctx.settings.provider_timeout_seconds
-            )
-        except GatewayError as error:
-            await self._reply(delivery, b"", _fault_headers(error))
-            return
-        await self._reply(delivery, answer.body, {HTTP_STATUS_HEADER: str(answer.http_status)})
-
-    async def _reply(self, delivery: Delivery, body: bytes, headers: dict[str, str]) -> None:
-        request = delivery.message
-        reply = Message(
-            body=body,
-            message_id=request.message_id,
-            correlation_id=request.correlation_id,
-            headers=headers,
-        )
-        await delivery.reply(reply)
 
     # --- AsyncChannel pushes -------------------------------------------------------------------
 
@@ -199,7 +169,3 @@ class SystemConnector:
                 reason,
                 dead_lettered=True,
             )
-
-
-def _fault_headers(error: GatewayError) -> dict[str, str]:
-    return {FAULT_CODE_HEADER: error.fault.code, FAULT_DETAIL_HEADER: error.detail}
