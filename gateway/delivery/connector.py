@@ -25,7 +25,7 @@ from connectors import (
     verify_envelope,
 )
 from gateway.broker import Delivery, Subscription, system_queue
-from gateway.channels.context import GatewayContext
+from gateway.delivery.context import DeliveryContext
 from gateway.routing import SYNC_REQUEST, HttpDispatcher, ProviderAnswer, answer_sync_request
 from gateway.tracking.notify import ASYNC_MESSAGE, STATUS_NOTIFICATION
 
@@ -45,14 +45,13 @@ class Transient(Exception):
 class SystemConnector:
     """Consumes ``system_id``'s queue and calls that system's endpoints over HTTP."""
 
-    def __init__(self, system_id: str, context: GatewayContext, http: HttpDispatcher) -> None:
+    def __init__(self, system_id: str, context: DeliveryContext, http: HttpDispatcher) -> None:
         self.system_id = system_id
         self.ctx = context
         self._http = http
         self._subscription: Subscription | None = None
 
     async def start(self) -> None:
-        assert self.ctx.broker is not None, "connectors run only where there is a broker"
         self._subscription = await self.ctx.broker.consume(
             system_queue(self.system_id), self._handle, prefetch=PREFETCH
         )
@@ -85,7 +84,6 @@ class SystemConnector:
         if kind == ASYNC_MESSAGE and await self._already_delivered(message_id):
             # A redelivery after the effect: not pushed twice, but the notification the crash
             # may have cut short is repeated (it is recognised by its id).
-            assert self.ctx.notifier is not None
             await self.ctx.notifier.repeat(message_id)
             await delivery.ack()
             return
@@ -98,7 +96,6 @@ class SystemConnector:
             await self._try_later(delivery, kind, str(failure))
             return
         if kind == ASYNC_MESSAGE:
-            assert self.ctx.notifier is not None
             await self.ctx.notifier.settle(
                 message_id, MessageState.DELIVERED, "DELIVERED", f"Delivered to {self.system_id}"
             )
@@ -161,7 +158,6 @@ class SystemConnector:
         await delivery.dead_letter(reason)
         self.ctx.metrics.dead_letters.labels(self.system_id).inc()
         if kind == ASYNC_MESSAGE:
-            assert self.ctx.notifier is not None
             await self.ctx.notifier.settle(
                 delivery.message.message_id,
                 MessageState.NOT_DELIVERED,
