@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,6 +20,8 @@ from gateway.channels.context import GatewayContext, utc_now
 from gateway.channels.policy import SecurityPolicy
 from gateway.config import Settings
 from gateway.console.auth import default_credential_problems
+from gateway.delivery.connector import SystemConnector
+from gateway.delivery.context import DeliveryContext, DeliverySettings
 from gateway.messagelog import MessageLog
 from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.tracing import TracedBroker, setup_tracing
@@ -30,10 +31,6 @@ from gateway.storage import create_engine, create_schema
 from gateway.storage.seen_messages import SeenMessages
 from gateway.tracking import MessageTracker
 from gateway.tracking.notify import StatusNotifier
-
-if TYPE_CHECKING:
-    from gateway.delivery.connector import SystemConnector
-
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +78,7 @@ class Runtime:
 
     context: GatewayContext
     engine: AsyncEngine
+    delivery: DeliveryContext | None = None  # what the connectors use; None without a broker
     connectors: list[SystemConnector] = field(default_factory=list)
     provider_http: HttpDispatcher | None = None
 
@@ -121,7 +119,8 @@ async def assemble(
     await message_log.start()
     trust = load_trust(settings, registry)
     tracker = MessageTracker(engine)
-    broker, notifier = None, None
+    metrics = GatewayMetrics(registry)  # one set of counters per process, on /metrics
+    broker, notifier, delivery = None, None, None
     if dispatcher is None:
         from gateway.broker.factory import open_broker
 
@@ -130,6 +129,16 @@ async def assemble(
         )
         notifier = StatusNotifier(tracker, broker, registry, key, clock)
         dispatcher = BrokerDispatcher(broker)
+        delivery = DeliveryContext(
+            settings=DeliverySettings.from_settings(settings),
+            registry=registry,
+            trust=trust,
+            broker=broker,
+            tracker=tracker,
+            notifier=notifier,
+            clock=clock,
+            metrics=metrics,
+        )
         log.info("dispatch over %s", broker.description)
     context = GatewayContext(
         settings=settings,
@@ -143,14 +152,14 @@ async def assemble(
         broker=broker,
         notifier=notifier,
         clock=clock,
-        metrics=GatewayMetrics(registry),
+        metrics=metrics,
     )
-    runtime = Runtime(context=context, engine=engine)
-    if broker is not None:
+    runtime = Runtime(context=context, engine=engine, delivery=delivery)
+    if delivery is not None:
         systems = connected_systems(registry) if connectors is None else set(connectors)
         if connectors is None and settings.connectors == "external":
             systems = set()
-        await _start_connectors(runtime, provider_http or HttpDispatcher(), systems)
+        await _start_connectors(runtime, delivery, provider_http or HttpDispatcher(), systems)
     return runtime
 
 
@@ -171,13 +180,12 @@ def connected_systems(registry: Registry) -> set[str]:
     return providers | {s.sender_id for s in registry.senders.values() if s.push_endpoint}
 
 
-async def _start_connectors(runtime: Runtime, http: HttpDispatcher, systems: set[str]) -> None:
-    # This module is the composition root, so it may wire the connectors in.
-    from gateway.delivery.connector import SystemConnector
-
+async def _start_connectors(
+    runtime: Runtime, delivery: DeliveryContext, http: HttpDispatcher, systems: set[str]
+) -> None:
     runtime.provider_http = http
     for system_id in sorted(systems):
-        connector = SystemConnector(system_id, runtime.context, http)
+        connector = SystemConnector(system_id, delivery, http)
         await connector.start()
         runtime.connectors.append(connector)
 

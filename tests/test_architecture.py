@@ -7,6 +7,8 @@ other. The rules:
 - ``kit-up``: the kit imports nothing of the gateway or the simulators;
 - ``gateway-sim``: the gateway imports no simulator;
 - ``sim-gateway``: no simulator imports the gateway;
+- ``delivery-intake``: the gateway's delivery (``gateway/delivery/``: what goes to a provider after
+  acceptance) imports nothing of its intake (``gateway/channels/``: what arrives from a caller);
 - ``private``: no module imports another module's ``_private`` name;
 - ``importlib``: no wiring by ``importlib`` strings (an import hidden in a string escapes all of
   the rules above).
@@ -65,6 +67,16 @@ def _top(dotted: str) -> str:
     return dotted.split(".", 1)[0]
 
 
+def _reaches_intake(target: str, names: list[str]) -> bool:
+    """Whether an import reaches ``gateway.channels`` (``from gateway import channels`` too)."""
+    intake = "gateway.channels"
+    return (
+        target == intake
+        or target.startswith(intake + ".")
+        or (target == "gateway" and "channels" in names)
+    )
+
+
 def violations(root: Path) -> set[Violation]:
     """Every breach of the rules in the tree under ``root``."""
     found: set[Violation] = set()
@@ -85,6 +97,8 @@ def violations(root: Path) -> set[Violation]:
                     found.add(Violation("gateway-sim", where, target))
                 if layer == "simulators" and top == "gateway":
                     found.add(Violation("sim-gateway", where, target))
+                if where.startswith("gateway/delivery/") and _reaches_intake(target, names):
+                    found.add(Violation("delivery-intake", where, target))
                 for name in names:
                     if name.startswith("_") and not name.startswith("__"):
                         found.add(Violation("private", where, f"{target}:{name}"))
@@ -198,6 +212,9 @@ def test_checker_catches_planted_violations(tmp_path: Path) -> None:
         "simulators/tax/service.py": "from gateway.soap import sync\n",
         "simulators/wiring.py": "import importlib\nimportlib.import_module('gateway.x')\n",
         "examples/demo.py": "from connectors.client import _sign\n",
+        "gateway/delivery/__init__.py": "",
+        "gateway/delivery/push.py": "from gateway.channels.context import GatewayContext\n",
+        "gateway/delivery/rel.py": "from .. import channels\n",
     }
     for name, text in planted.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
@@ -209,4 +226,6 @@ def test_checker_catches_planted_violations(tmp_path: Path) -> None:
         Violation("sim-gateway", "simulators/tax/service.py", "gateway.soap"),
         Violation("importlib", "simulators/wiring.py", "importlib"),
         Violation("private", "examples/demo.py", "connectors.client:_sign"),
+        Violation("delivery-intake", "gateway/delivery/push.py", "gateway.channels.context"),
+        Violation("delivery-intake", "gateway/delivery/rel.py", "gateway"),
     }

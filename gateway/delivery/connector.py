@@ -1,9 +1,8 @@
 """The connector of one state system: it consumes that system's queue and calls the system.
 
 Three kinds of message wait in a system's queue:
-- ``sync-request``: a SyncChannel request; the gateway-signed envelope is relayed byte for byte
-  (re-serialising it would break the signature) and the answer — or why there was none — goes
-  back to the waiting gateway as the RPC reply.
+- ``sync-request``: a SyncChannel request, answered as the RPC's answering end
+  (``gateway/routing/sync_rpc.py``, where both ends of that RPC and its headers are written).
 - ``async-message``: an AsyncChannel message, pushed to the system's IAsyncChannelClient endpoint.
   Its answer must be signed by the system. Then the message is DELIVERED, the sender is told,
   and only then is the delivery acknowledged: a connector that dies halfway leaves it to be
@@ -21,20 +20,17 @@ import logging
 from connectors import (
     GatewayError,
     MessageState,
-    errors,
     parse_document,
     parse_fault,
     verify_envelope,
 )
-from gateway.broker import Delivery, Message, Subscription, system_queue
-from gateway.channels.context import GatewayContext
-from gateway.routing import Envelope, HttpDispatcher, ProviderAnswer
-from gateway.routing.broker import FAULT_CODE_HEADER, FAULT_DETAIL_HEADER, HTTP_STATUS_HEADER
+from gateway.broker import Delivery, Subscription, system_queue
+from gateway.delivery.context import DeliveryContext
+from gateway.routing import SYNC_REQUEST, HttpDispatcher, ProviderAnswer, answer_sync_request
 from gateway.tracking.notify import ASYNC_MESSAGE, STATUS_NOTIFICATION
 
 log = logging.getLogger(__name__)
 
-SYNC_REQUEST = "sync-request"
 PREFETCH = 32
 
 
@@ -49,14 +45,13 @@ class Transient(Exception):
 class SystemConnector:
     """Consumes ``system_id``'s queue and calls that system's endpoints over HTTP."""
 
-    def __init__(self, system_id: str, context: GatewayContext, http: HttpDispatcher) -> None:
+    def __init__(self, system_id: str, context: DeliveryContext, http: HttpDispatcher) -> None:
         self.system_id = system_id
         self.ctx = context
         self._http = http
         self._subscription: Subscription | None = None
 
     async def start(self) -> None:
-        assert self.ctx.broker is not None, "connectors run only where there is a broker"
         self._subscription = await self.ctx.broker.consume(
             system_queue(self.system_id), self._handle, prefetch=PREFETCH
         )
@@ -70,43 +65,17 @@ class SystemConnector:
         headers = delivery.message.headers
         kind = headers.get("kind") or headers.get("type")
         if kind == SYNC_REQUEST:
-            await self._relay_sync(delivery)
+            await answer_sync_request(
+                delivery,
+                self.system_id,
+                self.ctx.registry.services,
+                self._http,
+                timeout=self.ctx.settings.provider_timeout_seconds,
+            )
         elif kind in (ASYNC_MESSAGE, STATUS_NOTIFICATION):
             await self._push(delivery, kind)
         else:
             await delivery.dead_letter(f"{self.system_id}'s connector cannot handle {kind!r}")
-
-    # --- SyncChannel --------------------------------------------------------------------------
-
-    async def _relay_sync(self, delivery: Delivery) -> None:
-        request = delivery.message
-        service = self.ctx.registry.services.get(request.headers.get("serviceId", ""))
-        try:
-            if service is None or service.provider != self.system_id:
-                raise GatewayError(errors.PROVIDER_UNREACHABLE, f"not provided by {self.system_id}")
-            envelope = Envelope(
-                request.body,
-                request.message_id,
-                request.correlation_id,
-                request.headers.get("sender", ""),
-            )
-            answer = await self._http.dispatch_sync(
-                service, envelope, timeout=self.ctx.settings.provider_timeout_seconds
-            )
-        except GatewayError as error:
-            await self._reply(delivery, b"", _fault_headers(error))
-            return
-        await self._reply(delivery, answer.body, {HTTP_STATUS_HEADER: str(answer.http_status)})
-
-    async def _reply(self, delivery: Delivery, body: bytes, headers: dict[str, str]) -> None:
-        request = delivery.message
-        reply = Message(
-            body=body,
-            message_id=request.message_id,
-            correlation_id=request.correlation_id,
-            headers=headers,
-        )
-        await delivery.reply(reply)
 
     # --- AsyncChannel pushes -------------------------------------------------------------------
 
@@ -115,7 +84,6 @@ class SystemConnector:
         if kind == ASYNC_MESSAGE and await self._already_delivered(message_id):
             # A redelivery after the effect: not pushed twice, but the notification the crash
             # may have cut short is repeated (it is recognised by its id).
-            assert self.ctx.notifier is not None
             await self.ctx.notifier.repeat(message_id)
             await delivery.ack()
             return
@@ -128,7 +96,6 @@ class SystemConnector:
             await self._try_later(delivery, kind, str(failure))
             return
         if kind == ASYNC_MESSAGE:
-            assert self.ctx.notifier is not None
             await self.ctx.notifier.settle(
                 message_id, MessageState.DELIVERED, "DELIVERED", f"Delivered to {self.system_id}"
             )
@@ -191,7 +158,6 @@ class SystemConnector:
         await delivery.dead_letter(reason)
         self.ctx.metrics.dead_letters.labels(self.system_id).inc()
         if kind == ASYNC_MESSAGE:
-            assert self.ctx.notifier is not None
             await self.ctx.notifier.settle(
                 delivery.message.message_id,
                 MessageState.NOT_DELIVERED,
@@ -199,7 +165,3 @@ class SystemConnector:
                 reason,
                 dead_lettered=True,
             )
-
-
-def _fault_headers(error: GatewayError) -> dict[str, str]:
-    return {FAULT_CODE_HEADER: error.fault.code, FAULT_DETAIL_HEADER: error.detail}
