@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import GATEWAY_ID, PayloadSchemas, TransportKey, TrustStore
+from connectors.db import create_engine
 from connectors.wsse.pki import is_dev_certificate
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.context import GatewayContext, utc_now
@@ -26,7 +27,7 @@ from gateway.observability.metrics import GatewayMetrics
 from gateway.observability.tracing import TracedBroker, setup_tracing
 from gateway.registry import Registry, load_registry
 from gateway.routing import BrokerDispatcher, Dispatcher, HttpDispatcher
-from gateway.storage import create_engine, create_schema
+from gateway.storage import create_schema
 from gateway.storage.seen_messages import SeenMessages
 from gateway.tracking import MessageTracker
 from gateway.tracking.notify import StatusNotifier

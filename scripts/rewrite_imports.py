@@ -49,6 +49,8 @@ FILES: list[tuple[str, str]] = [
     ),
     ("gateway/errors.py", "connectors/errors.py"),
     ("connectors/system.py", "gateway/delivery/connector.py"),
+    ("gateway/storage/engine.py", "connectors/db/engine.py"),
+    ("gateway/storage/types.py", "connectors/db/types.py"),
 ]
 
 SKIP = {"scripts/rewrite_imports.py", "tests/test_architecture.py"}
@@ -64,6 +66,16 @@ def _module_rules() -> list[tuple[re.Pattern[str], str]]:
         (
             re.compile(r"\bfrom gateway\.paths import (?=[WX]S\w*_DIR(?:, [WX]S\w*_DIR)?\n)"),
             "from connectors.paths import ",
+        ),
+        # The database plumbing went under both gateway and simulators, to the kit's ``db``;
+        # imported through its face (run ``ruff check --fix`` afterwards to merge the lines).
+        (
+            re.compile(r"\bfrom gateway\.storage\.(?:engine|types) import\b"),
+            "from connectors.db import",
+        ),
+        (
+            re.compile(r"\bfrom gateway\.storage\.schema import create_tables\n"),
+            "from connectors.db import create_tables\n",
         ),
     ]
     for old, new in MODULES:
