@@ -23,6 +23,8 @@ MODULES: list[tuple[str, str]] = [
     ("gateway.soap", "connectors.soap"),
     ("gateway.errors", "connectors.errors"),
     ("connectors.system", "gateway.delivery.connector"),
+    # The attack catalogue is wire-level (gateway_kit, the gateway's own, went to its CLI).
+    ("gateway.attacks", "connectors.attacks"),
 ]
 
 # old file → new file, moved with ``git mv`` when the old one still exists.
@@ -76,6 +78,10 @@ def _module_rules() -> list[tuple[re.Pattern[str], str]]:
         (
             re.compile(r"\bfrom gateway\.storage\.schema import create_tables\n"),
             "from connectors.db import create_tables\n",
+        ),
+        (
+            re.compile(r"\bfrom gateway\.channels\.policy import check_freshness\n"),
+            "from connectors.wsse.freshness import check_freshness\n",
         ),
     ]
     for old, new in MODULES:

@@ -129,8 +129,6 @@ private      simulators/elicensing/export_pilot/rules.py simulators.elicensing.r
 sim-gateway  simulators/customs/service.py gateway.config
 sim-gateway  simulators/elicensing/service.py gateway.config
 sim-gateway  simulators/individuals/service.py gateway.config
-sim-gateway  simulators/kit/hostile.py gateway.attacks.catalogue
-sim-gateway  simulators/kit/hostile.py gateway.attacks.kits
 sim-gateway  simulators/legal_entities/service.py gateway.config
 sim-gateway  simulators/monitoring/service.py gateway.config
 sim-gateway  simulators/payments/service.py gateway.config
