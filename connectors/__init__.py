@@ -8,6 +8,11 @@ itself stands on.
 - ``client``: the client SDK a state system uses to call the gateway; ``zeep_wsse``: the same
   signing and checking as a zeep WS-Security plugin (``zeep.Client(wsdl, wsse=ShepSignature(…))``).
 
+The ground every process with state or telemetry stands on, imported from its own face rather
+than re-exported here: ``db`` (engines, the UTC column type, concurrent table creation),
+``tracing`` (W3C trace context, spans, the HTTP middleware), ``scrape`` (the ``/metrics``
+exposition); and ``attacks``, the catalogue of hostile envelopes every verifier must refuse.
+
 Import what you need from here (``from connectors import ShepClient, TransportKey``); the
 submodules are the kit's own layout and may move. The kit imports nothing of ``gateway`` or
 ``simulators`` (``tests/test_architecture.py``); ``tests/test_public_face.py`` pins ``__all__``.

@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import GATEWAY_ID, PayloadSchemas, TransportKey, TrustStore
+from connectors.db import create_engine
+from connectors.tracing import setup_tracing
 from connectors.wsse.pki import is_dev_certificate
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.context import GatewayContext, utc_now
@@ -24,10 +26,10 @@ from gateway.delivery.connector import SystemConnector
 from gateway.delivery.context import DeliveryContext, DeliverySettings
 from gateway.messagelog import MessageLog
 from gateway.observability.metrics import GatewayMetrics
-from gateway.observability.tracing import TracedBroker, setup_tracing
+from gateway.observability.tracing import TracedBroker
 from gateway.registry import Registry, load_registry
 from gateway.routing import BrokerDispatcher, Dispatcher, HttpDispatcher
-from gateway.storage import create_engine, create_schema
+from gateway.storage import create_schema
 from gateway.storage.seen_messages import SeenMessages
 from gateway.tracking import MessageTracker
 from gateway.tracking.notify import StatusNotifier

@@ -23,6 +23,8 @@ MODULES: list[tuple[str, str]] = [
     ("gateway.soap", "connectors.soap"),
     ("gateway.errors", "connectors.errors"),
     ("connectors.system", "gateway.delivery.connector"),
+    # The attack catalogue is wire-level (gateway_kit, the gateway's own, went to its CLI).
+    ("gateway.attacks", "connectors.attacks"),
 ]
 
 # old file → new file, moved with ``git mv`` when the old one still exists.
@@ -49,6 +51,8 @@ FILES: list[tuple[str, str]] = [
     ),
     ("gateway/errors.py", "connectors/errors.py"),
     ("connectors/system.py", "gateway/delivery/connector.py"),
+    ("gateway/storage/engine.py", "connectors/db/engine.py"),
+    ("gateway/storage/types.py", "connectors/db/types.py"),
 ]
 
 SKIP = {"scripts/rewrite_imports.py", "tests/test_architecture.py"}
@@ -64,6 +68,20 @@ def _module_rules() -> list[tuple[re.Pattern[str], str]]:
         (
             re.compile(r"\bfrom gateway\.paths import (?=[WX]S\w*_DIR(?:, [WX]S\w*_DIR)?\n)"),
             "from connectors.paths import ",
+        ),
+        # The database plumbing went under both gateway and simulators, to the kit's ``db``;
+        # imported through its face (run ``ruff check --fix`` afterwards to merge the lines).
+        (
+            re.compile(r"\bfrom gateway\.storage\.(?:engine|types) import\b"),
+            "from connectors.db import",
+        ),
+        (
+            re.compile(r"\bfrom gateway\.storage\.schema import create_tables\n"),
+            "from connectors.db import create_tables\n",
+        ),
+        (
+            re.compile(r"\bfrom gateway\.channels\.policy import check_freshness\n"),
+            "from connectors.wsse.freshness import check_freshness\n",
         ),
     ]
     for old, new in MODULES:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.storage import create_engine, create_schema
+from connectors.db import create_engine
+from gateway.storage import create_schema
 from tests.storage.databases import DATABASE_KINDS, database_url
 
 

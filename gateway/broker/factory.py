@@ -55,7 +55,8 @@ async def _embedded(settings: Settings, engine: AsyncEngine | None, retry: Retry
 
     if engine is None:
         # The caller passed no engine: the settings' database, its tables created if missing.
-        from gateway.storage import create_engine, create_schema
+        from connectors.db import create_engine
+        from gateway.storage import create_schema
 
         engine = create_engine(settings.database_url)
         await create_schema(engine)

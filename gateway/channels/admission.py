@@ -29,7 +29,8 @@ from connectors import (
     find_transport_signature,
     verify_envelope,
 )
-from gateway.channels.policy import SecurityPolicy, check_freshness
+from connectors.wsse.freshness import check_freshness
+from gateway.channels.policy import SecurityPolicy
 from gateway.messagelog import MessageClaim
 from gateway.registry import Registry, Sender, Service
 

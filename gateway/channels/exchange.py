@@ -30,11 +30,11 @@ from connectors import (
     split_envelope,
     validate_operation,
 )
+from connectors.tracing import current_trace_id
 from gateway.channels.admission import Admitted
 from gateway.channels.context import GatewayContext
 from gateway.config import Settings
 from gateway.messagelog import Direction, HopRecord, MessageClaim, Outcome
-from gateway.observability.tracing import current_trace_id
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")

@@ -29,11 +29,11 @@ from connectors import (
 )
 from connectors.soap.namespaces import SEND_MESSAGE
 from connectors.soap.sync import forwarded_request
+from connectors.tracing import trace_properties
+from connectors.wsse.freshness import check_freshness
 from gateway.channels.admission import admit, message_claim, replay_error, service_of
 from gateway.channels.exchange import Channel, Exchange, SoapReply
-from gateway.channels.policy import check_freshness
 from gateway.messagelog import AlreadyClaimed, Direction, Outcome
-from gateway.observability.tracing import trace_properties
 from gateway.registry import Service
 from gateway.routing import Envelope
 

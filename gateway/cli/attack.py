@@ -16,13 +16,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
 from lxml import etree
 
-from gateway.attacks.catalogue import BY_NAME, attacks_for
-from gateway.attacks.kits import gateway_kit
-from gateway.attacks.runner import Outcome, control, report, run_attacks
+from connectors import GATEWAY_ID
+from connectors.attacks.catalogue import BY_NAME, AttackKit, attacks_for
+from connectors.attacks.kits import (
+    Payload,
+    async_requests,
+    expired_key,
+    foreign_key,
+    key_of,
+    sync_requests,
+)
+from connectors.attacks.runner import Outcome, control, report, run_attacks
 from gateway.cli.send import read_payload
 from gateway.config import Settings
 from gateway.paths import PROJECT_ROOT
@@ -31,6 +40,31 @@ from gateway.registry import Registry, load_registry
 
 class AttackRefused(Exception):
     """The tool will not run here (production, or nothing to attack with)."""
+
+
+def gateway_kit(
+    pki_dir: Path,
+    registry: Registry,
+    *,
+    system_id: str,
+    service_id: str,
+    payload: Payload,
+    channel: str = "sync",
+) -> AttackKit:
+    """The gateway's own name against ``system_id``'s endpoint (``kzgate attack``): requests as
+    the gateway relays them (a caller allowed to use the service, no password)."""
+    service = registry.service(service_id)
+    caller = sorted(service.allowed_senders)[0] if service.allowed_senders else GATEWAY_ID
+    factory = sync_requests if channel == "sync" else async_requests
+    others = sorted(s for s in registry.senders if s not in (GATEWAY_ID, system_id))
+    other = next((s for s in others if (pki_dir / f"{s}.key").exists()), None)
+    return AttackKit(
+        fresh=factory(sender_id=caller, password=None, service_id=service_id, payload=payload),
+        key=key_of(pki_dir, GATEWAY_ID),
+        other_key=key_of(pki_dir, other) if other else None,
+        foreign_key=foreign_key(GATEWAY_ID),
+        expired_key=expired_key(pki_dir, GATEWAY_ID),
+    )
 
 
 DESCRIPTION = """\

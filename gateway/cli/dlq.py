@@ -108,7 +108,8 @@ def _with_broker(work: Callable[[Broker], Awaitable[T]]) -> T | None:
         settings = Settings()
         engine = None
         if await broker_kind(settings) == "embedded":
-            from gateway.storage import create_engine, create_schema
+            from connectors.db import create_engine
+            from gateway.storage import create_schema
 
             # Created here, not in open_broker, so that it is disposed before the loop ends.
             engine = create_engine(settings.database_url)

@@ -12,13 +12,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from connectors.db import create_engine
 from gateway.assembly import load_gateway_key
 from gateway.channels.context import utc_now
 from gateway.config import Settings
 from gateway.messagelog import MessageLog
 from gateway.messagelog.bundle import BundleReport, export_bundle, verify_bundle
 from gateway.messagelog.flows import find_flow
-from gateway.storage import create_engine, create_schema
+from gateway.storage import create_schema
 
 
 def register(log_sub: Any) -> None:

@@ -26,6 +26,7 @@ from connectors import (
     render_wsdl,
     render_xsd,
 )
+from connectors.tracing import TraceMiddleware
 from gateway.assembly import assemble, disassemble, purge_expired_claims
 from gateway.channels.async_channel import AsyncChannel
 from gateway.channels.context import GatewayContext, utc_now
@@ -36,7 +37,6 @@ from gateway.console.backend import ConsoleBackend
 from gateway.console.routes import console_routes
 from gateway.messagelog.checkpoint import checkpoint_forever
 from gateway.observability.scrape import gateway_metrics
-from gateway.observability.tracing import TraceMiddleware
 from gateway.routing import Dispatcher, HttpDispatcher
 
 SYNC_WSDL = "SyncChannel.wsdl"

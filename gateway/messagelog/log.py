@@ -27,12 +27,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors import TransportKey, TrustStore
+from connectors.db import write_transaction
 from gateway.messagelog.chain import GENESIS_HASH, body_digest, compute_record_hash
 from gateway.messagelog.checkpoint import make_checkpoint
 from gateway.messagelog.records import HopRecord, StoredRecord, utc_now
 from gateway.messagelog.schema import chains, from_row, records, to_row, traces
 from gateway.messagelog.verify import VerifyReport, verify_log
-from gateway.storage.engine import write_transaction
 from gateway.storage.seen_messages import claim_on
 
 log = logging.getLogger(__name__)

@@ -28,10 +28,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from connectors.db import UtcDateTime
 from gateway.messagelog.chain import LEGACY_CHAIN
 from gateway.messagelog.records import Direction, Outcome, StoredRecord
 from gateway.storage.schema import metadata
-from gateway.storage.types import UtcDateTime
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # opened_at of an upgraded chain with no records
 

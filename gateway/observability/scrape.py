@@ -3,49 +3,25 @@
 Gauges of shared state (the chains' lengths, the last checkpoint's age, queue depths) are read
 from the database or broker on each scrape rather than kept in memory, so every worker reports
 the same truth and a restart loses nothing. Counters and histograms come from the process's
-registry, or, with ``PROMETHEUS_MULTIPROC_DIR`` set, from every worker's files summed.
+registry, or, with ``PROMETHEUS_MULTIPROC_DIR`` set, from every worker's files summed (the
+kit's ``connectors.scrape.render``, which the simulated systems use too).
 """
 
 from __future__ import annotations
 
 import logging
-import os
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import Response
 
+from connectors.scrape import render
 from gateway.messagelog.checkpoint import latest_checkpoint
 from gateway.messagelog.schema import chains
 
 log = logging.getLogger(__name__)
-
-
-class _Fixed(Collector):
-    """Families computed just now for this one scrape."""
-
-    def __init__(self, families: Sequence[Metric]) -> None:
-        self._families = families
-
-    def collect(self) -> Iterable[Metric]:
-        return self._families
-
-
-def render(registry: CollectorRegistry, families: Sequence[Metric] = ()) -> Response:
-    """Exposition text: ``registry`` (every worker's, in multiprocess mode) and ``families``."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-    scrape = CollectorRegistry(auto_describe=True)
-    scrape.register(_Fixed(families))
-    body = generate_latest(registry) + generate_latest(scrape)
-    return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
 async def gateway_metrics(request: Request) -> Response:

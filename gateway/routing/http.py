@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from connectors import SOAP_HEADERS, GatewayError, errors
-from gateway.observability.tracing import trace_headers
+from connectors.tracing import trace_headers
 from gateway.registry import Service
 from gateway.routing.dispatcher import Envelope, ProviderAnswer
 

@@ -1,12 +1,11 @@
-"""The gateway's database: engine creation, the shared ``MetaData`` and schema creation.
+"""The gateway's database schema: the shared ``MetaData`` and its creation, and the replay guard.
 
-This package owns how the gateway talks to its database (SQLite file by default, PostgreSQL by
-URL): durable-commit settings, write-lock semantics, the UTC timestamp column type, and the
-replay-guard table (``seen_messages``). Tables of other packages register on ``metadata``.
+This package owns the gateway's tables: ``metadata`` (tables of other gateway packages register
+on it), ``create_schema`` and the replay-guard table (``seen_messages``). How a process talks to
+its database — engines, the UTC column type, concurrent table creation — is the kit's
+``connectors.db``, which the simulators stand on too.
 """
 
-from gateway.storage.engine import create_engine, write_transaction
 from gateway.storage.schema import create_schema, metadata
-from gateway.storage.types import UtcDateTime
 
-__all__ = ["UtcDateTime", "create_engine", "create_schema", "metadata", "write_transaction"]
+__all__ = ["create_schema", "metadata"]

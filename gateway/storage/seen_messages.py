@@ -14,9 +14,8 @@ from sqlalchemy import Column, Index, String, Table, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.storage.engine import write_transaction
+from connectors.db import UtcDateTime, write_transaction
 from gateway.storage.schema import metadata
-from gateway.storage.types import UtcDateTime
 
 seen_messages = Table(
     "seen_messages",

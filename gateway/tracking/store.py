@@ -11,9 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import MessageState
-from gateway.storage.engine import write_transaction
+from connectors.db import UtcDateTime, write_transaction
 from gateway.storage.schema import metadata
-from gateway.storage.types import UtcDateTime
 
 async_messages = Table(
     "async_messages",

@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.storage.types import UtcDateTime
+from connectors.db import UtcDateTime
 from simulators.customs.declarations import (
     ControlForm,
     ControlResult,

@@ -20,7 +20,7 @@ from decimal import Decimal
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.storage.engine import create_engine, write_transaction
+from connectors.db import create_engine, write_transaction
 from simulators.customs.declaration_rows import (
     CUSTOMS_POST,
     Declaration,

@@ -22,8 +22,7 @@ from sqlalchemy import Column, Date, Index, MetaData, String, Table, Text, selec
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.storage.engine import create_engine, write_transaction
-from gateway.storage.types import UtcDateTime
+from connectors.db import UtcDateTime, create_engine, write_transaction
 from simulators.customs.models import (
     Contract,
     Counterparty,

@@ -39,7 +39,7 @@ import httpx
 from lxml import etree
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey
-from gateway.observability.tracing import TraceLinks, continued
+from connectors.tracing import TraceLinks, continued
 from simulators.elicensing.claims import DEFAULT_LEASE_SECONDS, Claims, seconds_until_free
 from simulators.elicensing.facts import FactsUnavailable, gather, registry_answer
 from simulators.elicensing.forms import PermitDraft

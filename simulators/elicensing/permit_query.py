@@ -31,9 +31,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import SyncRequest, format_datetime, parse_datetime
+from connectors.db import UtcDateTime, create_engine, write_transaction
 from connectors.soap.values import children
-from gateway.storage.engine import create_engine, write_transaction
-from gateway.storage.types import UtcDateTime
 from simulators.customs.models import RecordStatus, customs_day
 from simulators.customs.payload import decimal_text
 from simulators.elicensing import documents

@@ -46,9 +46,9 @@ from connectors import (
     format_datetime,
 )
 from connectors.roster import roster_entry
+from connectors.tracing import traced_middleware
 from connectors.wsse.dsig import DS
 from gateway.config import Settings
-from gateway.observability.tracing import traced_middleware
 from simulators.customs.payload import standalone
 from simulators.elicensing import documents
 from simulators.elicensing.export_pilot.assembly import create_export_pilot

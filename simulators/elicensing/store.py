@@ -45,9 +45,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.storage.engine import create_engine, write_transaction
-from gateway.storage.schema import create_tables
-from gateway.storage.types import UtcDateTime
+from connectors.db import UtcDateTime, create_engine, create_tables, write_transaction
 
 metadata = MetaData()
 

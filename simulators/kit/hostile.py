@@ -18,8 +18,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from connectors import TransportKey
-from gateway.attacks.catalogue import BY_NAME, AttackKit, attacks_for
-from gateway.attacks.kits import foreign_key
+from connectors.attacks.catalogue import BY_NAME, AttackKit, attacks_for
+from connectors.attacks.kits import foreign_key
 from simulators.kit.ops import ops_refusal
 
 

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from gateway.observability.scrape import render
+from connectors.scrape import render
 
 Extra = Callable[[], Awaitable[Sequence[Metric]]]
 

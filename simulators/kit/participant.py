@@ -52,8 +52,8 @@ from connectors.soap.async_ import (
     parse_change_status_notification,
     parse_send_message,
 )
-from gateway.channels.policy import check_freshness
-from gateway.observability.tracing import traced_middleware
+from connectors.tracing import traced_middleware
+from connectors.wsse.freshness import check_freshness
 from simulators.kit.clock import Clock
 from simulators.kit.endpoint import endpoint_routes
 from simulators.kit.faults import (

@@ -40,8 +40,8 @@ from connectors import (
     verify_envelope,
 )
 from connectors.roster import RosterEntry
-from gateway.channels.policy import check_freshness
-from gateway.observability.tracing import traced_middleware
+from connectors.tracing import traced_middleware
+from connectors.wsse.freshness import check_freshness
 from simulators.kit.clock import Clock
 from simulators.kit.endpoint import endpoint_routes
 from simulators.kit.faults import FaultInjector

@@ -11,8 +11,8 @@ from starlette.applications import Starlette
 
 from connectors import SyncRequest, TrustStore
 from connectors.roster import roster_entry
+from connectors.tracing import traced_middleware
 from gateway.config import Settings
-from gateway.observability.tracing import traced_middleware
 from simulators.kit.clock import Clock, process_clock
 from simulators.kit.database import simulator_database_url
 from simulators.kit.payloads import read_for_service

@@ -31,9 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.storage.engine import create_engine, write_transaction
-from gateway.storage.schema import create_tables
-from gateway.storage.types import UtcDateTime
+from connectors.db import UtcDateTime, create_engine, create_tables, write_transaction
 from simulators.kit.fixtures import load_json
 from simulators.kit.tables import OnFirstUse
 from simulators.payments.models import Payment, PaymentStatus

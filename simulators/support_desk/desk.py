@@ -27,9 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import format_datetime
-from gateway.storage.engine import create_engine, write_transaction
-from gateway.storage.schema import create_tables
-from gateway.storage.types import UtcDateTime
+from connectors.db import UtcDateTime, create_engine, create_tables, write_transaction
 from simulators.kit.tables import OnFirstUse
 
 SUPPORT_DESK_ADDRESS = "sd@nitec.kz"  # LR p.8 / PR p.7 [seed 002]

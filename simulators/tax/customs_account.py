@@ -24,8 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors import SyncRequest
-from gateway.storage.engine import create_engine, write_transaction
-from gateway.storage.types import UtcDateTime
+from connectors.db import UtcDateTime, create_engine, write_transaction
 from simulators.kit.fixtures import load_json
 from simulators.kit.payloads import field_text, request_element
 from simulators.kit.provider import ProviderResult

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from connectors.db import create_engine
 from gateway.broker import Broker, Delivery, RetryPolicy
 from gateway.broker.rabbitmq import RabbitBroker
-from gateway.storage import create_engine, create_schema
+from gateway.storage import create_schema
 from tests.services import require_rabbitmq
 
 FAST_RETRY = RetryPolicy(max_attempts=3, delays=(0.2, 0.4))

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import event, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connectors.db import create_engine, write_transaction
 from gateway.broker import (
     DEAD_LETTER_QUEUE,
     BrokerUnavailable,
@@ -33,7 +34,7 @@ from gateway.broker import (
 )
 from gateway.broker.embedded import EmbeddedBroker, topic_matches
 from gateway.broker.embedded.tables import messages, queues
-from gateway.storage import create_engine, create_schema, write_transaction
+from gateway.storage import create_schema
 
 REPO = Path(__file__).resolve().parents[2]
 QUEUE = system_queue("GBDUL")
@@ -160,7 +161,7 @@ CRASHING_CONSUMER = """
 import asyncio, sys
 from gateway.broker import system_queue
 from gateway.broker.embedded import EmbeddedBroker
-from gateway.storage import create_engine
+from connectors.db import create_engine
 
 async def main(url, namespace):
     broker = EmbeddedBroker(

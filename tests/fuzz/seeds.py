@@ -12,9 +12,9 @@ from pathlib import Path
 from lxml import etree
 
 from connectors import init_pki, sign_envelope
+from connectors.attacks.catalogue import ATTACKS, AttackKit
+from connectors.attacks.kits import async_requests, foreign_key, key_of, sync_requests
 from connectors.soap import async_
-from gateway.attacks.catalogue import ATTACKS, AttackKit
-from gateway.attacks.kits import async_requests, foreign_key, key_of, sync_requests
 
 CORPUS = Path(__file__).with_name("corpus")
 MAX_SEED_BYTES = 16 * 1024

@@ -125,7 +125,7 @@ async def _stored_request_size(gateway: Harness, fault_code: str) -> int:
     # An unreadable request has no messageId to look it up by: find it by its fault code.
     from sqlalchemy import text
 
-    from gateway.storage import create_engine
+    from connectors.db import create_engine
 
     engine = create_engine(gateway.settings.database_url)
     async with engine.connect() as conn:

@@ -69,7 +69,7 @@ async def _round_trip_then_tamper(url, shared_pki, tmp_path, monkeypatch, capsys
 
 
 async def _flip_one_body_byte(url: str, seq: int) -> None:
-    from gateway.storage import create_engine
+    from connectors.db import create_engine
 
     engine = create_engine(url)
     async with engine.begin() as conn:

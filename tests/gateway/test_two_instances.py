@@ -29,11 +29,11 @@ import pytest
 from sqlalchemy import delete, func, select, update
 
 from connectors import GatewayFault, ShepClient, build_send_message_envelope, split_envelope
+from connectors.db import create_engine
 from connectors.roster import roster_entry
 from connectors.soap.async_ import parse_send_message_response
 from gateway.messagelog.schema import chains, checkpoints, records
 from gateway.paths import PROJECT_ROOT
-from gateway.storage import create_engine
 from simulators.monitoring.payload import build_stage_event
 from tests.gateway.harness import SERVICE, lookup
 from tests.gateway.test_connector_crash import STAGES, System

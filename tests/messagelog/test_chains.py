@@ -19,6 +19,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import TransportKey, TrustStore
+from connectors.db import create_engine
 from gateway.messagelog import (
     ChainHead,
     MessageLog,
@@ -32,7 +33,6 @@ from gateway.messagelog import (
 from gateway.messagelog.bundle import export_bundle, verify_bundle
 from gateway.messagelog.checkpoint import build_checkpoint
 from gateway.messagelog.schema import chains, checkpoints, from_row, records
-from gateway.storage import create_engine
 from tests.messagelog.hops import T0, hop
 from tests.pki import make_test_pki
 

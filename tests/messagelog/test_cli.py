@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from connectors.db import create_engine
 from gateway.cli import log as log_cli
 from gateway.messagelog import Direction, MessageLog, Outcome
-from gateway.storage import create_engine, create_schema
+from gateway.storage import create_schema
 from tests.messagelog.hops import envelope, hop
 from tests.pki import make_test_pki
 

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from connectors.db import create_engine
 from gateway.messagelog import MessageLog
 from gateway.messagelog.flows import BadSearch, find_flow
-from gateway.storage import create_engine, create_schema
+from gateway.storage import create_schema
 from tests.messagelog.hops import hop
 from tests.storage.databases import DATABASE_KINDS, database_url
 

@@ -30,12 +30,12 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import TransportKey, TrustStore, sign_envelope
+from connectors.db import UtcDateTime, create_engine
 from gateway.messagelog import LEGACY_CHAIN, HopRecord, MessageLog, Problem, verify_log
 from gateway.messagelog.bundle import export_bundle, verify_bundle
 from gateway.messagelog.chain import format_time
 from gateway.messagelog.schema import chains, records
-from gateway.storage import create_engine, create_schema
-from gateway.storage.types import UtcDateTime
+from gateway.storage import create_schema
 from tests.messagelog.hops import T0, hop
 from tests.pki import make_test_pki
 

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from connectors.db import create_engine
 from gateway.messagelog import (
     GENESIS_HASH,
     Direction,
@@ -18,7 +19,6 @@ from gateway.messagelog import (
     Outcome,
 )
 from gateway.paths import PROJECT_ROOT
-from gateway.storage import create_engine
 from tests.messagelog.hops import envelope, hop
 
 
@@ -146,7 +146,7 @@ _APPENDER = """
 import asyncio, sys
 from gateway.messagelog import MessageLog
 from gateway.paths import PROJECT_ROOT
-from gateway.storage import create_engine
+from connectors.db import create_engine
 from tests.messagelog.hops import hop
 
 async def main(url, tag):

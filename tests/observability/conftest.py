@@ -8,7 +8,7 @@ import pytest
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from gateway.observability.tracing import add_span_processor, tracer
+from connectors.tracing import add_span_processor, tracer
 from tests.gateway.harness import make_pki
 from tests.licensing.world import World, running_world
 from tests.simulators.elicensing.samples import import_application

@@ -22,7 +22,7 @@ metrics.faults.labels("Client.Auth.WrongPassword").inc()
 """
 SCRAPE = """
 from gateway.observability.metrics import GatewayMetrics
-from gateway.observability.scrape import render
+from connectors.scrape import render
 print(render(GatewayMetrics().registry).body.decode())
 """
 

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from connectors import init_pki
-from gateway.attacks.catalogue import BY_NAME, attacks_for
-from gateway.attacks.runner import report
+from connectors.attacks.catalogue import BY_NAME, attacks_for
+from connectors.attacks.runner import report
 from gateway.cli.attack import AttackRefused, attack_system
 from gateway.cli.main import main
 from gateway.config import Settings

@@ -8,7 +8,8 @@ from sqlalchemy import Column, Integer, Table, insert, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.storage import UtcDateTime, create_engine, create_schema, metadata, write_transaction
+from connectors.db import UtcDateTime, create_engine, write_transaction
+from gateway.storage import create_schema, metadata
 
 # A table of the tests' own, on a private MetaData so create_schema never creates it elsewhere.
 _probe_metadata = type(metadata)()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from gateway.storage import create_engine
+from connectors.db import create_engine
 from gateway.storage.seen_messages import SeenMessages, seen_messages
 
 T0 = datetime(2025, 6, 1, 12, 0, 0, 500000, tzinfo=UTC)

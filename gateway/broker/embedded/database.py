@@ -15,9 +15,8 @@ from sqlalchemy import MetaData, Row, Select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from connectors.db import create_tables, write_transaction
 from gateway.broker.port import BrokerUnavailable, Unroutable
-from gateway.storage.engine import write_transaction
-from gateway.storage.schema import create_tables
 
 # Bound on database operations other than publish (which has its own timeout argument).
 OPERATION_TIMEOUT_SECONDS = 10.0

@@ -35,8 +35,8 @@ from sqlalchemy import (
     Table,
 )
 
+from connectors.db import UtcDateTime
 from gateway.broker.port import Message
-from gateway.storage.types import UtcDateTime
 
 metadata = MetaData()
 

@@ -22,9 +22,7 @@ from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text, 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.storage.engine import create_engine, write_transaction
-from gateway.storage.schema import create_tables
-from gateway.storage.types import UtcDateTime
+from connectors.db import UtcDateTime, create_engine, create_tables, write_transaction
 from simulators.elicensing.store import metadata as elicense_metadata
 from simulators.elicensing.store import next_value
 

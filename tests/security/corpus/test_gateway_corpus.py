@@ -1,6 +1,6 @@
 """The hostile corpus against the running gateway, on both channels.
 
-Every attack of ``gateway.attacks.catalogue`` that a sender can mount is sent to ``/sync`` and
+Every attack of ``connectors.attacks.catalogue`` that a sender can mount is sent to ``/sync`` and
 ``/async`` by a legitimate, registered sender (its own key and password); each must get exactly
 its documented fault code — or, for the comment-split value, be answered with the signed value —
 and right after each one an honest message must still be served.
@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from gateway.attacks.catalogue import AttackKit, attacks_for
-from gateway.attacks.kits import async_requests, expired_key, foreign_key, sync_requests
-from gateway.attacks.runner import control, judge, post
+from connectors.attacks.catalogue import AttackKit, attacks_for
+from connectors.attacks.kits import async_requests, expired_key, foreign_key, sync_requests
+from connectors.attacks.runner import control, judge, post
 from gateway.registry import Registry
 from simulators.monitoring.payload import build_stage_event
 from tests.gateway.harness import SERVICE, Harness, lookup, make_pki, running_gateway

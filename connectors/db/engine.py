@@ -22,7 +22,7 @@ def create_engine(url: str) -> AsyncEngine:
     SQLite: the parent directory is created, WAL journal, ``synchronous=FULL`` (a commit is on
     disk before it returns) and a busy timeout so concurrent writers wait instead of failing.
     PostgreSQL: an optional ``search_path`` query parameter (``…/db?search_path=kzgate``) puts
-    the gateway's tables in their own schema.
+    the process's tables in their own schema.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from gateway.attacks.envelopes import (
+from connectors.attacks.envelopes import (
     body_of,
     ds_tag,
     forge,
@@ -19,7 +19,7 @@ from gateway.attacks.envelopes import (
     signature_of,
     soap_tag,
 )
-from gateway.attacks.model import WSU_ID, XML_ID, Attack, AttackKit, Probe
+from connectors.attacks.model import WSU_ID, XML_ID, Attack, AttackKit, Probe
 
 __all__ = ["WRAPPING"]
 

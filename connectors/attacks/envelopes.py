@@ -12,9 +12,9 @@ from lxml import etree
 
 from connectors import SOAP_ENV as SOAP
 from connectors import WSSE, WSU, TransportKey
+from connectors.attacks.model import WSU_ID, AttackKit, Probe
 from connectors.wsse.dsig import DS
 from connectors.wsse.tokens import BASE64_BINARY, X509V3
-from gateway.attacks.model import WSU_ID, AttackKit, Probe
 
 __all__ = [
     "body_of",

@@ -13,7 +13,6 @@ from pathlib import Path
 from lxml import etree
 
 from connectors import (
-    GATEWAY_ID,
     AsyncMessageInfo,
     AsyncSendMessageRequest,
     MessageType,
@@ -24,8 +23,6 @@ from connectors import (
     init_pki,
 )
 from connectors.wsse.pki import CA_KEY_FILE, issue_certificate
-from gateway.attacks.model import AttackKit
-from gateway.registry import Registry
 
 Payload = Callable[[], etree._Element | None]
 
@@ -101,28 +98,3 @@ def expired_key(pki_dir: Path, system_id: str) -> TransportKey | None:
         pki_dir, system_id, not_before=start, not_after=start + timedelta(days=30)
     )
     return TransportKey.from_pem(cert_pem, key_pem)
-
-
-def gateway_kit(
-    pki_dir: Path,
-    registry: Registry,
-    *,
-    system_id: str,
-    service_id: str,
-    payload: Payload,
-    channel: str = "sync",
-) -> AttackKit:
-    """The gateway's own name against ``system_id``'s endpoint (``kzgate attack``): requests as
-    the gateway relays them (a caller allowed to use the service, no password)."""
-    service = registry.service(service_id)
-    caller = sorted(service.allowed_senders)[0] if service.allowed_senders else GATEWAY_ID
-    factory = sync_requests if channel == "sync" else async_requests
-    others = sorted(s for s in registry.senders if s not in (GATEWAY_ID, system_id))
-    other = next((s for s in others if (pki_dir / f"{s}.key").exists()), None)
-    return AttackKit(
-        fresh=factory(sender_id=caller, password=None, service_id=service_id, payload=payload),
-        key=key_of(pki_dir, GATEWAY_ID),
-        other_key=key_of(pki_dir, other) if other else None,
-        foreign_key=foreign_key(GATEWAY_ID),
-        expired_key=expired_key(pki_dir, GATEWAY_ID),
-    )

@@ -7,4 +7,9 @@ accepted. The gateway's test corpus (``tests/security/corpus``) runs every one a
 channels; ``kzgate attack`` runs them, signed in the gateway's own name, against a provider under
 test; a simulated provider can answer with them (``POST /ops/hostile``) so a tester can check
 their own client's verifier.
+
+The catalogue is wire-level — built from any signer's key and the kit's envelopes, judged by the
+SOAP fault catalogue — so it lives in the kit, where the gateway, the simulators and a state
+system's own tests can all use it. Only the gateway's kit for ``kzgate attack`` (requests as the
+gateway relays them, read from its registry) is the gateway's: ``gateway/cli/attack.py``.
 """

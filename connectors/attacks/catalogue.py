@@ -31,11 +31,11 @@ the attacker's tools of ``envelopes``; this module puts them in one order and an
 
 from __future__ import annotations
 
-from gateway.attacks.keys import ALGORITHMS, KEYS
-from gateway.attacks.model import Attack, AttackKit, Probe
-from gateway.attacks.signatures import C14N, SIGNATURE
-from gateway.attacks.structure import ADMISSION, BOMBS, SOAP_STRUCTURE
-from gateway.attacks.wrapping import WRAPPING
+from connectors.attacks.keys import ALGORITHMS, KEYS
+from connectors.attacks.model import Attack, AttackKit, Probe
+from connectors.attacks.signatures import C14N, SIGNATURE
+from connectors.attacks.structure import ADMISSION, BOMBS, SOAP_STRUCTURE
+from connectors.attacks.wrapping import WRAPPING
 
 __all__ = ["ATTACKS", "BY_NAME", "Attack", "AttackKit", "Probe", "attacks_for"]
 

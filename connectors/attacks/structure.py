@@ -13,7 +13,7 @@ from datetime import timedelta
 from lxml import etree
 
 from connectors import SOAP_ENV as SOAP
-from gateway.attacks.envelopes import (
+from connectors.attacks.envelopes import (
     body_of,
     header_of,
     in_data,
@@ -24,7 +24,7 @@ from gateway.attacks.envelopes import (
     soap_tag,
     wire,
 )
-from gateway.attacks.model import SENDERS, SOAP12, WSU_ID, Attack, AttackKit, Probe
+from connectors.attacks.model import SENDERS, SOAP12, WSU_ID, Attack, AttackKit, Probe
 
 __all__ = ["ADMISSION", "BOMBS", "SOAP_STRUCTURE"]
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 import xmlsec
 from lxml import etree
 
-from gateway.attacks.envelopes import (
+from connectors.attacks.envelopes import (
     body_of,
     child_tagged,
     custom_signed,
@@ -27,7 +27,7 @@ from gateway.attacks.envelopes import (
     signature_of,
     wire,
 )
-from gateway.attacks.model import WSU_ID, Attack, AttackKit, Probe
+from connectors.attacks.model import WSU_ID, Attack, AttackKit, Probe
 
 __all__ = ["C14N", "SIGNATURE"]
 

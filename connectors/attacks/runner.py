@@ -14,7 +14,7 @@ import httpx
 from lxml import etree
 
 from connectors import GatewayError, parse_document, parse_fault
-from gateway.attacks.model import Attack, AttackKit, Probe
+from connectors.attacks.model import Attack, AttackKit, Probe
 
 _ANSWER_LIMIT = 64 * 1024 * 1024
 

@@ -14,7 +14,7 @@ import xmlsec
 from cryptography.hazmat.primitives import serialization
 from lxml import etree
 
-from gateway.attacks.envelopes import (
+from connectors.attacks.envelopes import (
     child_tagged,
     custom_signed,
     descendants_tagged,
@@ -22,7 +22,7 @@ from gateway.attacks.envelopes import (
     probe_of,
     signature_of,
 )
-from gateway.attacks.model import Attack, AttackKit, Probe
+from connectors.attacks.model import Attack, AttackKit, Probe
 
 __all__ = ["ALGORITHMS", "KEYS"]
 
