@@ -64,8 +64,10 @@ def systems(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[dict[str,
     quota drawn to zero or a revoked certificate cannot be undone and each scenario must meet
     the state it was written for."""
     # One after the other: two `kzgate up` starting at once on two busy cores may miss their
-    # readiness bound.
-    with ExitStack() as stack:
+    # readiness bound. One gateway worker each: the scenarios do not need more, and on a CI
+    # machine running four test workers every extra process slows every other test.
+    with ExitStack() as stack, pytest.MonkeyPatch.context() as env:
+        env.setenv("KZGATE_WORKERS", "1")
         started = []
         for name in ("green", "inverted"):
             var = tmp_path_factory.mktemp(name)
