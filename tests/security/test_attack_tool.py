@@ -122,7 +122,7 @@ async def test_a_provider_in_hostile_mode_is_caught_by_the_gateway(
 ) -> None:
     """Each hostile answer GBDUL can be switched to is refused by the gateway's verifier of
     provider answers; the comment-split answer is relayed with the value GBDUL signed."""
-    # Checking the element-flood answer takes well under a second alone but more than the 5 s deadline
+    # Checking the element-flood answer takes well under a second alone, over the 5 s deadline
     # on a loaded CI machine, where the gateway rightly answers Server.Deadline instead: this
     # test is about which fault, not about the deadline (tests/gateway/test_hostile_findings.py).
     async with running_gateway(pki, tmp_path, request_deadline_seconds=60) as gateway:
