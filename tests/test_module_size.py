@@ -21,7 +21,6 @@ OVERSIZED = {
     "simulators/elicensing/rules.py",
     "simulators/elicensing/service.py",
     "simulators/elicensing/store.py",
-    "simulators/kit/faults.py",
 }
 
 
