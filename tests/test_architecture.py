@@ -123,8 +123,6 @@ gateway-sim  gateway/cli/demo_export_permit.py simulators.kit.clock
 gateway-sim  gateway/cli/officer.py simulators.kit.ops
 gateway-sim  gateway/cli/serve.py simulators.kit.clock
 gateway-sim  gateway/console/systems.py simulators.kit.ops
-private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_read
-private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_to_xml
 private      simulators/elicensing/export_pilot/rules.py simulators.elicensing.rules:_same_name
 sim-gateway  simulators/customs/declaration_store.py gateway.storage.engine
 sim-gateway  simulators/customs/declaration_rows.py gateway.storage.types
