@@ -135,11 +135,11 @@ sim-gateway  simulators/elicensing/export_pilot/store.py gateway.storage.types
 sim-gateway  simulators/elicensing/flow.py gateway.observability.tracing
 sim-gateway  simulators/elicensing/permit_query.py gateway.storage.engine
 sim-gateway  simulators/elicensing/permit_query.py gateway.storage.types
+sim-gateway  simulators/elicensing/register_tables.py gateway.storage.types
 sim-gateway  simulators/elicensing/service.py gateway.config
 sim-gateway  simulators/elicensing/service.py gateway.observability.tracing
 sim-gateway  simulators/elicensing/store.py gateway.storage.engine
 sim-gateway  simulators/elicensing/store.py gateway.storage.schema
-sim-gateway  simulators/elicensing/store.py gateway.storage.types
 sim-gateway  simulators/individuals/service.py gateway.config
 sim-gateway  simulators/kit/hostile.py gateway.attacks.catalogue
 sim-gateway  simulators/kit/hostile.py gateway.attacks.kits

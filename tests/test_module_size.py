@@ -19,7 +19,6 @@ LIMIT = 400
 OVERSIZED = {
     "simulators/elicensing/rules.py",
     "simulators/elicensing/service.py",
-    "simulators/elicensing/store.py",
 }
 
 

@@ -20,6 +20,7 @@ from connectors import TransportKey
 from simulators.elicensing import documents
 from simulators.elicensing.facts import FactsUnavailable
 from simulators.elicensing.forms import LicenceApplication, PermitDraft
+from simulators.elicensing.ledger import Judge, Ledger, QuotaDraw, Verdict
 from simulators.elicensing.records import QuotaCheck
 from simulators.elicensing.rules import (
     Decision,
@@ -30,7 +31,7 @@ from simulators.elicensing.rules import (
     permit_registry_obstacles,
 )
 from simulators.elicensing.rules import Outcome as DecisionOutcome
-from simulators.elicensing.store import Application, Judge, Ledger, Outcome, QuotaDraw, Verdict
+from simulators.elicensing.store import Application, Outcome
 from simulators.kit.clock import KZ_TIME, Clock
 
 

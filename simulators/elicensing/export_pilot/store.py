@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.storage.engine import create_engine, write_transaction
 from gateway.storage.schema import create_tables
 from gateway.storage.types import UtcDateTime
-from simulators.elicensing.store import metadata as elicense_metadata
-from simulators.elicensing.store import next_value
+from simulators.elicensing.register_tables import metadata as elicense_metadata
+from simulators.elicensing.register_tables import next_value
 
 metadata = MetaData()
 
