@@ -101,7 +101,7 @@ _DEBTS = """
 gateway-sim  gateway/cli/demo.py simulators.customs.payload
 gateway-sim  gateway/cli/demo.py simulators.elicensing
 gateway-sim  gateway/cli/demo.py simulators.elicensing.facts
-gateway-sim  gateway/cli/demo.py simulators.elicensing.rules
+gateway-sim  gateway/cli/demo.py simulators.elicensing.rules_fee
 gateway-sim  gateway/cli/demo.py simulators.elicensing.settings
 gateway-sim  gateway/cli/demo.py simulators.elicensing.store
 gateway-sim  gateway/cli/demo.py simulators.legal_entities.payload
@@ -123,7 +123,6 @@ gateway-sim  gateway/cli/demo_export_permit.py simulators.kit.clock
 gateway-sim  gateway/cli/officer.py simulators.kit.ops
 gateway-sim  gateway/cli/serve.py simulators.kit.clock
 gateway-sim  gateway/console/systems.py simulators.kit.ops
-private      simulators/elicensing/export_pilot/rules.py simulators.elicensing.rules:_same_name
 sim-gateway  simulators/customs/declaration_store.py gateway.storage.engine
 sim-gateway  simulators/customs/declaration_rows.py gateway.storage.types
 sim-gateway  simulators/customs/service.py gateway.config

@@ -30,7 +30,7 @@ from simulators.elicensing.forms import (
     TradeCountryRole,
     TradeType,
 )
-from simulators.elicensing.rules import Decision, Ground, Outcome
+from simulators.elicensing.grounds import Decision, Ground, Outcome
 
 NAMESPACE = "http://kzgate.kz/simulators/elicense/v1"
 SCHEMA_PATH = XSD_DIR / "elicense.xsd"
