@@ -128,6 +128,7 @@ sim-gateway  simulators/customs/declaration_rows.py gateway.storage.types
 sim-gateway  simulators/customs/service.py gateway.config
 sim-gateway  simulators/customs/store.py gateway.storage.engine
 sim-gateway  simulators/customs/store.py gateway.storage.types
+sim-gateway  simulators/elicensing/assembly.py gateway.config
 sim-gateway  simulators/elicensing/export_pilot/store.py gateway.storage.engine
 sim-gateway  simulators/elicensing/export_pilot/store.py gateway.storage.schema
 sim-gateway  simulators/elicensing/export_pilot/store.py gateway.storage.types
@@ -135,7 +136,6 @@ sim-gateway  simulators/elicensing/flow.py gateway.observability.tracing
 sim-gateway  simulators/elicensing/permit_query.py gateway.storage.engine
 sim-gateway  simulators/elicensing/permit_query.py gateway.storage.types
 sim-gateway  simulators/elicensing/register_tables.py gateway.storage.types
-sim-gateway  simulators/elicensing/service.py gateway.config
 sim-gateway  simulators/elicensing/service.py gateway.observability.tracing
 sim-gateway  simulators/elicensing/store.py gateway.storage.engine
 sim-gateway  simulators/elicensing/store.py gateway.storage.schema
