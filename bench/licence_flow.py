@@ -84,7 +84,7 @@ from connectors import (  # noqa: E402
 )
 from gateway.cli.demo import sample_application  # noqa: E402
 from simulators.elicensing import documents, forms  # noqa: E402
-from simulators.elicensing.rules import LICENCE_FEE_MRP  # noqa: E402
+from simulators.elicensing.rules_fee import LICENCE_FEE_MRP  # noqa: E402
 from simulators.elicensing.settings import DEFAULT_WORKERS, ElicenseSettings  # noqa: E402
 from simulators.elicensing.store import Kind  # noqa: E402
 from simulators.kit.clock import CLOCK_ENV, KZ_TIME, VirtualClock  # noqa: E402

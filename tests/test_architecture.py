@@ -115,7 +115,7 @@ _DEBTS = """
 gateway-sim  gateway/cli/demo.py simulators.customs.payload
 gateway-sim  gateway/cli/demo.py simulators.elicensing
 gateway-sim  gateway/cli/demo.py simulators.elicensing.facts
-gateway-sim  gateway/cli/demo.py simulators.elicensing.rules
+gateway-sim  gateway/cli/demo.py simulators.elicensing.rules_fee
 gateway-sim  gateway/cli/demo.py simulators.elicensing.settings
 gateway-sim  gateway/cli/demo.py simulators.elicensing.store
 gateway-sim  gateway/cli/demo.py simulators.legal_entities.payload
@@ -137,11 +137,8 @@ gateway-sim  gateway/cli/demo_export_permit.py simulators.kit.clock
 gateway-sim  gateway/cli/officer.py simulators.kit.ops
 gateway-sim  gateway/cli/serve.py simulators.kit.clock
 gateway-sim  gateway/console/systems.py simulators.kit.ops
-private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_read
-private      simulators/elicensing/export_pilot/documents.py simulators.elicensing.documents:_to_xml
-private      simulators/elicensing/export_pilot/rules.py simulators.elicensing.rules:_same_name
 sim-gateway  simulators/customs/service.py gateway.config
-sim-gateway  simulators/elicensing/service.py gateway.config
+sim-gateway  simulators/elicensing/assembly.py gateway.config
 sim-gateway  simulators/individuals/service.py gateway.config
 sim-gateway  simulators/legal_entities/service.py gateway.config
 sim-gateway  simulators/monitoring/service.py gateway.config

@@ -30,7 +30,7 @@ from gateway.config import Settings
 from simulators.customs.payload import build_by_number
 from simulators.elicensing import documents, forms
 from simulators.elicensing.facts import PEP_FEE_PURPOSE
-from simulators.elicensing.rules import LICENCE_FEE_MRP
+from simulators.elicensing.rules_fee import LICENCE_FEE_MRP
 from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import Kind
 from simulators.legal_entities.payload import default_store

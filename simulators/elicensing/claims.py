@@ -27,11 +27,11 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 
+from simulators.elicensing.register_tables import applications
 from simulators.elicensing.store import (
     Application,
     ApplicationStore,
     State,
-    applications,
 )
 
 DEFAULT_LEASE_SECONDS = 120.0  # far above a decision's time (a few gateway round trips)

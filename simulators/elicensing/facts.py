@@ -21,14 +21,8 @@ from lxml import etree
 from connectors import ShepClient
 from simulators.elicensing.forms import ApplicantKind, LicenceApplication, PermitDraft
 from simulators.elicensing.records import Records
-from simulators.elicensing.rules import (
-    LICENCE_FEE_PURPOSE,
-    Facts,
-    Payment,
-    PaymentStatus,
-    Registry,
-    RegistryAnswer,
-)
+from simulators.elicensing.rule_facts import Facts, Payment, PaymentStatus, Registry, RegistryAnswer
+from simulators.elicensing.rules_fee import LICENCE_FEE_PURPOSE
 from simulators.individuals.payload import build_request as gbdfl_request
 from simulators.legal_entities.payload import build_request as gbdul_request
 from simulators.payments.payload import build_lookup_request

@@ -18,6 +18,7 @@ from prometheus_client.core import (
     Metric,
 )
 
+from simulators.elicensing.sla import is_missed
 from simulators.elicensing.store import Application
 from simulators.kit.clock import Clock
 
@@ -27,8 +28,6 @@ SYSTEM = "ELICENSE"
 
 
 def application_families(apps: Sequence[Application], clock: Clock) -> list[Metric]:
-    from simulators.elicensing.service import is_missed  # the service owns the SLA rule
-
     now = clock.now()
     labels = ["system", "kind"]
     progress = GaugeMetricFamily(

@@ -1,23 +1,22 @@
 """E-licensing's durable application register: what was filed, decided, signed and delivered.
 
-ELICENSE is a system of its own, so its tables live on their own ``MetaData`` (like the
-simulators' inboxes) on the simulators' database — SQLite file or PostgreSQL by URL — and survive
-a restart: the flow resumes every application that is not DELIVERED yet.
+The register lives on the simulators' database — SQLite file or PostgreSQL by URL, its tables in
+``register_tables`` — and survives a restart: the flow resumes every application that is not
+DELIVERED yet. What a decision consumes (fee payments, quota) is the ``ledger``'s.
 
 One row per application. While an application waits for its decision, its content digest is
 held in the unique ``open_digest`` column: the same application filed again meanwhile (a portal
 retry, a double click) is that one registration. The decision clears it, so a filing after a
 final decision is a new application with a new number — a refused applicant may cure the defect
 and apply again [seed 002, LR p.7; DESIGN.md "Re-filing"]. Registration and document numbers
-come from a counter table incremented inside the writing transaction, so a number is never
-handed out twice.
+come from the counter of ``register_tables``, incremented inside the writing transaction.
 Each delivery target has its own flag, set only after the gateway acknowledged the message.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -25,96 +24,13 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    Column,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    func,
-    inspect,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Column, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connectors.db import UtcDateTime, create_engine, create_tables, write_transaction
-
-metadata = MetaData()
-
-applications = Table(
-    "sim_elicense_applications",
-    metadata,
-    Column("number", String, primary_key=True),
-    Column("kind", String, nullable=False),
-    Column("digest", String, nullable=False, index=True),
-    # The digest while undecided, NULL after: the unique index de-duplicates in-flight filings
-    # only (NULLs never collide, on SQLite and PostgreSQL alike).
-    Column("open_digest", String, nullable=True, unique=True),
-    Column("application_xml", Text, nullable=False),
-    Column("applicant_id", String, nullable=False),
-    Column("filed_at", UtcDateTime, nullable=False),
-    Column("registered_at", UtcDateTime, nullable=False),
-    Column("deadline", UtcDateTime, nullable=False),
-    Column("state", String, nullable=False),
-    Column("outcome", String, nullable=True),
-    Column("grounds", String, nullable=True),  # "R1,R6": the codes of a refusal
-    Column("reason", Text, nullable=True),  # why a permit was NOT_ISSUED
-    Column("document_number", String, nullable=True, unique=True),
-    Column("document_xml", Text, nullable=True),
-    Column("in_work_at", UtcDateTime, nullable=True),
-    Column("decided_at", UtcDateTime, nullable=True),
-    Column("completed_at", UtcDateTime, nullable=True),
-    Column("sent_portal", Boolean, nullable=False, default=False),
-    Column("sent_keden", Boolean, nullable=False, default=False),
-    Column("stage_registered", Boolean, nullable=False, default=False),
-    Column("stage_in_work", Boolean, nullable=False, default=False),
-    Column("stage_decided", Boolean, nullable=False, default=False),
-    Column("stage_delivered", Boolean, nullable=False, default=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("last_error", Text, nullable=True),
-    Column("missed", Boolean, nullable=False, default=False),
-    # Why the application cannot be decided until someone acts (e.g. KGD has no MRP of a year):
-    # shown in /ops/sla and `kzgate status`, cleared when the application moves again.
-    Column("alarm", Text, nullable=True),
-    # The deciding worker holding the application, and until when (real time, UTC): a claim's
-    # lease, or with no holder a retry's backoff. No worker takes it before (``claims``).
-    Column("claimed_by", String, nullable=True),
-    Column("lease_until", UtcDateTime, nullable=True),
-    Index("ix_sim_elicense_state", "state", "registered_at"),
-)
-
-# One row per fee payment a licence consumed: the primary key is "one payment, one licence".
-fee_uses = Table(
-    "sim_elicense_fee_uses",
-    metadata,
-    Column("payment_id", String, primary_key=True),
-    Column("application", String, nullable=False),
-)
-
-# What is left of each quota allocation once licences drew from it; a missing row means nothing
-# was drawn yet (the records' figure stands). Quantities in millionths: exact on both databases.
-quota_balances = Table(
-    "sim_elicense_quota_balances",
-    metadata,
-    Column("key", String, primary_key=True),
-    Column("remaining_micro", BigInteger, nullable=False),
-)
-
-counters = Table(
-    "sim_elicense_counters",
-    metadata,
-    Column("name", String, primary_key=True),
-    Column("value", Integer, nullable=False),
-)
-
+from connectors.db import create_engine, create_tables, write_transaction
+from simulators.elicensing.ledger import Judge, Ledger, Taken
+from simulators.elicensing.register_tables import applications, fee_uses, metadata, next_value
 
 _DECISION_LOCK_KEY = 0x454C4943  # "ELIC": PostgreSQL's advisory lock of the deciding step
 _DECIDE_ATTEMPTS = 5  # a decision re-judged this often has met a storm of races: fail loudly
@@ -218,85 +134,6 @@ class StaleState(Exception):
     """The application moved on meanwhile (another worker did this step)."""
 
 
-class _Taken(Exception):
-    """The payment or quota a verdict consumes was taken by another decision meanwhile."""
-
-
-@dataclass(frozen=True)
-class QuotaDraw:
-    """An issued licence's quantity, drawn from quota ``key`` (``initial``: its allocation's
-    remaining quantity in E-licensing's records, before any draw)."""
-
-    key: str
-    initial: Decimal
-    quantity: Decimal
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What ``ApplicationStore.decide`` writes: ``build(sequence)`` gives the column values."""
-
-    counter: str
-    build: Callable[[int], dict[str, Any]]
-    fee_payment: str | None = None
-    quota: QuotaDraw | None = None
-
-
-class Ledger:
-    """What decisions consumed, read and written inside the deciding transaction."""
-
-    def __init__(self, conn: AsyncConnection) -> None:
-        self._conn = conn
-
-    async def payment_uses(self, payment_ids: Iterable[str]) -> dict[str, str]:
-        """payment id → the application that consumed it, for those of ``payment_ids`` used."""
-        ids = list(payment_ids)
-        if not ids:
-            return {}
-        query = select(fee_uses.c.payment_id, fee_uses.c.application).where(
-            fee_uses.c.payment_id.in_(ids)
-        )
-        return {r.payment_id: r.application for r in await self._conn.execute(query)}
-
-    async def quota_remaining(self, key: str, initial: Decimal) -> Decimal:
-        query = select(quota_balances.c.remaining_micro).where(quota_balances.c.key == key)
-        micro = (await self._conn.execute(query)).scalar_one_or_none()
-        return initial if micro is None else _from_micro(micro)
-
-    async def take_payment(self, payment_id: str, application: str) -> None:
-        insert = _insert(self._conn)
-        statement = (
-            insert(fee_uses)
-            .values(payment_id=payment_id, application=application)
-            .on_conflict_do_nothing()
-            .returning(fee_uses.c.payment_id)
-        )
-        if (await self._conn.execute(statement)).first() is None:
-            raise _Taken(f"payment {payment_id} is already used")
-
-    async def draw_quota(self, draw: QuotaDraw) -> None:
-        insert = _insert(self._conn)
-        await self._conn.execute(
-            insert(quota_balances)
-            .values(key=draw.key, remaining_micro=_to_micro(draw.initial))
-            .on_conflict_do_nothing()
-        )
-        wanted = _to_micro(draw.quantity)
-        # One conditional UPDATE: on PostgreSQL a concurrent draw waits for the row and then
-        # re-checks the condition on the committed balance, so the quota never goes negative.
-        statement = (
-            update(quota_balances)
-            .where(quota_balances.c.key == draw.key, quota_balances.c.remaining_micro >= wanted)
-            .values(remaining_micro=quota_balances.c.remaining_micro - wanted)
-            .returning(quota_balances.c.remaining_micro)
-        )
-        if (await self._conn.execute(statement)).first() is None:
-            raise _Taken(f"quota {draw.key} has less than {draw.quantity} left")
-
-
-Judge = Callable[[Ledger], Awaitable[Verdict]]
-
-
 class ApplicationStore:
     """The register on one database (SQLite file or PostgreSQL by URL)."""
 
@@ -378,7 +215,7 @@ class ApplicationStore:
         for _ in range(_DECIDE_ATTEMPTS - 1):
             try:
                 return await self._decide_once(number, judge)
-            except _Taken:
+            except Taken:
                 continue  # judged on a state another decision changed meanwhile: judge again
         return await self._decide_once(number, judge)
 
@@ -408,7 +245,7 @@ class ApplicationStore:
                 return await _by_number(conn, number)
         except IntegrityError as exc:
             # PostgreSQL: the payment was taken by a transaction that committed while ours ran.
-            raise _Taken(str(exc)) from exc
+            raise Taken(str(exc)) from exc
 
     async def fee_uses(self) -> dict[str, str]:
         """payment id → the application whose licence consumed it."""
@@ -457,35 +294,6 @@ async def _add_missing_columns(conn: AsyncConnection) -> None:
     for column in await conn.run_sync(missing):
         kind = column.type.compile(conn.dialect)
         await conn.execute(text(f"ALTER TABLE {applications.name} ADD COLUMN {column.name} {kind}"))
-
-
-def _insert(conn: AsyncConnection) -> Any:
-    return postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-
-
-_MICRO = Decimal(1_000_000)
-
-
-def _to_micro(quantity: Decimal) -> int:
-    return int((quantity * _MICRO).to_integral_value())
-
-
-def _from_micro(micro: int) -> Decimal:
-    value = Decimal(micro) / _MICRO
-    # normalize() alone writes 250000 as 2.5E+5; a whole quantity is shown whole.
-    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
-
-
-async def next_value(conn: AsyncConnection, name: str) -> int:
-    """The next value of counter ``name`` (1, 2, …), in the caller's write transaction."""
-    insert = _insert(conn)
-    statement = (
-        insert(counters)
-        .values(name=name, value=1)
-        .on_conflict_do_update(index_elements=["name"], set_={"value": counters.c.value + 1})
-        .returning(counters.c.value)
-    )
-    return int((await conn.execute(statement)).scalar_one())
 
 
 async def _by_number(

@@ -5,5 +5,5 @@ The SOAP endpoints and their shell (``endpoint``: health, ``?wsdl``/``?xsd``, fa
 writer with the one ``PayloadError`` (``payloads``, ``xml``), a registry's look-up by BIN/IIN
 (``lookup``), business answers (``answers``), create-on-first-use tables (``tables``), the
 process launcher (``launch``); state identifiers (IIN/BIN), business time (clock, working
-calendar), fault injection and fixtures.
+calendar), fault injection (``fault_plans`` as data, ``faults`` applying them) and fixtures.
 """

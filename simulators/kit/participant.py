@@ -56,15 +56,14 @@ from connectors.tracing import traced_middleware
 from connectors.wsse.freshness import check_freshness
 from simulators.kit.clock import Clock
 from simulators.kit.endpoint import endpoint_routes
-from simulators.kit.faults import (
+from simulators.kit.fault_plans import (
     DEFAULT_SLOW_SECONDS,
     FAILURE_KINDS,
-    INJECTED_REFUSAL,
     Failure,
     FailureKind,
     Failures,
-    FaultInjector,
 )
+from simulators.kit.faults import INJECTED_REFUSAL, FaultInjector
 from simulators.kit.inbox import Inbox, InboxMessage, OnFirstDelivery, StatusNotice
 from simulators.kit.metrics import SimulatorMetrics
 from simulators.kit.ops import refuse_non_soap

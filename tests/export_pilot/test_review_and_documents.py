@@ -26,7 +26,7 @@ from simulators.elicensing.export_pilot.goods import Annex, Committee
 from simulators.elicensing.export_pilot.rules import Facts, findings
 from simulators.elicensing.export_pilot.samples import sample_application, without
 from simulators.elicensing.forms import Consent, Contract
-from simulators.elicensing.rules import Registry, RegistryAnswer
+from simulators.elicensing.rule_facts import Registry, RegistryAnswer
 from tests.pki import make_test_pki
 from tests.simulators.elicensing.samples import registry_answer
 

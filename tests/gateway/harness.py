@@ -22,7 +22,8 @@ from gateway.http.app import create_app
 from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher
 from simulators.customs import service as customs_service
-from simulators.elicensing.service import Elicense, create_elicense
+from simulators.elicensing.assembly import create_elicense
+from simulators.elicensing.service import Elicense
 from simulators.kit.database import simulator_database_url
 from simulators.kit.participant import AsyncParticipant
 from simulators.legal_entities.payload import GBDUL, build_request
@@ -115,7 +116,10 @@ async def running_gateway(
     keden = customs_service.create_keden(
         # KEDEN keeps business time: the process clock (virtual in the licensing world) unless a
         # test gives one, so a record valid to a pinned date is not EXPIRED by the real date.
-        pki_dir, simulator_database_url(settings), clock=given_clock, gateway_url=GATEWAY_URL
+        pki_dir,
+        simulator_database_url(settings),
+        clock=given_clock,
+        gateway_url=GATEWAY_URL,
     )
     apps["KEDEN"] = keden.app()
     from tests.simulators.registries import registry_apps  # it imports this module

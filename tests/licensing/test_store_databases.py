@@ -12,16 +12,15 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from simulators.elicensing.flow import licence_verdict
-from simulators.elicensing.rules import Outcome as DecisionOutcome
+from simulators.elicensing.grounds import Outcome as DecisionOutcome
+from simulators.elicensing.ledger import Ledger, Verdict
 from simulators.elicensing.store import (
     Application,
     ApplicationStore,
     Kind,
-    Ledger,
     NewApplication,
     Outcome,
     StaleState,
-    Verdict,
 )
 from tests.simulators.elicensing.samples import (
     EXPORTER,

@@ -7,7 +7,7 @@ import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from simulators.elicensing.service import create_elicense
+from simulators.elicensing.assembly import create_elicense
 from simulators.elicensing.store import Outcome, State
 from simulators.kit.clock import KZ_TIME
 from simulators.kit.database import simulator_database_url

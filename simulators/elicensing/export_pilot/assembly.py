@@ -15,7 +15,7 @@ from simulators.elicensing.export_pilot.service import ExportPilot
 from simulators.elicensing.export_pilot.staff import head_keys, load_staff
 from simulators.elicensing.export_pilot.store import PilotStore
 from simulators.elicensing.facts import registry_answer
-from simulators.elicensing.rules import RegistryAnswer
+from simulators.elicensing.rule_facts import RegistryAnswer
 from simulators.kit.clock import Clock
 
 

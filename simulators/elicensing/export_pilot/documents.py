@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from connectors import XSD_DIR, TransportKey, TrustStore, sign_payload, verify_payload
 from connectors.wsse.pki import SYSTEMS
 from simulators.customs.payload import standalone
-from simulators.elicensing.documents import NAMESPACE, DocumentError, _read, _to_xml
+from simulators.elicensing.documents import NAMESPACE, DocumentError, read_fields, to_xml
 from simulators.elicensing.export_pilot.forms import (
     COMMITTEE_CODES,
     ExecutionReport,
@@ -70,7 +70,7 @@ def termination_number(year: int, sequence: int) -> str:
 
 def build(document: BaseModel) -> etree._Element:
     """The unsigned element of any pilot model (root named after the model, as in the XSD)."""
-    return _to_xml(document)  # type: ignore[arg-type]  # E-licensing's writer, any FormModel
+    return to_xml(document)  # type: ignore[arg-type]  # E-licensing's writer, any FormModel
 
 
 def sign_by_head(decision: Decision, head_key: TransportKey) -> etree._Element:
@@ -111,7 +111,7 @@ def parse(element: etree._Element, model: type[_M]) -> _M:
         raise DocumentError(f"no {model.__name__} element")
     validate(root)
     try:
-        return model.model_validate(_read(root, model))
+        return model.model_validate(read_fields(root, model))
     except ValidationError as exc:
         raise DocumentError(str(exc)) from exc
 

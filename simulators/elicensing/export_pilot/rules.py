@@ -37,7 +37,8 @@ from simulators.elicensing.export_pilot.forms import (
     Ground,
 )
 from simulators.elicensing.export_pilot.goods import Annex, GoodsEntry, entry_for
-from simulators.elicensing.rules import RegistryAnswer, _same_name
+from simulators.elicensing.rule_facts import RegistryAnswer
+from simulators.elicensing.rules import same_name
 
 EU_MEMBERS = frozenset(
     [
@@ -152,7 +153,7 @@ def findings(app: ExportPermitApplication, facts: Facts) -> tuple[Ground, ...]:
 def _unreliable(app: ExportPermitApplication, facts: Facts) -> list[str]:
     reasons = []
     answer, name = facts.registry, app.applicant.name
-    if answer.found and name and not any(_same_name(name, known) for known in answer.names):
+    if answer.found and name and not any(same_name(name, known) for known in answer.names):
         reasons.append(f"applicant name «{name}» is not the registry's ({', '.join(answer.names)})")
     goods = app.goods
     for invoice in app.documents_of(DocumentKind.INVOICE):

@@ -45,6 +45,7 @@ from simulators.elicensing.export_pilot.scope import (
     classify,
 )
 from simulators.elicensing.export_pilot.store import PermitStatus
+from simulators.elicensing.service_wire import content_digest as elicense_digest
 from simulators.kit.clock import KZ_TIME
 from simulators.kit.provider import ProviderResult
 
@@ -271,9 +272,6 @@ def _child_text(element: etree._Element, name: str) -> str:
 
 def content_digest(element: etree._Element) -> str:
     """The same application filed twice is one application (the applicant's signature aside)."""
-    # E-licensing's digest; imported here because E-licensing's service module wires this one.
-    from simulators.elicensing.service import content_digest as elicense_digest
-
     return "pilot:" + elicense_digest(element)
 
 

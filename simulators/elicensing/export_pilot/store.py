@@ -23,8 +23,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.db import UtcDateTime, create_engine, create_tables, write_transaction
-from simulators.elicensing.store import metadata as elicense_metadata
-from simulators.elicensing.store import next_value
+from simulators.elicensing.register_tables import metadata as elicense_metadata
+from simulators.elicensing.register_tables import next_value
 
 metadata = MetaData()
 

@@ -28,14 +28,8 @@ from simulators.elicensing.forms import (
     TradeType,
 )
 from simulators.elicensing.records import default_records
-from simulators.elicensing.rules import (
-    LICENCE_FEE_PURPOSE,
-    Facts,
-    Payment,
-    PaymentStatus,
-    Registry,
-    RegistryAnswer,
-)
+from simulators.elicensing.rule_facts import Facts, Payment, PaymentStatus, Registry, RegistryAnswer
+from simulators.elicensing.rules_fee import LICENCE_FEE_PURPOSE
 
 ORGANIZATIONS = (
     Path(__file__).resolve().parents[3]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from simulators.elicensing.service import content_digest
+from simulators.elicensing.service_wire import content_digest
 
 
 def test_a_non_ascii_element_name_is_digested_like_any_other() -> None:

@@ -23,23 +23,15 @@ from simulators.elicensing.forms import (
     TradeCountryRole,
     TradeType,
 )
+from simulators.elicensing.grounds import GROUND_TITLES, GroundCode, Outcome
 from simulators.elicensing.records import (
     EaeuRules,
     InternationalObligation,
     QuotaCheck,
     QuotaKind,
 )
-from simulators.elicensing.rules import (
-    GROUND_TITLES,
-    RULES,
-    GroundCode,
-    Outcome,
-    PaymentStatus,
-    Registry,
-    RegistryAnswer,
-    check_permit_draft,
-    decide,
-)
+from simulators.elicensing.rule_facts import PaymentStatus, Registry, RegistryAnswer
+from simulators.elicensing.rules import RULES, check_permit_draft, decide
 from tests.simulators.elicensing.samples import (
     ENTREPRENEUR_IIN,
     ENTREPRENEUR_NAME,

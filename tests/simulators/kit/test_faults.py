@@ -10,16 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from simulators.kit.clock import KZ_TIME, VirtualClock
-from simulators.kit.faults import (
-    DownWindow,
-    Failures,
-    FaultInjector,
-    FaultPlan,
-    Latency,
-    build_parser,
-    cli_request,
-    env_var_name,
-)
+from simulators.kit.fault_plans import DownWindow, Failures, FaultPlan, Latency
+from simulators.kit.faults import FaultInjector, build_parser, cli_request, env_var_name
 
 # Tuesday 7 July 2026, 09:30 in Astana: GBDUL is down 10:00–12:00 "today" in the tests below.
 MORNING = datetime(2026, 7, 7, 9, 30, tzinfo=KZ_TIME)
