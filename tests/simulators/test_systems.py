@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import importlib.util
 from pathlib import Path
@@ -21,12 +22,26 @@ def settings(pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Sett
 
 
 def _app_of(entry: RosterEntry, settings: Settings):
-    # What `python -m <package>` serves: its service's create_app, handed to the kit's launcher.
-    # Looked up by the roster's package name here, in a test, to prove every entry has one.
-    service = importlib.import_module(f"{entry.package}.service")
-    assert entry == service.SYSTEM, "the package names itself by its roster entry"
-    assert importlib.util.find_spec(f"{entry.package}.__main__") is not None
-    return service.create_app(settings)
+    # What `python -m <package>` serves: the SYSTEM and create_app its __main__ hands to the kit's
+    # launcher (from its service module, or its assembly where the wiring has a module of its
+    # own). Found by the roster's package name, in a test, to prove every entry has one.
+    spec = importlib.util.find_spec(f"{entry.package}.__main__")
+    assert spec is not None and spec.origin is not None, f"{entry.package} has no __main__"
+    factory = _module_serving(Path(spec.origin))
+    module = importlib.import_module(factory)
+    assert entry == module.SYSTEM, "the package names itself by its roster entry"
+    return module.create_app(settings)
+
+
+def _module_serving(main: Path) -> str:
+    """The module a package's ``__main__`` imports ``SYSTEM`` and ``create_app`` from."""
+    for node in ast.walk(ast.parse(main.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and {"SYSTEM", "create_app"} <= {
+            alias.name for alias in node.names
+        }:
+            assert node.module is not None
+            return node.module
+    raise AssertionError(f"{main} does not import SYSTEM and create_app")
 
 
 @pytest.mark.parametrize("entry", ROSTER, ids=lambda entry: entry.system_id)
