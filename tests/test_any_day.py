@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -58,10 +57,21 @@ def _ahead(faketime: str, *command: str, timeout: float) -> subprocess.Completed
 
 
 def test_the_child_really_runs_in_the_future() -> None:
-    """Without this, a faketime that silently did nothing would make the next test vacuous."""
-    seen = _ahead(_faketime(), sys.executable, "-c", "import time; print(time.time())", timeout=30)
+    """Without this, a faketime that silently did nothing would make the next test vacuous.
+    Compared with a child on the real clock, not with this process: the whole suite may itself run
+    under faketime (``faketime -f '+365d' ./test``), and the child's shift is from the real date."""
+    now = "import time; print(time.time())"
+    seen = _ahead(_faketime(), sys.executable, "-c", now, timeout=30)
     assert seen.returncode == 0, seen.stderr
-    assert float(seen.stdout) - time.time() > (SHIFT_DAYS - 1) * 86400
+    real_env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("LD_PRELOAD", "FAKETIME", "DYLD_INSERT_LIBRARIES")
+    }
+    real = subprocess.run(
+        [sys.executable, "-c", now], env=real_env, capture_output=True, text=True, check=True
+    )
+    assert float(seen.stdout) - float(real.stdout) > (SHIFT_DAYS - 1) * 86400
 
 
 @pytest.mark.serial  # a child pytest of ~150 tests: alone, not beside the parallel workers
