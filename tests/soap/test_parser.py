@@ -71,7 +71,8 @@ def test_100k_attributes_or_namespaces_cost_a_fraction_of_a_second(make):
     """Issue 8, finding 1: these took the gateway minutes (quadratic work after parsing)."""
     started = time.perf_counter()
     refusal(_element_with(100_000, make), max_bytes=10_000_000)
-    assert time.perf_counter() - started < 0.5
+    # ~0.1 s here; the quadratic path took minutes, so 2 s leaves room for a loaded CI machine.
+    assert time.perf_counter() - started < 2
 
 
 def test_the_limits_are_exactly_inclusive():
@@ -157,7 +158,9 @@ def test_billion_laughs_is_refused_fast():
     started = time.perf_counter()
     error = refusal(BILLION_LAUGHS)
     assert error.fault is errors.XML_ENTITY_DECLARATION
-    assert time.perf_counter() - started < 0.1
+    # Refused at the declaration, before any expansion (which would take minutes and gigabytes);
+    # the bound leaves room for a loaded CI machine.
+    assert time.perf_counter() - started < 1
 
 
 def test_billion_laughs_in_utf16_is_still_refused():
