@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from connectors.config import Settings  # noqa: E402
 from connectors.roster import roster_entry  # noqa: E402
 from gateway.broker.factory import DEFAULT_AMQP_URL  # noqa: E402
 from gateway.broker.port import RetryPolicy  # noqa: E402
-from gateway.config import Settings  # noqa: E402
 from gateway.observability.metrics import MULTIPROC_ENV  # noqa: E402
 from gateway.registry import load_registry  # noqa: E402
 from tests.ports import free_port_block  # noqa: E402

@@ -137,14 +137,6 @@ gateway-sim  gateway/cli/demo_export_permit.py simulators.kit.clock
 gateway-sim  gateway/cli/officer.py simulators.kit.ops
 gateway-sim  gateway/cli/serve.py simulators.kit.clock
 gateway-sim  gateway/console/systems.py simulators.kit.ops
-sim-gateway  simulators/customs/service.py gateway.config
-sim-gateway  simulators/elicensing/assembly.py gateway.config
-sim-gateway  simulators/individuals/service.py gateway.config
-sim-gateway  simulators/legal_entities/service.py gateway.config
-sim-gateway  simulators/monitoring/service.py gateway.config
-sim-gateway  simulators/payments/service.py gateway.config
-sim-gateway  simulators/portal/service.py gateway.config
-sim-gateway  simulators/tax/service.py gateway.config
 gateway-sim  gateway/cli/scenario.py simulators.kit.ops
 gateway-sim  gateway/cli/scenario.py simulators.rehearsal.engine
 gateway-sim  gateway/cli/scenario.py simulators.rehearsal.loader
@@ -154,7 +146,6 @@ sim-gateway  simulators/rehearsal/engine.py gateway.cli.catalogue
 sim-gateway  simulators/rehearsal/filings.py gateway.cli.demo
 sim-gateway  simulators/rehearsal/filings.py gateway.cli.demo_declaration
 sim-gateway  simulators/rehearsal/engine.py gateway.cli.send
-sim-gateway  simulators/rehearsal/engine.py gateway.config
 """
 KNOWN_DEBTS = {Violation(*line.split()) for line in _DEBTS.strip().splitlines()}
 
@@ -169,7 +160,7 @@ def test_imports_only_point_down() -> None:
 
 def test_checker_catches_planted_violations(tmp_path: Path) -> None:
     planted = {
-        "connectors/wire.py": "from gateway.config import Settings\n",
+        "connectors/wire.py": "from gateway.registry import Registry\n",
         "gateway/app.py": "import simulators.tax.service\n",
         "gateway/rel/__init__.py": "",
         "gateway/rel/a.py": "from ..helpers import _secret\n",
@@ -184,7 +175,7 @@ def test_checker_catches_planted_violations(tmp_path: Path) -> None:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     assert violations(tmp_path) == {
-        Violation("kit-up", "connectors/wire.py", "gateway.config"),
+        Violation("kit-up", "connectors/wire.py", "gateway.registry"),
         Violation("gateway-sim", "gateway/app.py", "simulators.tax.service"),
         Violation("private", "gateway/rel/a.py", "gateway.helpers:_secret"),
         Violation("sim-gateway", "simulators/tax/service.py", "gateway.soap"),

@@ -32,8 +32,8 @@ from connectors.attacks.kits import (
     sync_requests,
 )
 from connectors.attacks.runner import Outcome, control, report, run_attacks
+from connectors.config import Settings
 from gateway.cli.send import read_payload
-from gateway.config import Settings
 from gateway.paths import PROJECT_ROOT
 from gateway.registry import Registry, load_registry
 

@@ -23,10 +23,10 @@ import httpx
 from lxml import etree
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors.config import Settings
 from connectors.roster import roster_entry
 from gateway.cli.output import progress
 from gateway.cli.send import client_for, printable
-from gateway.config import Settings
 from simulators.customs.payload import build_by_number
 from simulators.elicensing import documents, forms
 from simulators.elicensing.facts import PEP_FEE_PURPOSE

@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey, sign_payload
+from connectors.config import Settings
 from gateway.cli.demo import (
     DEMO_APPLICANT,
     EXIT_FAULT,
@@ -33,7 +34,6 @@ from gateway.cli.demo import (
     wait_decided,
 )
 from gateway.cli.send import client_for
-from gateway.config import Settings
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,

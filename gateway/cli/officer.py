@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from gateway.config import Settings
+from connectors.config import Settings
 from simulators.kit.ops import operator_headers
 
 EXIT_REFUSED = 2

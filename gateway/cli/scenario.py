@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from gateway.config import Settings
+from connectors.config import Settings
 from simulators.kit.ops import operator_headers
 from simulators.rehearsal.engine import Rehearsal, ScenarioResult
 from simulators.rehearsal.loader import ScenarioError, load_scenario

@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
+from connectors.config import Settings
 from gateway.cli import catalogue
 from gateway.cli.catalogue import systems_view
 from gateway.cli.output import add_json_option, print_json, print_table
-from gateway.config import Settings
 
 EXIT_UNREACHABLE = 3
 

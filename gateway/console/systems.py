@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from gateway.config import Settings
+from connectors.config import Settings
 from gateway.registry import Registry
 from simulators.kit.ops import operator_headers
 

@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors.config import Settings
 from gateway.cli.catalogue import systems_view
 from gateway.cli.send import client_for
-from gateway.config import Settings
 from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import Kind
 from simulators.rehearsal import model

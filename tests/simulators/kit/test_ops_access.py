@@ -149,7 +149,7 @@ async def test_the_operators_tools_send_the_token_and_change_state_beyond_loopba
 ) -> None:
     """kzgate sim and the console call /ops through SystemsView: with KZGATE_OPS_TOKEN set they
     authenticate, so the same tools work on a simulator listening beyond loopback."""
-    from gateway.config import Settings
+    from connectors.config import Settings
     from gateway.console.systems import SystemsView
     from gateway.registry import load_registry
 
