@@ -134,10 +134,7 @@ gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilo
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.samples
 gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.service
 gateway-sim  gateway/cli/demo_export_permit.py simulators.kit.clock
-gateway-sim  gateway/cli/officer.py simulators.kit.ops
 gateway-sim  gateway/cli/serve.py simulators.kit.clock
-gateway-sim  gateway/console/systems.py simulators.kit.ops
-gateway-sim  gateway/cli/scenario.py simulators.kit.ops
 gateway-sim  gateway/cli/scenario.py simulators.rehearsal.engine
 gateway-sim  gateway/cli/scenario.py simulators.rehearsal.loader
 gateway-sim  gateway/cli/scenario.py simulators.rehearsal.model

@@ -26,7 +26,7 @@ from typing import Any
 import httpx
 
 from connectors.config import Settings
-from simulators.kit.ops import operator_headers
+from connectors.ops_access import operator_headers
 
 EXIT_REFUSED = 2
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 
 from connectors.config import Settings
-from simulators.kit.ops import operator_headers
+from connectors.ops_access import operator_headers
 from simulators.rehearsal.engine import Rehearsal, ScenarioResult
 from simulators.rehearsal.loader import ScenarioError, load_scenario
 from simulators.rehearsal.model import Scenario, scenario_schema
