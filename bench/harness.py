@@ -84,7 +84,7 @@ def start_system(
     base = free_port_block(12)
     system = System(url=f"http://127.0.0.1:{base}", var=var, namespace=_run_namespace())
     env = {**_environment(var, base, broker, system.namespace, database_url), **(extra_env or {})}
-    command = [sys.executable, "-m", "gateway.cli.main", "serve"]
+    command = [sys.executable, "-m", "kzgate.cli.main", "serve"]
     system.processes["gateway"] = subprocess.Popen([*command, "gateway"], env=env, cwd=ROOT)
     system.gateway_urls.append(system.url)
     for number in range(2, instances + 1):
@@ -334,6 +334,6 @@ def level_figures(level: Any, processes: list[str]) -> dict[str, Any]:
 
 def level_progress(what: str) -> Any:
     """A spinner with elapsed time on stderr (terminals only) while one level runs."""
-    from gateway.cli.output import progress
+    from kzgate.cli.output import progress
 
     return progress(what)

@@ -27,9 +27,9 @@ from connectors.roster import (
     check_roster,
     roster_entry,
 )
-from gateway.cli.serve import simulator_command
 from gateway.registry import load_registry
 from gateway.registry.catalogue import DEFAULT_CATALOGUE
+from kzgate.cli.serve import simulator_command
 from tests.pki import make_test_pki
 from tests.ports import free_port_block
 

@@ -22,7 +22,7 @@ import httpx
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey, sign_payload
 from connectors.config import Settings
-from gateway.cli.demo import (
+from kzgate.cli.demo import (
     DEMO_APPLICANT,
     EXIT_FAULT,
     EXIT_TIMEOUT,
@@ -33,7 +33,7 @@ from gateway.cli.demo import (
     sample_application,
     wait_decided,
 )
-from gateway.cli.send import client_for
+from kzgate.cli.send import client_for
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,

@@ -140,7 +140,7 @@ def _up(args: argparse.Namespace) -> int:
 
 def _spawn(command: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli.main", *command], env=os.environ.copy()
+        [sys.executable, "-m", "kzgate.cli.main", *command], env=os.environ.copy()
     )
 
 

@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     settings = Settings()
-    from gateway.cli.demo import simulator_url
+    from kzgate.cli.demo import simulator_url
 
     async def run() -> int:
         async with httpx.AsyncClient(

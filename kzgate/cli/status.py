@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from connectors.config import Settings
-from gateway.cli import catalogue
-from gateway.cli.catalogue import systems_view
-from gateway.cli.output import add_json_option, print_json, print_table
+from kzgate.cli import catalogue
+from kzgate.cli.catalogue import systems_view
+from kzgate.cli.output import add_json_option, print_json, print_table
 
 EXIT_UNREACHABLE = 3
 

@@ -33,9 +33,9 @@ from connectors.attacks.kits import (
 )
 from connectors.attacks.runner import Outcome, control, report, run_attacks
 from connectors.config import Settings
-from gateway.cli.send import read_payload
 from gateway.paths import PROJECT_ROOT
 from gateway.registry import Registry, load_registry
+from kzgate.cli.send import read_payload
 
 
 class AttackRefused(Exception):

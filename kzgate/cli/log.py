@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
     )
     verify.set_defaults(func=run_verify)
 
-    from gateway.cli import evidence, flows  # the console's twins on the command line
+    from kzgate.cli import evidence, flows  # the console's twins on the command line
 
     evidence.register(log_sub)
     flows.register(log_sub)
