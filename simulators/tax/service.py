@@ -8,8 +8,8 @@ from lxml import etree
 from starlette.applications import Starlette
 
 from connectors import SyncRequest, TrustStore
+from connectors.config import Settings
 from connectors.roster import roster_entry
-from gateway.config import Settings
 from simulators.kit.clock import process_clock
 from simulators.kit.database import simulator_database_url
 from simulators.kit.payloads import read_for_service

@@ -7,9 +7,9 @@ import json
 import httpx
 import pytest
 
-from gateway.cli.demo_export_permit import run_demo
-from gateway.cli.main import build_parser
-from gateway.cli.officer import officer_command
+from kzgate.cli.demo_export_permit import run_demo
+from kzgate.cli.main import build_parser
+from kzgate.cli.officer import officer_command
 from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
 from tests.export_pilot.world import PilotWorld

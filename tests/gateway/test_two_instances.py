@@ -70,7 +70,7 @@ class Pair:
 
     def kzgate(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "gateway.cli.main", *args],
+            [sys.executable, "-m", "kzgate.cli.main", *args],
             env={**self.system.env, "KZGATE_DATABASE_URL": self.database_url},
             cwd=PROJECT_ROOT,
             capture_output=True,

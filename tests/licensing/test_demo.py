@@ -3,7 +3,7 @@ the second time (one fee pays one licence, seed 002 LR p.3)."""
 
 from __future__ import annotations
 
-from gateway.cli.demo import DEMO_APPLICANT, pay_licence_fee, sample_application
+from kzgate.cli.demo import DEMO_APPLICANT, pay_licence_fee, sample_application
 from simulators.elicensing.store import Outcome
 from tests.licensing.world import World
 

@@ -9,9 +9,9 @@ import json
 import httpx
 import pytest
 
-from gateway.cli import catalogue
-from gateway.cli.main import main
 from gateway.messagelog.flows import find_flow
+from kzgate.cli import catalogue
+from kzgate.cli.main import main
 from tests.gateway.harness import _mounts
 from tests.observability.conftest import LicenceFlow
 

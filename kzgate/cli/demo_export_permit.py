@@ -20,9 +20,9 @@ import httpx
 from lxml import etree
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
-from gateway.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, business_now, field_texts, simulator_url
-from gateway.cli.send import client_for
-from gateway.config import Settings
+from connectors.config import Settings
+from kzgate.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, business_now, field_texts, simulator_url
+from kzgate.cli.send import client_for
 from simulators.customs.payload import build_by_number, parse_lookup_answer
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.goods import Annex
