@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     # database and the broker (replay claims, tracking, the message log, queues), so any worker
     # may take any request and a dead one is replaced without losing what was accepted.
     workers: int = Field(default=0, ge=0)
+    # How long a worker may take to answer its supervisor's liveness ping before it is killed and
+    # replaced (uvicorn's default is 5 s). A dead worker is noticed at once either way; this only
+    # bounds a hung one. 5 s killed healthy workers on a loaded two-core machine over and over,
+    # so that a gateway under load never became ready.
+    worker_healthcheck_seconds: int = Field(default=30, ge=1)
     # This gateway instance's name among those sharing one database (default: the host name).
     # Each worker's message-log chain is named after it (instance/pid/token).
     instance_id: str = Field(default_factory=lambda: socket.gethostname().replace("/", "-"))

@@ -80,6 +80,7 @@ def _serve_gateway(args: argparse.Namespace) -> int:
         "gateway.http.app:create_app",
         factory=True,
         workers=workers,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         host=settings.host,
         port=settings.port,
         log_level="warning",
