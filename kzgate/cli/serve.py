@@ -117,8 +117,31 @@ def _serve_connectors(args: argparse.Namespace) -> int:
     return 0
 
 
+class _StopRequested(Exception):
+    """SIGTERM or SIGINT arrived while the system was still starting."""
+
+
+def _stop_during_start_up(signum: int, frame: object) -> None:
+    raise _StopRequested
+
+
+def _die_with_parent() -> None:
+    """Run in each child before exec: the kernel sends it SIGTERM when ``kzgate up`` dies, even by
+    SIGKILL, so an orchestrator or a tester killing ``up`` leaves no orphaned gateway or simulator
+    holding its port (Linux's PR_SET_PDEATHSIG; elsewhere nothing is done)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _up(args: argparse.Namespace) -> int:
     settings = Settings()
+    # A stop asked for while the children start must still stop them (the `finally` below), not
+    # end this process at once and leave eleven processes behind.
+    signal.signal(signal.SIGTERM, _stop_during_start_up)
+    signal.signal(signal.SIGINT, _stop_during_start_up)
     # On a virtual clock started in the past, the business documents signed at that time must
     # verify at that time: a new PKI covers the clock's moment as well as the real now.
     created = init_pki(settings.pki_dir, validity=Validity.covering(clock_from_env().now()))
@@ -127,7 +150,9 @@ def _up(args: argparse.Namespace) -> int:
     children = {"gateway": _spawn(["serve", "gateway"])}
     for entry in ROSTER:
         children[entry.system_id] = subprocess.Popen(
-            simulator_command(settings, entry), env=os.environ.copy()
+            simulator_command(settings, entry),
+            env=os.environ.copy(),
+            preexec_fn=_die_with_parent,  # kzgate up forks from one thread
         )
     if settings.connectors == "external":
         children["connectors"] = _spawn(["serve", "connectors"])
@@ -135,13 +160,17 @@ def _up(args: argparse.Namespace) -> int:
         _wait_ready(settings, children)
         _print_banner(settings)
         return _supervise(children)
+    except _StopRequested:
+        return 0
     finally:
         _stop(children)
 
 
 def _spawn(command: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "kzgate.cli.main", *command], env=os.environ.copy()
+        [sys.executable, "-m", "kzgate.cli.main", *command],
+        env=os.environ.copy(),
+        preexec_fn=_die_with_parent,  # kzgate up forks from one thread
     )
 
 
