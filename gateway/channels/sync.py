@@ -37,6 +37,9 @@ from gateway.messagelog import AlreadyClaimed, Direction, Outcome
 from gateway.registry import Service
 from gateway.routing import Envelope
 
+# HTTP statuses by which a provider, or a proxy in front of it, says it cannot serve now.
+_UNAVAILABLE = frozenset({502, 503, 504})
+
 
 class SyncChannel(Channel):
     """Handles ``SendMessage`` posted to ``/sync``."""
@@ -92,7 +95,9 @@ class SyncChannel(Channel):
         try:
             # A fresh deadline: the provider's own time is bounded by the provider timeout.
             answered = replace(exchange, started=time.perf_counter())
-            root = await self.off_loop(answered, self._read_answer, answer.body, service)
+            root = await self.off_loop(
+                answered, self._read_answer, answer.body, service, answer.http_status
+            )
         except GatewayError as error:
             await self.record(
                 exchange,
@@ -123,7 +128,7 @@ class SyncChannel(Channel):
             ],
         )
 
-    def _read_answer(self, body: bytes, service: Service) -> etree._Element:
+    def _read_answer(self, body: bytes, service: Service, http_status: int) -> etree._Element:
         """Parse and judge the provider's answer; any defect is the provider's, not the caller's."""
         try:
             root = parse_document(
@@ -134,6 +139,13 @@ class SyncChannel(Channel):
             )
             envelope = split_envelope(root)
         except GatewayError as error:
+            if http_status in _UNAVAILABLE:
+                # A provider (or the proxy before it) saying it is down is not a malformed
+                # answer: the caller should retry later, not report a defect to its owner.
+                raise GatewayError(
+                    errors.PROVIDER_UNREACHABLE,
+                    f"{service.provider} answered HTTP {http_status}",
+                ) from error
             raise GatewayError(errors.PROVIDER_BAD_ANSWER, error.message) from error
         provider_fault = parse_fault(root)
         if provider_fault is not None:

@@ -112,11 +112,27 @@ async def test_provider_answer_signed_with_the_wrong_key(shared_pki: Path, tmp_p
     assert "GBDUL" in fault.error_message
 
 
-async def test_provider_answer_that_is_not_soap(shared_pki: Path, tmp_path: Path) -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(502, text="Bad Gateway"))
+@pytest.mark.parametrize(
+    ("status", "text", "code"),
+    [
+        # A provider that is down (or the proxy before it says so) is for the caller to retry …
+        (503, "Service Unavailable", "Server.Provider.Unreachable"),
+        (502, "Bad Gateway", "Server.Provider.Unreachable"),
+        (504, "Gateway Timeout", "Server.Provider.Unreachable"),
+        # … a provider that answers, but not in SOAP, is a defect to report to its owner.
+        (200, "<html>hello</html>", "Server.Provider.InvalidAnswer"),
+        (500, "Internal Server Error", "Server.Provider.InvalidAnswer"),
+    ],
+)
+async def test_provider_answer_that_is_not_soap(
+    status: int, text: str, code: str, shared_pki: Path, tmp_path: Path
+) -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(status, text=text))
     app = await _gateway_with_provider_transport(shared_pki, tmp_path, transport)
-    _, error_code, _ = await _call(app, None)
-    assert error_code == "Server.Provider.InvalidAnswer"
+    _, error_code, fault = await _call(app, None)
+    assert error_code == code
+    if code == "Server.Provider.Unreachable":
+        assert f"HTTP {status}" in fault.error_message
 
 
 async def test_provider_fault_is_relayed_as_sub_error(shared_pki: Path, tmp_path: Path) -> None:
