@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from gateway.cli.demo import DemoReport
 from gateway.cli.demo_declaration import run as demo_declaration
 from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
@@ -81,14 +82,14 @@ async def test_declarations_released_and_counted_on_kedens_metrics(world: World)
     keden = world.harness.keden
     assert keden is not None and keden.clearance is not None
     keden.clearance.start()  # KEDEN's worker, as its app's lifespan runs it
-    lines: list[str] = []
+    report = DemoReport()
     try:
         code = await demo_declaration(
-            world.portal_client, world.harness.pki_dir, world.clock.now(), 60.0, lines.append
+            world.portal_client, world.harness.pki_dir, world.clock.now(), 60.0, report
         )
     finally:
         await keden.clearance.stop()
-    assert code == 0, "\n".join(lines)
+    assert code == 0, "\n".join(report.lines)
 
     found = samples(await simulator_metrics(world.harness, "KEDEN"))
     kind = {"system": "KEDEN", "kind": "EXPORT_DECLARATION"}
