@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,19 +13,7 @@ import pytest
 from connectors.roster import roster_entry
 from gateway.cli.demo import EXIT_FAULT, DemoReport, run_licence
 from gateway.cli.main import main as kzgate
-from tests.gateway.harness import make_pki
-from tests.licensing.world import World, running_world
-
-
-@pytest.fixture(scope="module")
-def demo_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_pki(tmp_path_factory.mktemp("demo-pki"))
-
-
-@pytest.fixture
-async def world(demo_pki: Path, tmp_path: Path) -> AsyncIterator[World]:
-    async with running_world(demo_pki, tmp_path) as world:
-        yield world
+from tests.licensing.world import World
 
 
 async def test_the_licence_demo_prints_what_it_did_as_json(
@@ -48,14 +36,14 @@ async def test_the_licence_demo_prints_what_it_did_as_json(
 
 
 @pytest.fixture
-def nothing_listening(demo_pki: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def nothing_listening(licensing_pki: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The simulators' ports start where ELICENSE's is a bound socket that never listens: the
     demo's first call (ELICENSE's business clock) is refused at once."""
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
         monkeypatch.setenv("KZGATE_HOST", "127.0.0.1")
-        monkeypatch.setenv("KZGATE_PKI_DIR", str(demo_pki))
+        monkeypatch.setenv("KZGATE_PKI_DIR", str(licensing_pki))
         base = port - roster_entry("ELICENSE").port_offset
         monkeypatch.setenv("KZGATE_SIMULATOR_BASE_PORT", str(base))
         yield
