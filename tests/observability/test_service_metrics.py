@@ -25,6 +25,15 @@ async def _boards(harness: Harness) -> dict:
     return await harness.app.state.console.sla()  # type: ignore[attr-defined]
 
 
+async def _sla_page(harness: Harness) -> str:
+    """The console's SLA board as an operator sees it, logged in."""
+    login = {"user": "operator", "password": "dev-console", "next": "/console/sla"}
+    assert (await harness.http.post("/console/login", data=login)).status_code == 303
+    page = await harness.http.get("/console/sla")
+    assert page.status_code == 200
+    return page.text
+
+
 async def test_a_licence_flow_is_counted_once_decided(licence_flow: LicenceFlow) -> None:
     harness = licence_flow.world.harness
     found = samples(await simulator_metrics(harness, "ELICENSE"))
@@ -76,6 +85,9 @@ async def test_pilot_refusals_by_ground_and_a_late_registration(pilot: PilotWorl
     assert (board["refused"], board["open"]) == (1, 1)
     late = {a["applicationNumber"]: a["late"] for a in board["applications"]}
     assert late[waiting] and not late[refused]
+    page = await _sla_page(pilot.world.harness)
+    assert f'<tr data-number="{waiting}" class="missed">' in page
+    assert f'<tr data-number="{refused}" class="">' in page
 
 
 async def test_declarations_released_and_counted_on_kedens_metrics(world: World) -> None:
@@ -107,3 +119,5 @@ async def test_declarations_released_and_counted_on_kedens_metrics(world: World)
     assert (board["total"], board["released"], board["inProgress"], board["missed"]) == (1, 1, 0, 0)
     [row] = board["declarations"]
     assert row["status"] == "RELEASE_PERMITTED" and row["missed"] is False
+    page = await _sla_page(world.harness)
+    assert page.index('id="sla-declarations"') < page.index(f'data-number="{row["number"]}"')
