@@ -223,7 +223,8 @@ async def pay_licence_fee(
     answer = (await client.send("KgdMrpByYear_v1", build_mrp_request(now.year))).response.data[0]
     amount = answer.findtext("mrp/amount")
     if amount is None:
-        report.problem(f"KGD has no MRP of {now.year}: {answer.findtext('resultMessage')}")
+        report.note(error=f"KGD has no MRP of {now.year}")
+        print(f"KGD has no MRP of {now.year}: {answer.findtext('resultMessage')}", file=sys.stderr)
         print("set it (KZGATE_KGD_MRP_FILE) and restart KGD", file=sys.stderr)
         return False
     fee = f"{Decimal(amount) * LICENCE_FEE_MRP:.2f}"

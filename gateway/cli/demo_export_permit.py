@@ -82,14 +82,14 @@ async def run_demo(
     report: DemoReport | None = None,
 ) -> int:
     """The rehearsal: ``client`` speaks SHEP as EGOV_PORTAL, ``http`` is ELICENSE's desk."""
-    report = report or DemoReport()
-    say = report.say
-    report.note(flow="export-permit")
     form = sample_application(Annex.INDUSTRY, now.astimezone(KZ_TIME).date())
     submitted = await client.send(SUBMIT_SERVICE, documents.build(form))
     receipt = field_texts(submitted.response.data[0])
     number = receipt["applicationNumber"]
-    report.note(application=number, committee=receipt["committee"], annex=receipt["annex"])
+    report = report or DemoReport()
+    say = report.say
+    report.note(flow="export-permit", application=number)
+    report.note(committee=receipt["committee"], annex=receipt["annex"])
     report.note(registrationDue=receipt["registrationDue"], desk=[])
     say(f"received {number} for the {receipt['committee']} committee (Annex {receipt['annex']})")
     say(f"  registration due {receipt['registrationDue']} (Rules p.9(1): 1 working day)")
