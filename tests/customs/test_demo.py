@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from gateway.cli.demo import DemoReport
 from gateway.cli.demo_declaration import run
 from tests.licensing.world import World
@@ -22,3 +24,10 @@ async def test_demo_declaration_releases_writes_off_and_refuses_the_excess(world
     assert "RELEASE_PERMITTED" in text
     assert "has 25000 kg left" in text
     assert "FORMATION_REFUSED — PERMIT_QUANTITY_EXCEEDED" in text
+    # What --json prints: the same story as facts.
+    facts = json.loads(json.dumps(report.facts))
+    assert facts["declaration"]["status"] == "RELEASE_PERMITTED"
+    assert [e["status"] for e in facts["declaration"]["events"]][-1] == "RELEASE_PERMITTED"
+    assert facts["licenceRemainingKg"] == "25000"
+    assert facts["excess"]["resultCode"] == "FORMATION_REFUSED"
+    assert [r["code"] for r in facts["excess"]["reason"]] == ["PERMIT_QUANTITY_EXCEEDED"]
