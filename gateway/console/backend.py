@@ -49,8 +49,8 @@ class ConsoleBackend:
     def simulated_systems(self) -> list[str]:
         return self.systems.simulated_systems()
 
-    async def sla(self) -> dict[str, Any]:
-        return await self.systems.sla()
+    async def sla(self) -> dict[str, dict[str, Any]]:
+        return await self.systems.sla_boards()
 
     async def clocks(self) -> list[dict[str, Any]]:
         return await self.systems.clocks()

@@ -203,7 +203,7 @@ async def dead_letter_replay(request: Request) -> Response:
 
 
 async def sla_page(request: Request) -> Response:
-    return render(request, "sla.html", {"sla": await backend(request).sla()})
+    return render(request, "sla.html", {"boards": await backend(request).sla()})
 
 
 async def testers_page(request: Request) -> Response:

@@ -1,5 +1,6 @@
 """The systems' side of the console: the catalogue, and the simulated systems' ops endpoints
-(``/ops/sla``, ``/ops/clock``, ``/ops/faults``) at the addresses the catalogue gives them.
+(``/ops/sla``, ``/desk/sla``, ``/ops/declarations/sla``, ``/ops/clock``, ``/ops/faults``) at the
+addresses the catalogue gives them.
 
 Needs no database, so ``kzgate catalogue``, ``kzgate sim`` and ``kzgate status`` use it as is.
 """
@@ -69,7 +70,17 @@ class SystemsView:
     # --- SLA board and the testers' controls -------------------------------------------------
 
     async def sla(self) -> dict[str, Any]:
+        """ELICENSE's licences and permits (``kzgate status``)."""
         return await self.call("ELICENSE", "GET", "/ops/sla")
+
+    async def sla_boards(self) -> dict[str, dict[str, Any]]:
+        """Every service with terms, each from its system's read-only endpoint: ELICENSE's
+        licences and permits, the export-permit pilot's desk, KEDEN's declarations."""
+        return {
+            "licences": await self.sla(),
+            "exportPilot": await self.call("ELICENSE", "GET", "/desk/sla"),
+            "declarations": await self.call("KEDEN", "GET", "/ops/declarations/sla"),
+        }
 
     def simulated_systems(self) -> list[str]:
         return [sid for sid in sorted(self.registry.senders) if self.system_url(sid)]

@@ -7,7 +7,8 @@ progress bar shows the wait), and says where to see the signed licence (the port
 ``/ops/inbox``) and the customs record (KEDEN, by number). It needs ``kzgate up`` (gateway and
 simulators) running; ``kzgate status`` (``cli.status``) then shows the SLA, alarms and the notices
 sent to the operator's support desk. ``kzgate demo export-permit`` (the seed 003 pilot) is in
-``demo_export_permit``.
+``demo_export_permit``. With ``--json`` every demo tells its progress on stderr and prints one
+JSON object of what it did (numbers, outcomes, exit code) on stdout (``DemoReport``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import asyncio
 import datetime as dt
 import sys
 import time
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import httpx
 from lxml import etree
@@ -25,9 +28,9 @@ from lxml import etree
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
 from connectors.config import Settings
 from connectors.roster import roster_entry
-from kzgate.cli.output import progress
+from kzgate.cli.output import add_json_option, print_json, progress
 from kzgate.cli.send import client_for, printable
-from simulators.customs.payload import build_by_number
+from simulators.customs.payload import LookupAnswer, build_by_number, parse_lookup_answer
 from simulators.elicensing import documents, forms
 from simulators.elicensing.facts import PEP_FEE_PURPOSE
 from simulators.elicensing.rules_fee import LICENCE_FEE_MRP
@@ -47,6 +50,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     flows = demo.add_subparsers(dest="flow", required=True)
     licence = flows.add_parser("licence", help="file a sample import licence and follow it")
     licence.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
+    add_json_option(licence)
     licence.set_defaults(func=_demo_licence)
     from kzgate.cli.demo_export_permit import register_flow  # it imports this module
 
@@ -54,6 +58,42 @@ def register(sub: argparse._SubParsersAction) -> None:
     from kzgate.cli import demo_declaration  # imported here: it builds on this module
 
     demo_declaration.register(flows)
+
+
+@dataclass
+class DemoReport:
+    """What a demo tells: lines for people as it goes (on stderr with ``--json``, so stdout
+    stays one JSON document), and the facts a machine reads — printed by ``finish``."""
+
+    as_json: bool = False
+    lines: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def say(self, line: str) -> None:
+        self.lines.append(line)
+        print(line, file=sys.stderr if self.as_json else sys.stdout)
+
+    def problem(self, line: str) -> None:
+        """Why the demo stops short: on stderr, and ``error`` in the JSON."""
+        self.lines.append(line)
+        self.note(error=line)
+        print(line, file=sys.stderr)
+
+    def note(self, **facts: Any) -> None:
+        self.facts.update(facts)
+
+    def finish(self, code: int) -> int:
+        if self.as_json:
+            print_json({**self.facts, "exitCode": code})
+        return code
+
+    def fault(self, exc: Exception) -> int:
+        """A fault or an unreachable system ends the demo with ``EXIT_FAULT``."""
+        if isinstance(exc, GatewayFault):
+            self.problem(f"fault {exc.info.error_code}: {exc.info.error_message}")
+        else:
+            self.problem(f"cannot reach the system: {exc}")
+        return self.finish(EXIT_FAULT)
 
 
 def simulator_url(settings: Settings, system_id: str) -> str:
@@ -106,34 +146,44 @@ def sample_application(registered_on: dt.date) -> forms.LicenceApplication:
 
 def _demo_licence(args: argparse.Namespace) -> int:
     settings = Settings()
+    report = DemoReport(as_json=args.json)
+    client = client_for(settings, "EGOV_PORTAL", None, None)
     try:
-        return asyncio.run(
-            _run_demo(settings, client_for(settings, "EGOV_PORTAL", None, None), args.timeout)
-        )
-    except GatewayFault as fault:
-        print(f"fault {fault.info.error_code}: {fault.info.error_message}", file=sys.stderr)
-        return EXIT_FAULT
-    except (AnswerNotTrusted, httpx.HTTPError) as exc:
-        print(f"cannot reach the system: {exc}", file=sys.stderr)
-        return EXIT_FAULT
+        return report.finish(asyncio.run(_run_demo(settings, client, args.timeout, report)))
+    except (GatewayFault, AnswerNotTrusted, httpx.HTTPError) as exc:
+        return report.fault(exc)
 
 
-async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> int:
-    now = await business_now(settings)
+async def _run_demo(
+    settings: Settings, client: ShepClient, timeout: float, report: DemoReport
+) -> int:
+    cabinet = f"{simulator_url(settings, 'EGOV_PORTAL')}/ops/inbox"
+    return await run_licence(client, await business_now(settings), timeout, report, cabinet)
+
+
+async def run_licence(
+    client: ShepClient, now: dt.datetime, timeout: float, report: DemoReport, cabinet: str
+) -> int:
+    """The licence demo against the gateway ``client`` reaches, at business time ``now``;
+    ``cabinet`` is where the applicant's cabinet shows what it received."""
+    report.note(flow="licence")
     # ELICENSE's own calendar settings (a decreed day off moves the registration here too).
     calendar = ElicenseSettings().calendar(Kind.LICENCE)
     registered_on = calendar.registration_moment(now).date()
-    if not await pay_licence_fee(client, now):
+    if not await pay_licence_fee(client, now, report):
         return EXIT_FAULT
     element = documents.build_application(sample_application(registered_on))
     answer = field_texts((await client.send(SUBMIT, element)).response.data[0])
     number = answer["registrationNumber"]
-    print(f"registered {number} at {answer['registeredAt']}, deadline {answer['deadline']}")
+    report.note(application=number, registeredAt=answer["registeredAt"])
+    report.note(deadline=answer["deadline"])
+    report.say(f"registered {number} at {answer['registeredAt']}, deadline {answer['deadline']}")
     registered_at = dt.datetime.fromisoformat(answer["registeredAt"])
     if registered_at - now > dt.timedelta(minutes=1):
         # Off-hours: the law registers the filing at the next working day's opening, and the
         # processing waits for it. The demo says so instead of waiting in silence.
-        print(
+        report.note(waitsForRegistration=True)
+        report.say(
             f"filed outside the Trade Committee's working hours ({now:%a %H:%M} KZ time): "
             "processing starts at the registration moment. To rehearse now, run the system "
             'on a virtual clock, e.g. KZGATE_CLOCK=\'{"start": "2026-11-23T10:00:00+05:00", '
@@ -142,27 +192,38 @@ async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> i
         return 0
     status = await wait_decided(client, number, timeout)
     if status is None:
-        print(f"no result within {timeout:g} s; see `kzgate status`", file=sys.stderr)
+        report.problem(f"no result within {timeout:g} s; see `kzgate status`")
         return EXIT_TIMEOUT
-    print(
+    report.note(
+        outcome=status.get("outcome"),
+        documentNumber=status.get("documentNumber"),
+        completedAt=status.get("completedAt"),
+        cabinet=cabinet,
+    )
+    report.say(
         f"{status.get('outcome')} {status.get('documentNumber', '')} at {status.get('completedAt')}"
     )
-    print(f"licence in the applicant's cabinet: {simulator_url(settings, 'EGOV_PORTAL')}/ops/inbox")
+    report.say(f"licence in the applicant's cabinet: {cabinet}")
     if status.get("outcome") == "ISSUED":
         record = await client.send(
             "KedenRecordByNumber_v1", build_by_number(status["documentNumber"])
         )
-        print(f"customs record (KEDEN, KedenRecordByNumber_v1 {status['documentNumber']}):")
-        print(printable(record.response.data[0]))
+        report.note(customsRecord=customs_record(parse_lookup_answer(record.response.data)))
+        report.say(f"customs record (KEDEN, KedenRecordByNumber_v1 {status['documentNumber']}):")
+        report.say(printable(record.response.data[0]))
     return 0
 
 
-async def pay_licence_fee(client: ShepClient, now: dt.datetime) -> bool:
+async def pay_licence_fee(
+    client: ShepClient, now: dt.datetime, report: DemoReport | None = None
+) -> bool:
     """Pay the 10-MRP licence fee through PEP as the portal does: one fee pays one licence
     (seed 002, LR p.3), so every demo run pays its own. The MRP is the payment date's (KGD)."""
+    report = report or DemoReport()
     answer = (await client.send("KgdMrpByYear_v1", build_mrp_request(now.year))).response.data[0]
     amount = answer.findtext("mrp/amount")
     if amount is None:
+        report.note(error=f"KGD has no MRP of {now.year}")
         print(f"KGD has no MRP of {now.year}: {answer.findtext('resultMessage')}", file=sys.stderr)
         print("set it (KZGATE_KGD_MRP_FILE) and restart KGD", file=sys.stderr)
         return False
@@ -172,7 +233,8 @@ async def pay_licence_fee(client: ShepClient, now: dt.datetime) -> bool:
     created = (await client.send("PepCreatePayment_v1", order)).response.data[0]
     payment_id = created.findtext("payment/paymentId")
     await client.send("PepConfirmPayment_v1", build_confirm_request(payment_id))
-    print(f"licence fee {fee} KZT paid through PEP: {payment_id} ({reference})")
+    report.note(fee={"amount": fee, "paymentId": payment_id, "reference": reference})
+    report.say(f"licence fee {fee} KZT paid through PEP: {payment_id} ({reference})")
     return True
 
 
@@ -196,6 +258,20 @@ async def wait_decided(client: ShepClient, number: str, timeout: float) -> dict[
             advance(time.monotonic() - started, f"{number}: {status.get('state', '?')}")
             await asyncio.sleep(1.0)
     return None
+
+
+def customs_record(answer: LookupAnswer) -> dict[str, str] | None:
+    """The first record KEDEN answered a look-up with, for ``--json``."""
+    if not answer.records:
+        return None
+    record = answer.records[0]
+    return {
+        "number": record.content.number,
+        "kind": record.content.kind.value,
+        "status": record.status.value,
+        "remainingQuantity": str(record.remaining_quantity),
+        "unit": record.content.unit,
+    }
 
 
 def field_texts(element: etree._Element) -> dict[str, str]:

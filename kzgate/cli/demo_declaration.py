@@ -5,6 +5,7 @@ As EGOV_PORTAL, for the demo company (ТОО «Алтын Дала Агро»): 
 declaration of 15 000 kg against it and follows it — registered, risk check, released — then shows
 the remaining quantity written off in KEDEN, and files a second declaration of 30 000 kg, which
 KEDEN refuses to form with the reason. Seed 004 Annex 5 (repealed in 2015) is the model.
+``--json`` prints what it did as JSON (``DemoReport``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import sys
 import time
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,12 +26,14 @@ from kzgate.cli.demo import (
     EXIT_FAULT,
     EXIT_TIMEOUT,
     SUBMIT,
+    DemoReport,
     business_now,
     field_texts,
     pay_licence_fee,
     sample_application,
     wait_decided,
 )
+from kzgate.cli.output import add_json_option
 from kzgate.cli.send import client_for
 from simulators.customs.declaration_payload import (
     answer_fields,
@@ -53,7 +54,6 @@ from simulators.kit.personal_keys import declarant_name, personal_key
 FILE, STATUS = "KedenFileDeclaration_v1", "KedenDeclarationStatus_v1"
 LEATHER = "4107129100"
 FINAL = {"REGISTRATION_REFUSED", "RELEASE_PERMITTED", "RELEASE_REFUSED"}
-Say = Callable[[str], None]
 
 
 def register(flows: argparse._SubParsersAction) -> None:
@@ -61,6 +61,7 @@ def register(flows: argparse._SubParsersAction) -> None:
         "declaration", help="licence → export declaration → release and write-off in KEDEN"
     )
     declaration.add_argument("--timeout", type=float, default=180.0, help="seconds to wait")
+    add_json_option(declaration)
     declaration.set_defaults(func=_demo_declaration)
 
 
@@ -115,14 +116,22 @@ def export_declaration(reference: str, quantity: str, licence: str) -> ExportDec
 
 
 async def run(
-    client: ShepClient, pki_dir: Path, now: dt.datetime, timeout: float, say: Say = print
+    client: ShepClient,
+    pki_dir: Path,
+    now: dt.datetime,
+    timeout: float,
+    report: DemoReport | None = None,
 ) -> int:
     """The demo against the gateway ``client`` reaches, at business time ``now``; the declarant
     signs with a personal key the test PKI in ``pki_dir`` issues."""
+    report = report or DemoReport()
+    say = report.say
+    report.note(flow="declaration")
     declarant = personal_key(pki_dir, declarant_name(DEMO_APPLICANT), role="declarant")
     licence_moment = WorkingCalendar(TRADE_COMMITTEE_HOURS).registration_moment(now)
     customs_moment = WorkingCalendar(CUSTOMS_HOURS).registration_moment(now)
     if licence_moment - now > dt.timedelta(minutes=1) or customs_moment > now:
+        report.note(waitsForOpening=True)
         say(
             f"it is {now:%a %H:%M} KZ time, outside the Trade Committee's or customs' working "
             "hours: filings wait for the next opening. To rehearse now, run the system on a "
@@ -131,40 +140,49 @@ async def run(
         )
         return 0
     ends = time.monotonic() + timeout
-    if not await pay_licence_fee(client, now):  # one fee pays one licence (seed 002, LR p.3)
+    # one fee pays one licence (seed 002, LR p.3)
+    if not await pay_licence_fee(client, now, report):
         return EXIT_FAULT
     element = documents.build_application(export_licence_application(licence_moment.date()))
     filed = field_texts((await client.send(SUBMIT, element)).response.data[0])
+    report.note(application=filed["registrationNumber"])
     say(f"F1: licence application {filed['registrationNumber']} registered")
     status = await wait_decided(client, filed["registrationNumber"], timeout)
     if status is None or status.get("outcome") != "ISSUED":
-        say(f"the licence was not issued in time: {status}")
+        report.problem(f"the licence was not issued in time: {status}")
         return EXIT_TIMEOUT
     licence = status["documentNumber"]
+    report.note(licence=licence)
     say(f"F1: export licence {licence} issued for 40000 kg of {LEATHER} to IT")
     if await _remaining(client, licence, ends) is None:
-        say(f"{licence} did not reach KEDEN's records in time")
+        report.problem(f"{licence} did not reach KEDEN's records in time")
         return EXIT_TIMEOUT
 
     reference = f"DEMO-{licence}"
     first = await _file(client, declarant, export_declaration(f"{reference}-1", "15000", licence))
     if first["resultCode"] != "SUBMITTED":
-        say(f"declaration refused at formation: {first.get('reason')}")
+        report.problem(f"declaration refused at formation: {first.get('reason')}")
         return EXIT_FAULT
     number = str(first["declarationNumber"])
+    report.note(declaration={"number": number, "quantityKg": 15000})
     say(
         f"F6: declaration {number} of 15000 kg submitted; registration due by "
         f"{first['registrationDeadline']} (2 working hours, Annex 5 para 5(1))"
     )
     final = await _wait_final(client, number, ends)
     if final is None:
-        say(f"{number} not decided in time; see KEDEN's /ops/declarations")
+        report.problem(f"{number} not decided in time; see KEDEN's /ops/declarations")
         return EXIT_TIMEOUT
-    for event in final.get("event", []):  # type: ignore[union-attr]
+    events = final.get("event", [])
+    report.facts["declaration"].update(status=final.get("status"), events=events)
+    for event in events:  # type: ignore[union-attr]
         say(f"  {event['at']}  {event['status']:<20} {event['text']}")
-    say(f"KEDEN: {licence} has {await _remaining(client, licence, ends)} kg left")
+    remaining = await _remaining(client, licence, ends)
+    report.note(licenceRemainingKg=None if remaining is None else str(remaining))
+    say(f"KEDEN: {licence} has {remaining} kg left")
 
     second = await _file(client, declarant, export_declaration(f"{reference}-2", "30000", licence))
+    report.note(excess={"quantityKg": 30000, **second})
     for reason in second.get("reason", []):  # type: ignore[union-attr]
         say(
             f"F6: a declaration of 30000 kg: {second['resultCode']} — {reason['code']}: "
@@ -204,16 +222,13 @@ async def _remaining(client: ShepClient, number: str, ends: float) -> Decimal | 
 
 def _demo_declaration(args: argparse.Namespace) -> int:
     settings = Settings()
+    report = DemoReport(as_json=args.json)
     try:
-        return asyncio.run(_main(settings, args.timeout))
-    except GatewayFault as fault:
-        print(f"fault {fault.info.error_code}: {fault.info.error_message}", file=sys.stderr)
-        return EXIT_FAULT
-    except (AnswerNotTrusted, httpx.HTTPError) as exc:
-        print(f"cannot reach the system: {exc}", file=sys.stderr)
-        return EXIT_FAULT
+        return report.finish(asyncio.run(_main(settings, args.timeout, report)))
+    except (GatewayFault, AnswerNotTrusted, httpx.HTTPError) as exc:
+        return report.fault(exc)
 
 
-async def _main(settings: Settings, timeout: float) -> int:
+async def _main(settings: Settings, timeout: float, report: DemoReport) -> int:
     client = client_for(settings, "EGOV_PORTAL", None, None)
-    return await run(client, settings.pki_dir, await business_now(settings), timeout)
+    return await run(client, settings.pki_dir, await business_now(settings), timeout, report)

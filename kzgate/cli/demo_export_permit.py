@@ -5,7 +5,7 @@ Committee's officer and head on the desk (take, approve, sign with the head's pe
 or, with ``--auto``, waits for the automatic officer (``KZGATE_EXPORT_PILOT_AUTO=on``); waits
 until the permit is in the applicant's cabinet and in KEDEN, prints KEDEN's record; with
 ``--terminate`` terminates it (Rules p.14 ж) and shows KEDEN's status turn TERMINATED
-(«тоқтатылды»). Needs ``kzgate up``.
+(«тоқтатылды»). Needs ``kzgate up``; ``--json`` prints what it did as JSON (``DemoReport``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import sys
 import time
 
 import httpx
@@ -21,7 +20,15 @@ from lxml import etree
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
 from connectors.config import Settings
-from kzgate.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, business_now, field_texts, simulator_url
+from kzgate.cli.demo import (
+    EXIT_FAULT,
+    EXIT_TIMEOUT,
+    DemoReport,
+    business_now,
+    field_texts,
+    simulator_url,
+)
+from kzgate.cli.output import add_json_option
 from kzgate.cli.send import client_for
 from simulators.customs.payload import build_by_number, parse_lookup_answer
 from simulators.elicensing.export_pilot import documents
@@ -39,28 +46,28 @@ def register_flow(flows: argparse._SubParsersAction) -> None:
     demo.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
     demo.add_argument("--auto", action="store_true", help="leave the desk to the automatic officer")
     demo.add_argument("--terminate", action="store_true", help="then terminate it (p.14 ж)")
+    add_json_option(demo)
     demo.set_defaults(func=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
     settings = Settings()
     client = client_for(settings, "EGOV_PORTAL", None, None)
+    report = DemoReport(as_json=args.json)
     try:
-        return asyncio.run(_run(settings, client, args))
-    except GatewayFault as fault:
-        print(f"fault {fault.info.error_code}: {fault.info.error_message}", file=sys.stderr)
-        return EXIT_FAULT
-    except (AnswerNotTrusted, httpx.HTTPError) as exc:
-        print(f"cannot reach the system: {exc}", file=sys.stderr)
-        return EXIT_FAULT
+        return report.finish(asyncio.run(_run(settings, client, args, report)))
+    except (GatewayFault, AnswerNotTrusted, httpx.HTTPError) as exc:
+        return report.fault(exc)
 
 
-async def _run(settings: Settings, client: ShepClient, args: argparse.Namespace) -> int:
+async def _run(
+    settings: Settings, client: ShepClient, args: argparse.Namespace, report: DemoReport
+) -> int:
     now = await business_now(settings)
     desk = simulator_url(settings, "ELICENSE")
     async with httpx.AsyncClient(base_url=desk, timeout=30) as http:
         return await run_demo(
-            client, http, now, args.timeout, auto=args.auto, terminate=args.terminate
+            client, http, now, args.timeout, auto=args.auto, terminate=args.terminate, report=report
         )
 
 
@@ -72,14 +79,20 @@ async def run_demo(
     *,
     auto: bool = False,
     terminate: bool = False,
+    report: DemoReport | None = None,
 ) -> int:
     """The rehearsal: ``client`` speaks SHEP as EGOV_PORTAL, ``http`` is ELICENSE's desk."""
     form = sample_application(Annex.INDUSTRY, now.astimezone(KZ_TIME).date())
     submitted = await client.send(SUBMIT_SERVICE, documents.build(form))
     receipt = field_texts(submitted.response.data[0])
     number = receipt["applicationNumber"]
-    print(f"received {number} for the {receipt['committee']} committee (Annex {receipt['annex']})")
-    print(f"  registration due {receipt['registrationDue']} (Rules p.9(1): 1 working day)")
+    report = report or DemoReport()
+    say = report.say
+    report.note(flow="export-permit", application=number)
+    report.note(committee=receipt["committee"], annex=receipt["annex"])
+    report.note(registrationDue=receipt["registrationDue"], desk=[])
+    say(f"received {number} for the {receipt['committee']} committee (Annex {receipt['annex']})")
+    say(f"  registration due {receipt['registrationDue']} (Rules p.9(1): 1 working day)")
     staff = load_staff()[Annex.INDUSTRY.committee]
     if not auto:
         officer = staff.officers[0].id
@@ -87,31 +100,37 @@ async def run_demo(
             key = "head" if action == "sign" else "officer"
             reply = await http.post(f"/desk/applications/{number}/{action}", json={key: who})
             if reply.status_code >= 400:
-                print(f"desk refused {action}: {reply.json()}", file=sys.stderr)
+                report.problem(f"desk refused {action}: {reply.json()}")
                 return EXIT_FAULT
-            print(f"  {action:8} by {who}")
+            report.facts["desk"].append({"action": action, "by": who})
+            say(f"  {action:8} by {who}")
     status = await _wait(client, number, timeout)
     if status is None:
-        print(f"no result within {timeout:g} s; see `kzgate officer show {number}`")
+        report.problem(f"no result within {timeout:g} s; see `kzgate officer show {number}`")
         return EXIT_TIMEOUT
     permit = status.get("documentNumber", "")
-    print(f"{status.get('outcome')} {permit}: signed by {staff.head.name} (personal key)")
-    print("  in the applicant's cabinet: EGOV_PORTAL /ops/inbox")
+    report.note(outcome=status.get("outcome"), documentNumber=permit, signedBy=staff.head.name)
+    say(f"{status.get('outcome')} {permit}: signed by {staff.head.name} (personal key)")
+    say("  in the applicant's cabinet: EGOV_PORTAL /ops/inbox")
     if status.get("outcome") != "ISSUED":
         return 0
-    print(f"  in KEDEN: {await _keden_status(client, permit)}")
+    in_keden = await _keden_status(client, permit)
+    report.note(keden=in_keden)
+    say(f"  in KEDEN: {in_keden}")
     if terminate:
         body = {"by": staff.head.id, "ground": "ж", "reasoning": "демо: сот шешімі"}
         reply = await http.post(f"/desk/permits/{permit}/terminate", json=body)
-        print(f"terminated: {reply.json().get('terminationNumber')} (Rules p.14 ж)")
+        report.note(terminationNumber=reply.json().get("terminationNumber"))
+        say(f"terminated: {reply.json().get('terminationNumber')} (Rules p.14 ж)")
         ends = time.monotonic() + timeout
         while time.monotonic() < ends:
             state = await _keden_status(client, permit)
             if state.startswith("TERMINATED"):
-                print(f"  in KEDEN: {state}")
+                report.note(keden=state)
+                say(f"  in KEDEN: {state}")
                 return 0
             await asyncio.sleep(1.0)
-        print("KEDEN has not shown the termination yet", file=sys.stderr)
+        report.problem("KEDEN has not shown the termination yet")
         return EXIT_TIMEOUT
     return 0
 

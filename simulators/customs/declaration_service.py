@@ -6,7 +6,8 @@
   declaration (``duplicate`` true).
 - ``KedenDeclarationStatus_v1``: status, deadlines, lateness, control forms, reasons, history.
 - ``KedenRegisterLookup_v1``: customs representatives, carriers and AEOs by BIN.
-- ``GET /ops/declarations`` (figures and the list), ``POST /ops/declarations/{number}/control-
+- ``GET /ops/declarations`` (figures and the list), ``GET /ops/declarations/sla`` (the terms:
+  in progress, released, refused, missed, latency), ``POST /ops/declarations/{number}/control-
   result`` {"officer", "violations", "finding"}: the officer's result of an examination or of
   the comparison with paper originals; ``POST /ops/declarations/run`` runs one worker pass.
 
@@ -55,6 +56,7 @@ from simulators.customs.declaration_payload import (
     read_request,
 )
 from simulators.customs.declaration_rows import Declaration
+from simulators.customs.declaration_sla import is_missed, sla_report
 from simulators.customs.declaration_store import DeclarationStore
 from simulators.customs.declarations import CUSTOMS_HOURS
 from simulators.customs.payload import PayloadError
@@ -161,12 +163,19 @@ def declaration_routes(clearance: Clearance) -> Sequence[BaseRoute]:
         current = await clearance.store.get(declaration.number)
         return JSONResponse(_json(current or declaration))
 
+    async def sla(request: Request) -> Response:
+        now = clearance.clock.now()
+        declarations = await clearance.store.all()
+        rows = [{**_json(d), "missed": is_missed(d, now)} for d in declarations]
+        return JSONResponse({**sla_report(declarations, now), "declarations": rows})
+
     async def run(request: Request) -> Response:
         await clearance.run_once()
         return JSONResponse(await clearance.report())
 
     return [
         Route("/ops/declarations", listing, methods=["GET"]),
+        Route("/ops/declarations/sla", sla, methods=["GET"]),
         Route("/ops/declarations/run", guarded(run), methods=["POST"]),
         Route(
             "/ops/declarations/{number}/control-result", guarded(control_result), methods=["POST"]

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from prometheus_client.core import Metric
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,6 +40,7 @@ from simulators.customs.declaration_service import (
     declaration_routes,
     risk_from_env,
 )
+from simulators.customs.declaration_sla import declaration_families
 from simulators.customs.models import STATUS_KK, CustomsRecord, RecordStatus
 from simulators.customs.payload import (
     ByHolder,
@@ -204,6 +206,11 @@ class Keden:
         clearance = self.clearance
         if clearance is None:
             return app
+
+        async def declaration_metrics() -> list[Metric]:
+            return declaration_families(await clearance.store.all(), clearance.clock.now())
+
+        self.participant.metrics.extra = declaration_metrics
         # Around the participant's own lifespan (it closes the inbox and records), so whatever
         # the participant's app carries — middleware included — stays as it is.
         inner = app.router.lifespan_context
@@ -269,6 +276,7 @@ def create_keden(
     )
     # One system, one fault plan: /ops/faults and KZGATE_FAULTS_KEDEN steer both endpoints.
     provider.faults = participant.faults
+    provider.metrics = participant.metrics  # … and one /metrics counts both
     keden = Keden(records=records, participant=participant, provider=provider)
     if gateway_url is not None:
         keden.clearance = create_clearance(

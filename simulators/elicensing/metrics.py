@@ -1,81 +1,70 @@
-"""ELICENSE's business metrics, read from its register at scrape time.
+"""ELICENSE's business metrics, read from its registers at scrape time: its licence and permit
+applications, and the export pilot's permit applications decided on the committees' desk.
 
-Applications in progress, decided (issued, refused), missed deadlines and the time from
-registration to decision, per kind. Read from the database on each scrape, so every worker and
-every restart reports the same numbers; the totals only grow because applications are never
-deleted, hence counters.
+Both become ``Case`` values of the kit's ``service_level`` (in progress, decided by outcome,
+refused by ground, missed deadlines, time to decision), labelled ``system="ELICENSE"`` and the
+kind: ``LICENCE``, ``PERMIT`` or ``EXPORT_PILOT``.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client.core import Metric
 
+from simulators.elicensing.export_pilot.desk import StepView
+from simulators.elicensing.export_pilot.rules import GROUND_TITLES as PILOT_GROUNDS
+from simulators.elicensing.export_pilot.store import PilotApplication
+from simulators.elicensing.grounds import GroundCode
 from simulators.elicensing.sla import is_missed
 from simulators.elicensing.store import Application
-from simulators.kit.clock import Clock
+from simulators.kit.service_level import Case, bounded, case_families
 
-# Business seconds from registration to decision; the SLA is one working day.
-DECISION_BUCKETS = (60.0, 600.0, 3600.0, 4 * 3600.0, 9 * 3600.0, 24 * 3600.0, 72 * 3600.0)
+__all__ = ["EXPORT_PILOT", "SYSTEM", "application_families"]
+
 SYSTEM = "ELICENSE"
+EXPORT_PILOT = "EXPORT_PILOT"
+_GROUNDS = frozenset(g.value for g in GroundCode)
+_PILOT_GROUNDS = frozenset(str(code) for code in PILOT_GROUNDS)
+Steps = Callable[[PilotApplication, datetime], Sequence[StepView]]
 
 
-def application_families(apps: Sequence[Application], clock: Clock) -> list[Metric]:
-    now = clock.now()
-    labels = ["system", "kind"]
-    progress = GaugeMetricFamily(
-        "kzgate_applications_in_progress",
-        "Applications registered, not yet completed",
-        labels=labels,
+def application_families(
+    apps: Sequence[Application],
+    now: datetime,
+    pilot: Sequence[PilotApplication] = (),
+    pilot_steps: Steps | None = None,
+) -> list[Metric]:
+    """``pilot_steps``: the desk's steps of a pilot application with their lateness (``Desk.steps``,
+    which knows the committees' calendar)."""
+    cases = [_licensing_case(a, now) for a in apps]
+    cases += [_pilot_case(a, now, pilot_steps) for a in pilot]
+    return case_families(SYSTEM, cases)
+
+
+def _licensing_case(app: Application, now: datetime) -> Case:
+    decided = app.completed_at if app.outcome is not None else None
+    return Case(
+        kind=app.kind.value,
+        started_at=app.registered_at,
+        decided_at=decided,
+        outcome=app.outcome.value if decided and app.outcome else None,
+        missed=is_missed(app, now),
+        grounds=tuple(bounded(code, _GROUNDS) for code in app.ground_codes),
     )
-    decided = CounterMetricFamily(
-        "kzgate_applications_decided",
-        "Applications completed, by outcome",
-        labels=[*labels, "outcome"],
-    )
-    missed = CounterMetricFamily(
-        "kzgate_applications_missed_deadline",
-        "Applications completed after, or still open past, their deadline",
-        labels=labels,
-    )
-    open_by_kind = Counter(a.kind.value for a in apps if a.completed_at is None)
-    done = Counter(
-        (a.kind.value, a.outcome.value) for a in apps if a.completed_at and a.outcome is not None
-    )
-    late = Counter(a.kind.value for a in apps if is_missed(a, now))
-    kinds = sorted({a.kind.value for a in apps})
-    for kind in kinds:
-        progress.add_metric([SYSTEM, kind], open_by_kind[kind])
-        missed.add_metric([SYSTEM, kind], late[kind])
-    for (kind, outcome), count in sorted(done.items()):
-        decided.add_metric([SYSTEM, kind, outcome], count)
-    return [progress, decided, missed, *_decision_histograms(apps, kinds)]
 
 
-def _decision_histograms(apps: Sequence[Application], kinds: list[str]) -> list[Metric]:
-    histogram = HistogramMetricFamily(
-        "kzgate_application_decision_seconds",
-        "Registration to completion, in business-clock seconds",
-        labels=["system", "kind"],
+def _pilot_case(app: PilotApplication, now: datetime, steps: Steps | None) -> Case:
+    """Decided when the head signed (the permit or the refusal); the term runs from
+    registration (Annex 1 row 3), from receipt while nobody has registered it yet."""
+    decided = app.signed_at if app.outcome else None
+    grounds = [str(g["code"]) for g in app.grounds_list()] if app.outcome == "REFUSED" else []
+    return Case(
+        kind=EXPORT_PILOT,
+        started_at=app.registered_at or app.received_at,
+        decided_at=decided,
+        outcome=app.outcome if decided else None,
+        missed=bool(app.late_steps) or any(s.late for s in (steps(app, now) if steps else ())),
+        grounds=tuple(bounded(code, _PILOT_GROUNDS) for code in grounds),
     )
-    for kind in kinds:
-        seconds = [
-            max(0.0, (a.completed_at - a.registered_at).total_seconds())
-            for a in apps
-            if a.kind.value == kind and a.completed_at is not None
-        ]
-        buckets = [(_le(b), float(sum(1 for s in seconds if s <= b))) for b in DECISION_BUCKETS]
-        buckets.append(("+Inf", float(len(seconds))))
-        histogram.add_metric([SYSTEM, kind], buckets, sum_value=sum(seconds))
-    return [histogram]
-
-
-def _le(bound: float) -> str:
-    return repr(float(bound))

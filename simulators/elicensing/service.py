@@ -167,7 +167,11 @@ class Elicense:
         return found
 
     async def _metric_families(self) -> list[Metric]:
-        return application_families(await self.store.all(), self.clock)
+        if self.pilot is None:
+            return application_families(await self.store.all(), self.clock.now())
+        desk = self.pilot.desk
+        pilot = await desk.store.all()
+        return application_families(await self.store.all(), self.clock.now(), pilot, desk.steps)
 
     def app(self) -> Starlette:
         """One app on ELICENSE's port: ``/shep/sync``, ``/health``, ``/ops/*``."""

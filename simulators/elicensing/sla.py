@@ -7,12 +7,12 @@ from registration to completion in business seconds. ``/ops/sla``, ``/ops/applic
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import datetime
 
 from connectors import format_datetime
 from simulators.elicensing.store import Application, Outcome
+from simulators.kit.service_level import percentile
 
 # --- SLA -----------------------------------------------------------------------------------------
 
@@ -82,11 +82,3 @@ def _latency(app: Application) -> float | None:
     if app.completed_at is None:
         return None
     return max(0.0, (app.completed_at - app.registered_at).total_seconds())
-
-
-def percentile(values: Sequence[float], p: float) -> float | None:
-    """Nearest-rank percentile of sorted ``values`` (None when there are none)."""
-    if not values:
-        return None
-    rank = max(1, math.ceil(p / 100 * len(values)))
-    return values[rank - 1]

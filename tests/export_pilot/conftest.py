@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.export_pilot.world import PilotWorld
+from tests.export_pilot.world import PilotWorld, running_pilot
 from tests.gateway.harness import make_pki
 from tests.licensing.world import running_world
 
@@ -19,11 +19,6 @@ def pilot_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def pilot(pilot_pki: Path, tmp_path: Path) -> AsyncIterator[PilotWorld]:
     """The whole system in-process on a virtual clock (Monday 23 Nov 2026, 10:00 KZT), the
     pilot's worker running, nobody at the desk unless the test acts."""
-    async with running_world(pilot_pki, tmp_path, worker=False) as world:
-        pilot = world.harness.elicense.pilot
-        assert pilot is not None
-        pilot.flow.start()
-        try:
-            yield PilotWorld(world, pilot)
-        finally:
-            await pilot.flow.stop()
+    world = running_world(pilot_pki, tmp_path, worker=False)
+    async with world as started, running_pilot(started) as pilot:
+        yield pilot

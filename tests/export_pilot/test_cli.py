@@ -7,6 +7,7 @@ import json
 import httpx
 import pytest
 
+from kzgate.cli.demo import DemoReport
 from kzgate.cli.demo_export_permit import run_demo
 from kzgate.cli.main import build_parser
 from kzgate.cli.officer import officer_command
@@ -52,11 +53,16 @@ async def test_an_officer_works_the_queue_from_the_command_line(
 async def test_demo_export_permit_issues_and_terminates(
     pilot: PilotWorld, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    report = DemoReport()
     async with _desk(pilot) as http:
         code = await run_demo(
-            pilot.portal, http, pilot.world.clock.now(), timeout=20, terminate=True
+            pilot.portal, http, pilot.world.clock.now(), timeout=20, terminate=True, report=report
         )
     out = capsys.readouterr().out
     assert code == 0, out
+    facts = report.facts  # what --json prints
+    assert [step["action"] for step in facts["desk"]] == ["take", "approve", "sign"]
+    assert facts["outcome"] == "ISSUED" and facts["documentNumber"] in out
+    assert facts["keden"].startswith("TERMINATED") and facts["terminationNumber"]
     assert "for the INDUSTRY committee" in out and "ISSUED KZ-TMD-IND-2026-" in out
     assert "VALID (EXPORT_PERMIT)" in out and "TERMINATED (EXPORT_PERMIT) тоқтатылды" in out

@@ -4,6 +4,8 @@ desk over HTTP as officers do, and read what the cabinet, KEDEN and MONITORING r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +93,18 @@ class PilotWorld:
         return [
             d for d in await self.world.portal_documents(at_least) if d.tag == documents.CERTIFIED
         ]
+
+
+@asynccontextmanager
+async def running_pilot(world: World) -> AsyncIterator[PilotWorld]:
+    """``world`` with the pilot's worker running, nobody at the desk unless the test acts."""
+    pilot = world.harness.elicense.pilot if world.harness.elicense else None
+    assert pilot is not None
+    pilot.flow.start()
+    try:
+        yield PilotWorld(world, pilot)
+    finally:
+        await pilot.flow.stop()
 
 
 def _fields(element: etree._Element) -> dict[str, str]:

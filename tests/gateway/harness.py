@@ -7,7 +7,7 @@ on a real database, the broker and provider connector, and GBDUL's own signature
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,7 +130,7 @@ async def running_gateway(
     apps["ELICENSE"] = elicense.app()
     async with registry_apps(settings) as registries:
         apps.update(registries)
-        provider_http = HttpDispatcher(httpx.AsyncClient(mounts=_mounts(settings, apps)))
+        provider_http = HttpDispatcher(httpx.AsyncClient(mounts=in_process_mounts(settings, apps)))
         app = create_app(settings, provider_http=provider_http, clock=clock)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
@@ -166,8 +166,11 @@ def _participants(settings: Settings) -> tuple[AsyncParticipant, AsyncParticipan
     )
 
 
-def _mounts(settings: Settings, apps: dict[str, object]) -> dict[str, httpx.AsyncBaseTransport]:
-    """Each simulated system's URL (as the catalogue computes it) served by its app in-process."""
+def in_process_mounts(
+    settings: Settings, apps: Mapping[str, object]
+) -> dict[str, httpx.AsyncBaseTransport]:
+    """Each simulated system's URL (as the catalogue computes it) served by its app in-process:
+    the ``mounts`` of an ``httpx.AsyncClient`` that reaches ``apps`` as if they listened."""
     registry = load_registry(settings.pki_dir)
     base = settings.simulator_base_port
     return {

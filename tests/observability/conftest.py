@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from connectors.tracing import add_span_processor, tracer
+from tests.export_pilot.world import PilotWorld, running_pilot
 from tests.gateway.harness import make_pki
 from tests.licensing.world import World, running_world
 from tests.simulators.elicensing.samples import import_application
@@ -48,3 +49,17 @@ class LicenceFlow:
     application: str
     licence: str
     trace_id: str
+
+
+@pytest.fixture
+async def world(observed_pki: Path, tmp_path: Path) -> AsyncIterator[World]:
+    """The whole system in-process on a virtual clock, ELICENSE's worker running."""
+    async with running_world(observed_pki, tmp_path) as world:
+        yield world
+
+
+@pytest.fixture
+async def pilot(world: World) -> AsyncIterator[PilotWorld]:
+    """``world`` with the export pilot's worker running, nobody at the desk unless asked."""
+    async with running_pilot(world) as pilot:
+        yield pilot

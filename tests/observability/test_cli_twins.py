@@ -12,7 +12,7 @@ import pytest
 from gateway.messagelog.flows import find_flow
 from kzgate.cli import catalogue
 from kzgate.cli.main import main
-from tests.gateway.harness import _mounts
+from tests.gateway.harness import in_process_mounts
 from tests.observability.conftest import LicenceFlow
 
 
@@ -23,7 +23,7 @@ def cli_env(licence_flow: LicenceFlow, monkeypatch: pytest.MonkeyPatch) -> Licen
     monkeypatch.setenv("KZGATE_PKI_DIR", str(harness.pki_dir))
     monkeypatch.setenv("KZGATE_PORT", "80")
     monkeypatch.setenv("KZGATE_HOST", harness.settings.host)
-    mounts = _mounts(harness.settings, harness.apps)
+    mounts = in_process_mounts(harness.settings, harness.apps)
     gateway = httpx.ASGITransport(app=harness.app)
     # The commands' HTTP reaches the in-process gateway and simulators instead of real ports.
     monkeypatch.setattr(

@@ -55,7 +55,11 @@ def test_counters_of_every_worker_are_summed(tmp_path: Path) -> None:
 def test_the_supervisor_gives_its_workers_an_empty_shared_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    # Recorded first, so that the value share_between_workers sets is undone after the test: a
+    # bare delenv of an absent variable records nothing, and the directory leaked into every
+    # later scrape in this process (simulators' /metrics then read only that empty directory).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "unset by this test")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
     stale = tmp_path / "prometheus" / "counter_123.db"
     stale.parent.mkdir()
     stale.write_bytes(b"last run's counts")

@@ -19,14 +19,13 @@ from starlette.applications import Starlette
 from connectors.config import Settings
 from gateway.channels.context import utc_now
 from gateway.http.app import create_app
-from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher
 from simulators.individuals import service as individuals
 from simulators.kit.database import simulator_database_url
 from simulators.payments import service as payments
 from simulators.payments.store import PaymentStore
 from simulators.tax import service as tax
-from tests.gateway.harness import GATEWAY_URL, Harness
+from tests.gateway.harness import GATEWAY_URL, Harness, in_process_mounts
 
 
 @asynccontextmanager
@@ -55,21 +54,9 @@ async def running_gateway_with_registries(
         broker="embedded",
     )
     async with registry_apps(settings) as apps:
-        provider_http = HttpDispatcher(httpx.AsyncClient(mounts=_mounts(settings, apps)))
+        provider_http = HttpDispatcher(httpx.AsyncClient(mounts=in_process_mounts(settings, apps)))
         app = create_app(settings, provider_http=provider_http, clock=utc_now)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
                 yield Harness(settings=settings, context=app.state.context, http=http)
-
-
-def _mounts(settings: Settings, apps: dict[str, Starlette]) -> dict[str, httpx.AsyncBaseTransport]:
-    """Each system's URL (as the catalogue computes it) served by its app in-process."""
-    registry = load_registry(settings.pki_dir)
-    base = settings.simulator_base_port
-    return {
-        f"http://{settings.host}:{base + registry.senders[sid].port_offset}": httpx.ASGITransport(
-            app=app
-        )
-        for sid, app in apps.items()
-    }
