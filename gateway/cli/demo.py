@@ -33,9 +33,11 @@ from simulators.elicensing.facts import PEP_FEE_PURPOSE
 from simulators.elicensing.rules_fee import LICENCE_FEE_MRP
 from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import Kind
+from simulators.kit.calendar import WorkingCalendar
 from simulators.legal_entities.payload import default_store
 from simulators.payments.payload import build_confirm_request, build_create_request
 from simulators.tax.payload import build_mrp_request
+from simulators.tax.store import default_mrp_table
 
 DEMO_APPLICANT = "170640582744"  # ТОО «Алтын Дала Агро», ACTIVE in GBDUL
 SUBMIT, STATUS = "ElicenseSubmitApplication_v1", "ElicenseApplicationStatus_v1"
@@ -164,7 +166,7 @@ async def pay_licence_fee(client: ShepClient, now: dt.datetime) -> bool:
     amount = answer.findtext("mrp/amount")
     if amount is None:
         print(f"KGD has no MRP of {now.year}: {answer.findtext('resultMessage')}", file=sys.stderr)
-        print("set it (KZGATE_KGD_MRP_FILE) and restart KGD", file=sys.stderr)
+        print(mrp_missing_advice(now.year), file=sys.stderr)
         return False
     fee = f"{Decimal(amount) * LICENCE_FEE_MRP:.2f}"
     reference = f"DEMO-{time.time_ns():x}"
@@ -174,6 +176,33 @@ async def pay_licence_fee(client: ShepClient, now: dt.datetime) -> bool:
     await client.send("PepConfirmPayment_v1", build_confirm_request(payment_id))
     print(f"licence fee {fee} KZT paid through PEP: {payment_id} ({reference})")
     return True
+
+
+def mrp_missing_advice(year: int) -> str:
+    """What to set when KGD has no MRP of ``year``. The MRP is the budget law's; the simulator
+    does not invent it, so the tester either configures it or rehearses in a year KGD knows."""
+    known = max(rate.year for rate in default_mrp_table())
+    day = rehearsal_day(
+        ElicenseSettings().calendar(Kind.LICENCE), dt.date(known, 1, 1), dt.date(known, 12, 31)
+    )
+    return (
+        f"set the MRP of {year} in a table like simulators/tax/fixtures/mrp.json, name it with "
+        f"KZGATE_KGD_MRP_FILE and restart KGD; or rehearse in {known}, a year KGD knows, on a "
+        f"virtual clock: {virtual_clock_line(day)}"
+    )
+
+
+def rehearsal_day(calendar: WorkingCalendar, first: dt.date, last: dt.date) -> dt.date:
+    """A working day in ``first``..``last`` to start a virtual clock on: four weeks before
+    ``last`` leaves a flow room for its working-day deadlines; a short span starts at ``first``."""
+    start = max(first, last - dt.timedelta(days=28))
+    return start if calendar.is_working_day(start) else calendar.next_working_day(start)
+
+
+def virtual_clock_line(day: dt.date) -> str:
+    """The ``./run`` line that starts the system on a virtual clock at 10:00 KZ time of ``day``."""
+    clock = f'{{"start": "{day}T10:00:00+05:00", "speed": 1, "file": "var/clock.json"}}'
+    return f"KZGATE_CLOCK='{clock}' ./run"
 
 
 async def business_now(settings: Settings) -> dt.datetime:

@@ -19,16 +19,30 @@ import time
 import httpx
 from lxml import etree
 
-from connectors import AnswerNotTrusted, GatewayFault, ShepClient
-from gateway.cli.demo import EXIT_FAULT, EXIT_TIMEOUT, business_now, field_texts, simulator_url
+from connectors import AnswerNotTrusted, ErrorInfo, GatewayFault, ShepClient
+from gateway.cli.demo import (
+    EXIT_FAULT,
+    EXIT_TIMEOUT,
+    business_now,
+    field_texts,
+    rehearsal_day,
+    simulator_url,
+    virtual_clock_line,
+)
 from gateway.cli.send import client_for
 from gateway.config import Settings
 from simulators.customs.payload import build_by_number, parse_lookup_answer
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
-from simulators.elicensing.export_pilot.service import QUERY_SERVICE, SUBMIT_SERVICE
+from simulators.elicensing.export_pilot.scope import PilotWindow
+from simulators.elicensing.export_pilot.service import (
+    OUTSIDE_PILOT,
+    QUERY_SERVICE,
+    SUBMIT_SERVICE,
+)
 from simulators.elicensing.export_pilot.staff import load_staff
+from simulators.kit.calendar import EXPORT_PILOT_HOURS, WorkingCalendar
 from simulators.kit.clock import KZ_TIME
 
 
@@ -74,8 +88,16 @@ async def run_demo(
     terminate: bool = False,
 ) -> int:
     """The rehearsal: ``client`` speaks SHEP as EGOV_PORTAL, ``http`` is ELICENSE's desk."""
-    form = sample_application(Annex.INDUSTRY, now.astimezone(KZ_TIME).date())
-    submitted = await client.send(SUBMIT_SERVICE, documents.build(form))
+    today = now.astimezone(KZ_TIME).date()
+    form = sample_application(Annex.INDUSTRY, today)
+    try:
+        submitted = await client.send(SUBMIT_SERVICE, documents.build(form))
+    except GatewayFault as fault:
+        if not _outside_pilot(fault):
+            raise
+        print(f"the pilot is not in force on {today}: {fault.info.error_message}", file=sys.stderr)
+        print(outside_pilot_advice(PilotWindow.from_env()), file=sys.stderr)
+        return EXIT_FAULT
     receipt = field_texts(submitted.response.data[0])
     number = receipt["applicationNumber"]
     print(f"received {number} for the {receipt['committee']} committee (Annex {receipt['annex']})")
@@ -114,6 +136,27 @@ async def run_demo(
         print("KEDEN has not shown the termination yet", file=sys.stderr)
         return EXIT_TIMEOUT
     return 0
+
+
+def outside_pilot_advice(window: PilotWindow) -> str:
+    """What to set when the business date is outside the pilot window. The order runs one year
+    from 10 days after its publication (order p.11), a date the seed does not give: the window is
+    a setting, never moved by the demo, and a virtual clock inside it rehearses honestly."""
+    day = rehearsal_day(WorkingCalendar(EXPORT_PILOT_HOURS), window.start, window.end)
+    return (
+        f"the window is {window.start}..{window.end}: set KZGATE_EXPORT_PILOT_START and "
+        "KZGATE_EXPORT_PILOT_END (ELICENSE) to the order's real term, or rehearse inside the "
+        f"window on a virtual clock: {virtual_clock_line(day)}"
+    )
+
+
+def _outside_pilot(fault: GatewayFault) -> bool:
+    info: ErrorInfo | None = fault.info
+    while info is not None:
+        if info.error_code == OUTSIDE_PILOT.code:
+            return True
+        info = info.sub_error
+    return False
 
 
 async def _wait(client: ShepClient, number: str, timeout: float) -> dict[str, str] | None:

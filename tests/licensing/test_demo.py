@@ -3,8 +3,13 @@ the second time (one fee pays one licence, seed 002 LR p.3)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import pytest
+
 from gateway.cli.demo import DEMO_APPLICANT, pay_licence_fee, sample_application
 from simulators.elicensing.store import Outcome
+from simulators.kit.clock import KZ_TIME
 from tests.licensing.world import World
 
 
@@ -18,3 +23,17 @@ async def test_the_demo_pays_a_fee_for_each_licence_it_files(world: World) -> No
         numbers.append(app.document_number)
     records = await world.keden_records_of(DEMO_APPLICANT)
     assert sorted(r.number for r in records) == sorted(numbers)
+
+
+async def test_the_demo_in_a_year_kgd_has_no_mrp_for_says_what_to_set(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The shipped MRP table ends at 2026 (no budget law has set 2027's yet); 5 January 2027 is
+    # what the real clock reaches in five weeks.
+    assert not await pay_licence_fee(
+        world.portal_client, datetime(2027, 1, 5, 10, 0, tzinfo=KZ_TIME)
+    )
+    err = capsys.readouterr().err
+    assert "KGD has no MRP of 2027" in err
+    assert "set the MRP of 2027" in err and "KZGATE_KGD_MRP_FILE" in err
+    assert 'KZGATE_CLOCK=\'{"start": "2026-12-03T10:00:00+05:00"' in err
