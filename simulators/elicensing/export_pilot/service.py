@@ -119,6 +119,16 @@ class ExportPilot(DeskRoutes):
         assert isinstance(form, ExportPermitApplication)
         return ProviderResult(await self.submit(form, element))
 
+    def window_state(self) -> dict[str, object]:
+        """The pilot's window and whether the business day is in it (``kzgate status`` warns)."""
+        today = _day(self.desk.clock.now())
+        return {
+            "start": self.window.start.isoformat(),
+            "end": self.window.end.isoformat(),
+            "today": today.isoformat(),
+            "inForce": today in self.window,
+        }
+
     def classify_request(self, form: ExportPilotScopeRequest) -> ScopeAnswer:
         try:
             evidence = frozenset(Evidence(e) for e in form.evidence)
