@@ -33,15 +33,16 @@ from simulators.elicensing.facts import PEP_FEE_PURPOSE
 from simulators.elicensing.rules_fee import LICENCE_FEE_MRP
 from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import Kind
-from simulators.kit.calendar import WorkingCalendar
 from simulators.legal_entities.payload import default_store
 from simulators.payments.payload import build_confirm_request, build_create_request
 from simulators.tax.payload import build_mrp_request
-from simulators.tax.store import default_mrp_table
 
 DEMO_APPLICANT = "170640582744"  # ТОО «Алтын Дала Агро», ACTIVE in GBDUL
 SUBMIT, STATUS = "ElicenseSubmitApplication_v1", "ElicenseApplicationStatus_v1"
 EXIT_FAULT, EXIT_TIMEOUT = 2, 4
+# A working Monday of a year KGD's shipped MRP table knows: where the demos' advice starts a
+# virtual clock when the real one is off-hours or past what the settings cover.
+REHEARSAL_DAY = dt.date(2026, 11, 23)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -138,8 +139,7 @@ async def _run_demo(settings: Settings, client: ShepClient, timeout: float) -> i
         print(
             f"filed outside the Trade Committee's working hours ({now:%a %H:%M} KZ time): "
             "processing starts at the registration moment. To rehearse now, run the system "
-            'on a virtual clock, e.g. KZGATE_CLOCK=\'{"start": "2026-11-23T10:00:00+05:00", '
-            '"speed": 1, "file": "var/clock.json"}\' ./run'
+            f"on a virtual clock, e.g. {virtual_clock_line(REHEARSAL_DAY)}"
         )
         return 0
     status = await wait_decided(client, number, timeout)
@@ -181,22 +181,11 @@ async def pay_licence_fee(client: ShepClient, now: dt.datetime) -> bool:
 def mrp_missing_advice(year: int) -> str:
     """What to set when KGD has no MRP of ``year``. The MRP is the budget law's; the simulator
     does not invent it, so the tester either configures it or rehearses in a year KGD knows."""
-    known = max(rate.year for rate in default_mrp_table())
-    day = rehearsal_day(
-        ElicenseSettings().calendar(Kind.LICENCE), dt.date(known, 1, 1), dt.date(known, 12, 31)
-    )
     return (
         f"set the MRP of {year} in a table like simulators/tax/fixtures/mrp.json, name it with "
-        f"KZGATE_KGD_MRP_FILE and restart KGD; or rehearse in {known}, a year KGD knows, on a "
-        f"virtual clock: {virtual_clock_line(day)}"
+        "KZGATE_KGD_MRP_FILE and restart KGD; or rehearse in a year KGD knows, on a virtual "
+        f"clock: {virtual_clock_line(REHEARSAL_DAY)}"
     )
-
-
-def rehearsal_day(calendar: WorkingCalendar, first: dt.date, last: dt.date) -> dt.date:
-    """A working day in ``first``..``last`` to start a virtual clock on: four weeks before
-    ``last`` leaves a flow room for its working-day deadlines; a short span starts at ``first``."""
-    start = max(first, last - dt.timedelta(days=28))
-    return start if calendar.is_working_day(start) else calendar.next_working_day(start)
 
 
 def virtual_clock_line(day: dt.date) -> str:

@@ -25,7 +25,6 @@ from gateway.cli.demo import (
     EXIT_TIMEOUT,
     business_now,
     field_texts,
-    rehearsal_day,
     simulator_url,
     virtual_clock_line,
 )
@@ -35,14 +34,12 @@ from simulators.customs.payload import build_by_number, parse_lookup_answer
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
-from simulators.elicensing.export_pilot.scope import PilotWindow
 from simulators.elicensing.export_pilot.service import (
     OUTSIDE_PILOT,
     QUERY_SERVICE,
     SUBMIT_SERVICE,
 )
 from simulators.elicensing.export_pilot.staff import load_staff
-from simulators.kit.calendar import EXPORT_PILOT_HOURS, WorkingCalendar
 from simulators.kit.clock import KZ_TIME
 
 
@@ -96,7 +93,8 @@ async def run_demo(
         if not _outside_pilot(fault):
             raise
         print(f"the pilot is not in force on {today}: {fault.info.error_message}", file=sys.stderr)
-        print(outside_pilot_advice(PilotWindow.from_env()), file=sys.stderr)
+        window = (await http.get("/desk/window")).json()
+        print(outside_pilot_advice(window), file=sys.stderr)
         return EXIT_FAULT
     receipt = field_texts(submitted.response.data[0])
     number = receipt["applicationNumber"]
@@ -138,13 +136,14 @@ async def run_demo(
     return 0
 
 
-def outside_pilot_advice(window: PilotWindow) -> str:
-    """What to set when the business date is outside the pilot window. The order runs one year
-    from 10 days after its publication (order p.11), a date the seed does not give: the window is
-    a setting, never moved by the demo, and a virtual clock inside it rehearses honestly."""
-    day = rehearsal_day(WorkingCalendar(EXPORT_PILOT_HOURS), window.start, window.end)
+def outside_pilot_advice(window: dict[str, str]) -> str:
+    """What to set when the business date is outside the pilot window (ELICENSE's
+    ``/desk/window``). The order runs one year from 10 days after its publication (order p.11),
+    a date the seed does not give: the window is a setting the demo never moves, and a virtual
+    clock on a working day inside it rehearses honestly."""
+    day = dt.date.fromisoformat(window["rehearsalDay"])
     return (
-        f"the window is {window.start}..{window.end}: set KZGATE_EXPORT_PILOT_START and "
+        f"the window is {window['start']}..{window['end']}: set KZGATE_EXPORT_PILOT_START and "
         "KZGATE_EXPORT_PILOT_END (ELICENSE) to the order's real term, or rehearse inside the "
         f"window on a virtual clock: {virtual_clock_line(day)}"
     )

@@ -130,6 +130,12 @@ class WorkingCalendar:
                 return candidate
         raise ValueError(f"no working day within {_MAX_DAYS_TO_NEXT_WORKING_DAY} days of {day}")
 
+    def working_day_within(self, first: date, last: date) -> date:
+        """A working day in ``first``..``last`` to rehearse on: four weeks before ``last`` when
+        the span allows, so a flow's working-day deadlines still fall inside it."""
+        start = max(first, last - timedelta(days=28))
+        return start if self.is_working_day(start) else self.next_working_day(start)
+
     def nth_working_day_after(self, day: date, n: int) -> date:
         for _ in range(n):
             day = self.next_working_day(day)

@@ -36,4 +36,4 @@ async def test_the_demo_in_a_year_kgd_has_no_mrp_for_says_what_to_set(
     err = capsys.readouterr().err
     assert "KGD has no MRP of 2027" in err
     assert "set the MRP of 2027" in err and "KZGATE_KGD_MRP_FILE" in err
-    assert 'KZGATE_CLOCK=\'{"start": "2026-12-03T10:00:00+05:00"' in err
+    assert 'KZGATE_CLOCK=\'{"start": "2026-11-23T10:00:00+05:00"' in err  # a year KGD knows

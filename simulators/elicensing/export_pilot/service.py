@@ -120,13 +120,16 @@ class ExportPilot(DeskRoutes):
         return ProviderResult(await self.submit(form, element))
 
     def window_state(self) -> dict[str, object]:
-        """The pilot's window and whether the business day is in it (``kzgate status`` warns)."""
+        """The pilot's window, whether the business day is in it (``kzgate status`` warns) and a
+        committees' working day inside it that a virtual clock can rehearse on."""
         today = _day(self.desk.clock.now())
+        start, end = self.window.start, self.window.end
         return {
-            "start": self.window.start.isoformat(),
-            "end": self.window.end.isoformat(),
+            "start": start.isoformat(),
+            "end": end.isoformat(),
             "today": today.isoformat(),
             "inForce": today in self.window,
+            "rehearsalDay": self.desk.calendar.working_day_within(start, end).isoformat(),
         }
 
     def classify_request(self, form: ExportPilotScopeRequest) -> ScopeAnswer:
