@@ -56,13 +56,12 @@ from simulators.customs.declaration_payload import (
 )
 from simulators.customs.declaration_rows import Declaration
 from simulators.customs.declaration_store import DeclarationStore
-from simulators.customs.declarations import CUSTOMS_HOURS
 from simulators.customs.payload import PayloadError
 from simulators.customs.registers import RegisterKind, Registers
 from simulators.customs.risk import RiskProfile
+from simulators.customs.settings import KedenSettings
 from simulators.customs.signatures import declarant_signature
 from simulators.customs.store import RecordStore
-from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import process_clock
 from simulators.kit.ops import guarded
 from simulators.kit.payloads import field_text
@@ -199,7 +198,7 @@ def create_clearance(
         client=client,
         official=official_key(pki_dir),
         clock=clock,
-        calendar=WorkingCalendar(CUSTOMS_HOURS),
+        calendar=KedenSettings().calendar(),
         registers=Registers.from_fixtures(),
         permit_goods=default_permit_goods(),
         risk=risk or RiskProfile(),

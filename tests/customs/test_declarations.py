@@ -281,6 +281,19 @@ async def test_filed_1750_before_holiday_registration_deadline_and_lateness(
         assert report["registrationLate"] == 1
 
 
+async def test_a_decreed_day_off_moves_the_registration_deadline(
+    licensing_pki, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A decree makes Thursday 17 Dec 2026 a day off too: KEDEN's own setting carries it.
+    monkeypatch.setenv("KZGATE_KEDEN_EXTRA_HOLIDAYS", '["2026-12-17"]')
+    async with running_world(licensing_pki, tmp_path, start=BEFORE_HOLIDAY) as world:
+        filed = await _file(world, _declaration("EXP-D", "1", (), code="0101210000"))
+    # 10 working minutes on Tuesday; Wednesday (Independence Day) and the decreed Thursday
+    # skipped; 1 h 50 min from Friday 09:00
+    deadline = datetime(2026, 12, 18, 10, 50, tzinfo=KZ_TIME)
+    assert parse_datetime(str(filed["registrationDeadline"])) == deadline
+
+
 async def test_registered_in_time_is_not_late(world: World) -> None:
     filed = await _file(world, _declaration("EXP-T", "1", (), code="0101210000"))
     clearance = _clearance(world)
