@@ -145,11 +145,19 @@ def declaration_routes(clearance: Clearance) -> Sequence[BaseRoute]:
 
     async def control_result(request: Request) -> Response:
         body = await request.json()
+        violations = body.get("violations", False)
+        if not isinstance(violations, bool):
+            # bool("false") is True: a loosely typed client would refuse a release nobody
+            # refused, so only a JSON boolean is an officer's finding.
+            return JSONResponse(
+                {"error": f"violations must be a JSON boolean (true or false), not {violations!r}"},
+                status_code=400,
+            )
         try:
             declaration = await clearance.record_control_result(
                 request.path_params["number"],
                 str(body["officer"]),
-                violations=bool(body.get("violations", False)),
+                violations=violations,
                 finding=str(body.get("finding") or "no violations found"),
             )
         except OfficerActionRefused as exc:

@@ -504,6 +504,25 @@ async def test_filed_after_hours_is_registered_at_the_next_opening(licensing_pki
         assert (status["status"], status["registrationLate"]) == ("RELEASE_PERMITTED", "false")
 
 
+async def test_officer_result_violations_must_be_a_json_boolean(world: World) -> None:
+    licence = await _licence(world)
+    clearance = _clearance(world)
+    clearance.risk = RiskProfile(examination_share=1.0)
+    filed = await _file(world, _declaration("EXP-STR", "10", (licence,)))
+    number = str(filed["declarationNumber"])
+    await clearance.run_once()
+    transport = httpx.ASGITransport(app=world.harness.keden.app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://keden") as ops:
+        url = f"/ops/declarations/{number}/control-result"
+        body = {"officer": "инспектор Сапарова А.", "violations": "false", "finding": "ok"}
+        answer = await ops.post(url, json=body)
+        assert answer.status_code == 400
+        assert "violations must be a JSON boolean" in answer.json()["error"]
+        assert (await _status(world, number))["status"] == "RISK_CHECK"  # not refused
+        answer = await ops.post(url, json={**body, "violations": False})
+    assert answer.status_code == 200 and answer.json()["status"] == "RELEASE_PERMITTED"
+
+
 async def test_officer_result_for_a_declaration_needing_none_is_refused(world: World) -> None:
     filed = await _file(world, _declaration("EXP-NO", "1", (), code="0101210000"))
     number = str(filed["declarationNumber"])
