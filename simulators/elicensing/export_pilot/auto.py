@@ -112,10 +112,15 @@ class AutoOfficer:
                 later.append(at)
                 continue
             try:
-                await self._do(app)
+                done = await self._do(app)
             except GatewayError as exc:  # a person at the desk did this step first: fine
                 if exc.fault is not WRONG_STEP:
                     raise
+            else:
+                # the step just done starts the next one's think time: wake for it too, not
+                # only at the next idle poll (a second of real time: minutes on a fast clock)
+                if (following := self._due(done)) is not None:
+                    later.append(following)
         await self._terminations_asked()
         return min(later, default=None)
 
@@ -138,17 +143,17 @@ class AutoOfficer:
             return add_working_time(calendar, app.reviewed_at, s.sign)
         return None
 
-    async def _do(self, app: PilotApplication) -> None:
+    async def _do(self, app: PilotApplication) -> PilotApplication:
+        """The due step of ``app``, done; the application after it."""
         staff = self.desk.staff[Committee(app.committee)]
         # officers share the work by application number, as a head of unit would assign it
         officer = staff.officers[int(app.number[-6:]) % len(staff.officers)].id
         if app.state is State.RECEIVED:
-            await self.desk.take(app.number, officer)
-        elif app.state is State.REGISTERED:
+            return await self.desk.take(app.number, officer)
+        if app.state is State.REGISTERED:
             reviewer = app.registered_by or officer
             if app.findings_list():
-                await self.desk.refuse(app.number, reviewer)
-            else:
-                await self.desk.approve(app.number, reviewer)
-        elif app.state is State.REVIEWED:
-            await self.desk.sign(app.number, staff.head.id)
+                return await self.desk.refuse(app.number, reviewer)
+            return await self.desk.approve(app.number, reviewer)
+        assert app.state is State.REVIEWED  # _due gives no moment for any other state
+        return await self.desk.sign(app.number, staff.head.id)
