@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from simulators.customs.models import RecordStatus, TradeCountryRole, TradeType
-from simulators.kit.calendar import WorkingCalendar, WorkingHours
+from simulators.kit.calendar import WorkingHours
 
 # Seed 004 Annex 5 names no working hours for customs (its Standard para 4 is not in the text).
 # UNCERTAIN: the ordinary hours of a state body (09:00-18:00, lunch 13:00-14:00, as seed 002's
@@ -187,26 +187,3 @@ class ControlResult:
     finding: str
     recorded_at: datetime
     forms: tuple[ControlForm, ...] = field(default=())
-
-
-# --- deadlines on the calendar ----------------------------------------------------------------
-
-
-def add_working_time(calendar: WorkingCalendar, start: datetime, span: timedelta) -> datetime:
-    """The moment ``span`` of working time after ``start`` (off-hours do not count).
-
-    A filing at 17:50 on the last working day before a holiday, with a 2-hour term and an 18:00
-    close, has 10 minutes that day and the remaining 1 h 50 min from the next working opening.
-    """
-    left = span
-    moment = calendar.registration_moment(start)
-    day = moment.date()
-    while True:
-        for begin, end in calendar.periods_on(day):
-            if end <= moment:
-                continue
-            begin = max(begin, moment)
-            if end - begin >= left:
-                return begin + left
-            left -= end - begin
-        day = calendar.next_working_day(day)

@@ -191,6 +191,25 @@ class WorkingCalendar:
             case DeadlineRule.REGISTRATION_DAY:
                 return self._end_of_day(self.nth_working_day_after(day, n - 1))
 
+    def add_working_time(self, start: datetime, span: timedelta) -> datetime:
+        """The moment ``span`` of working time after ``start`` (off-hours and lunch count nothing).
+
+        A filing at 17:50 on the last working day before a holiday, with a 2-hour term and an
+        18:00 close, has 10 minutes that day and the remaining 1 h 50 min from the next opening.
+        """
+        left = span
+        moment = self.registration_moment(start)
+        day = moment.date()
+        while True:
+            for begin, end in self.periods_on(day):
+                if end <= moment:
+                    continue
+                begin = max(begin, moment)
+                if end - begin >= left:
+                    return begin + left
+                left -= end - begin
+            day = self.next_working_day(day)
+
     def working_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Working time in [a, b); negative when ``b`` is before ``a`` (e.g. time overdue)."""
         a, b = self._local(a), self._local(b)

@@ -19,7 +19,6 @@ from simulators.customs.declarations import (
     ExportDeclaration,
     PaymentMethod,
     PermitDocument,
-    add_working_time,
 )
 from simulators.customs.formation import PermitGoods, exclusions, identification, permit_check
 from simulators.customs.models import RecordStatus, TradeCountryRole, TradeType
@@ -182,7 +181,7 @@ def at(text: str) -> datetime:
     ],
 )
 def test_registration_deadline_counts_working_time_only(filed: str, due: str) -> None:
-    assert add_working_time(CALENDAR, at(filed), REGISTRATION_TERM) == at(due)
+    assert CALENDAR.add_working_time(at(filed), REGISTRATION_TERM) == at(due)
 
 
 # --- the risk system ----------------------------------------------------------------------------

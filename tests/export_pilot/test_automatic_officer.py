@@ -18,7 +18,6 @@ from simulators.elicensing.export_pilot.auto import (
     AutoOfficer,
     AutoOfficerSettings,
     Mode,
-    add_working_time,
     parse_think,
 )
 from simulators.elicensing.export_pilot.forms import Consent
@@ -36,7 +35,7 @@ def test_think_times_are_working_time_on_the_committees_calendar() -> None:
     calendar = WorkingCalendar(EXPORT_PILOT_HOURS)
     friday_17 = dt.datetime(2026, 11, 27, 17, 0, tzinfo=KZ_TIME)
     # 30 min left on Friday, the weekend and Monday's lunch 12:30-14:30 count nothing
-    assert add_working_time(calendar, friday_17, timedelta(hours=4, minutes=30)) == dt.datetime(
+    assert calendar.add_working_time(friday_17, timedelta(hours=4, minutes=30)) == dt.datetime(
         2026, 11, 30, 15, 0, tzinfo=KZ_TIME
     )
     assert parse_think("take=45m, review=3h") == {

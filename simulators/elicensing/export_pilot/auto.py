@@ -33,7 +33,6 @@ from simulators.elicensing.export_pilot.store import (
     State,
     applications,
 )
-from simulators.kit.calendar import WorkingCalendar
 
 
 class Mode(StrEnum):
@@ -79,22 +78,6 @@ def parse_think(text: str) -> dict[str, timedelta]:
     return found
 
 
-def add_working_time(calendar: WorkingCalendar, start: datetime, amount: timedelta) -> datetime:
-    """The moment ``amount`` of working time after ``start`` (outside hours counts nothing)."""
-    left = amount
-    day = calendar.registration_moment(start).date()
-    moment = calendar.registration_moment(start)
-    while True:
-        for begin, end in calendar.periods_on(day):
-            begin = max(begin, moment)
-            if begin >= end:
-                continue
-            if end - begin >= left:
-                return begin + left
-            left -= end - begin
-        day = calendar.next_working_day(day)
-
-
 @dataclass
 class AutoOfficer:
     desk: Desk
@@ -136,11 +119,11 @@ class AutoOfficer:
     def _due(self, app: PilotApplication) -> datetime | None:
         calendar, s = self.desk.calendar, self.settings
         if app.state is State.RECEIVED:
-            return add_working_time(calendar, app.received_at, s.take)
+            return calendar.add_working_time(app.received_at, s.take)
         if app.state is State.REGISTERED and app.registered_at and s.mode is not Mode.HOLD_REVIEW:
-            return add_working_time(calendar, app.registered_at, s.review)
+            return calendar.add_working_time(app.registered_at, s.review)
         if app.state is State.REVIEWED and app.reviewed_at and s.mode is not Mode.HOLD_SIGNATURE:
-            return add_working_time(calendar, app.reviewed_at, s.sign)
+            return calendar.add_working_time(app.reviewed_at, s.sign)
         return None
 
     async def _do(self, app: PilotApplication) -> PilotApplication:
