@@ -42,9 +42,11 @@ class DeclarationStatus(StrEnum):
     """The statuses of para 8 (L1088-1093) and para 8(3) (L1085), shown online to the declarant.
 
     SUBMITTED «берілді», REGISTERED «тіркелді», REGISTRATION_REFUSED «тіркеуден бас тартылды»,
-    RISK_CHECK «тәуекелдерді басқару жүйесінің тексеруі», RELEASE_PERMITTED «шығаруға рұқсат
-    берілді», RELEASE_REFUSED «тауарларды шығарудан бас тарту». A formation refusal (process 5)
-    is answered at once and never becomes a declaration, so it has no status.
+    RISK_CHECK «тәуекелдерді басқару жүйесінің тексеруі» (para 8, L1090-1091), RELEASE_PERMITTED
+    «тауарларды шығаруға рұқсат берілді», RELEASE_REFUSED «тауарларды шығарудан бас тарту» (para
+    8(3), L1081 and L1085, the two the text quotes as statuses in full; its list shortens the
+    first to «шығаруға рұқсат берілді»). ``kk`` is the label the declarant reads. A formation
+    refusal (process 5) is answered at once and never becomes a declaration, so it has no status.
     """
 
     SUBMITTED = "SUBMITTED"
@@ -58,6 +60,19 @@ class DeclarationStatus(StrEnum):
     def final(self) -> bool:
         return self in _FINAL
 
+    @property
+    def kk(self) -> str:
+        return _KK[self]
+
+
+_KK = {
+    DeclarationStatus.SUBMITTED: "берілді",
+    DeclarationStatus.REGISTERED: "тіркелді",
+    DeclarationStatus.REGISTRATION_REFUSED: "тіркеуден бас тартылды",
+    DeclarationStatus.RISK_CHECK: "тәуекелдерді басқару жүйесінің тексеруі",
+    DeclarationStatus.RELEASE_PERMITTED: "тауарларды шығаруға рұқсат берілді",
+    DeclarationStatus.RELEASE_REFUSED: "тауарларды шығарудан бас тарту",
+}
 
 _FINAL = {
     DeclarationStatus.REGISTRATION_REFUSED,

@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 from signxml import XMLVerifier
 
-from connectors import GatewayFault, parse_datetime, sign_payload
+from connectors import XSD_DIR, GatewayFault, parse_datetime, sign_payload
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,
@@ -162,6 +162,18 @@ async def test_release_notices_reach_the_cabinet_signed_by_the_official(world: W
         ["SUBMITTED", "REGISTERED", "RISK_CHECK", "RELEASE_PERMITTED"]
     )
     assert {d.findtext("declarationNumber") for d in notices} == {filed["declarationNumber"]}
+    # the declarant reads each status in the seed's words
+    assert {(d.findtext("status"), d.findtext("statusKk")) for d in notices} == {
+        ("SUBMITTED", "берілді"),
+        ("REGISTERED", "тіркелді"),
+        ("RISK_CHECK", "тәуекелдерді басқару жүйесінің тексеруі"),
+        ("RELEASE_PERMITTED", "тауарларды шығаруға рұқсат берілді"),
+    }
+    status = await _status(world, str(filed["declarationNumber"]))
+    assert status["statusKk"] == "тауарларды шығаруға рұқсат берілді"
+    schema = etree.XMLSchema(etree.parse(str(XSD_DIR / "keden.xsd")))
+    for notice in notices:  # KEDEN's contract describes what it sends
+        schema.assertValid(notice)
     cert = (world.harness.pki_dir / "personal" / "KEDEN-OFFICIAL-0001.pem").read_bytes()
     for notice in notices:
         XMLVerifier().verify(notice, x509_cert=cert)  # the official's personal key, offline
