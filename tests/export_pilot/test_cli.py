@@ -70,10 +70,14 @@ async def test_demo_export_permit_issues_and_terminates(
 
 
 async def test_demo_export_permit_after_the_pilot_window_says_what_to_set(
-    pilot_pki: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    pilot_pki: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    # 5 January 2027 on the virtual clock: past the default window (2026), as the real clock
-    # will be on the first working days of 2027.
+    # 5 January 2027 on the virtual clock: past the window of 2026 (today's default), as the
+    # real clock will be on the first working days of 2027.
+    monkeypatch.setenv("KZGATE_EXPORT_PILOT_START", "2026-01-01")
     async with running_world(pilot_pki, tmp_path, start=JANUARY_2027, worker=False) as world:
         pilot = world.harness.elicense.pilot
         assert pilot is not None
