@@ -27,10 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from connectors.config import Settings  # noqa: E402
 from connectors.roster import roster_entry  # noqa: E402
 from gateway.broker.factory import DEFAULT_AMQP_URL  # noqa: E402
 from gateway.broker.port import RetryPolicy  # noqa: E402
-from gateway.config import Settings  # noqa: E402
 from gateway.observability.metrics import MULTIPROC_ENV  # noqa: E402
 from gateway.registry import load_registry  # noqa: E402
 from tests.ports import free_port_block  # noqa: E402
@@ -84,7 +84,7 @@ def start_system(
     base = free_port_block(12)
     system = System(url=f"http://127.0.0.1:{base}", var=var, namespace=_run_namespace())
     env = {**_environment(var, base, broker, system.namespace, database_url), **(extra_env or {})}
-    command = [sys.executable, "-m", "gateway.cli.main", "serve"]
+    command = [sys.executable, "-m", "kzgate.cli.main", "serve"]
     system.processes["gateway"] = subprocess.Popen([*command, "gateway"], env=env, cwd=ROOT)
     system.gateway_urls.append(system.url)
     for number in range(2, instances + 1):
@@ -334,6 +334,6 @@ def level_figures(level: Any, processes: list[str]) -> dict[str, Any]:
 
 def level_progress(what: str) -> Any:
     """A spinner with elapsed time on stderr (terminals only) while one level runs."""
-    from gateway.cli.output import progress
+    from kzgate.cli.output import progress
 
     return progress(what)

@@ -82,7 +82,7 @@ from connectors import (  # noqa: E402
     TrustStore,
     init_pki,
 )
-from gateway.cli.demo import sample_application  # noqa: E402
+from kzgate.cli.demo import sample_application  # noqa: E402
 from simulators.elicensing import documents, forms  # noqa: E402
 from simulators.elicensing.rules_fee import LICENCE_FEE_MRP  # noqa: E402
 from simulators.elicensing.settings import DEFAULT_WORKERS, ElicenseSettings  # noqa: E402

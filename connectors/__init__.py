@@ -9,9 +9,11 @@ itself stands on.
   signing and checking as a zeep WS-Security plugin (``zeep.Client(wsdl, wsse=ShepSignature(…))``).
 
 The ground every process with state or telemetry stands on, imported from its own face rather
-than re-exported here: ``db`` (engines, the UTC column type, concurrent table creation),
-``tracing`` (W3C trace context, spans, the HTTP middleware), ``scrape`` (the ``/metrics``
-exposition); and ``attacks``, the catalogue of hostile envelopes every verifier must refuse.
+than re-exported here: ``config`` (the one ``Settings`` every process — gateway, simulator,
+command line — reads from ``KZGATE_*``), ``db`` (engines, the UTC column type, concurrent table
+creation), ``tracing`` (W3C trace context, spans, the HTTP middleware), ``scrape`` (the
+``/metrics`` exposition); and ``attacks``, the catalogue of hostile envelopes every verifier must
+refuse.
 
 Import what you need from here (``from connectors import ShepClient, TransportKey``); the
 submodules are the kit's own layout and may move. The kit imports nothing of ``gateway`` or

@@ -14,13 +14,13 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import GATEWAY_ID, PayloadSchemas, TransportKey, TrustStore
+from connectors.config import Settings
 from connectors.db import create_engine
 from connectors.tracing import setup_tracing
 from connectors.wsse.pki import is_dev_certificate
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.channels.policy import SecurityPolicy
-from gateway.config import Settings
 from gateway.console.auth import default_credential_problems
 from gateway.delivery.connector import SystemConnector
 from gateway.delivery.context import DeliveryContext, DeliverySettings

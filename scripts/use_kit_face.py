@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCOPES = ("gateway", "simulators", "tests", "examples", "bench")
+SCOPES = ("kzgate", "gateway", "simulators", "tests", "examples", "bench")
 
 
 def _face() -> dict[str, object]:

@@ -1,21 +1,23 @@
 """The import rules of the project, checked on the source with ``ast`` (no import is executed).
 
 The layers, bottom to top: ``connectors`` (the SHEP kit every participant uses to connect to the
-gateway) — then ``gateway`` and ``simulators``, peers that both stand on the kit and never on each
-other. The rules:
+gateway, and the ground every process stands on: settings, database, tracing) — then ``gateway``
+and ``simulators``, peers that both stand on the kit and never on each other — then ``kzgate``, the
+product (the command line and the rehearsal engine), which drives both. The rules:
 
 - ``kit-up``: the kit imports nothing of the gateway or the simulators;
 - ``gateway-sim``: the gateway imports no simulator;
 - ``sim-gateway``: no simulator imports the gateway;
+- ``product``: nothing of the kit, the gateway or the simulators imports the product;
 - ``delivery-intake``: the gateway's delivery (``gateway/delivery/``: what goes to a provider after
   acceptance) imports nothing of its intake (``gateway/channels/``: what arrives from a caller);
 - ``private``: no module imports another module's ``_private`` name;
 - ``importlib``: no wiring by ``importlib`` strings (an import hidden in a string escapes all of
   the rules above).
 
-``KNOWN_DEBTS`` lists the violations that existed when the rules were written (issue 11); the
-test fails on any violation not listed *and* on a listed one that is gone, so the list can only
-shrink. ``test_checker_catches_planted_violations`` proves each rule fires.
+The tree breaks none of them (issue 11 paid the last debts by lifting the command line and the
+rehearsal engine into ``kzgate``); ``test_checker_catches_planted_violations`` proves each rule
+fires.
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("connectors", "gateway", "simulators")
+PACKAGES = ("connectors", "gateway", "simulators", "kzgate")
+# The layers the product stands on, which may not import it.
+BELOW_PRODUCT = frozenset({"connectors", "gateway", "simulators"})
 # The private-name rule holds for every Python file we ship or run, not only the packages.
 PRIVATE_SCOPE = (*PACKAGES, "examples", "bench", "scripts")
 
@@ -97,6 +101,8 @@ def violations(root: Path) -> set[Violation]:
                     found.add(Violation("gateway-sim", where, target))
                 if layer == "simulators" and top == "gateway":
                     found.add(Violation("sim-gateway", where, target))
+                if layer in BELOW_PRODUCT and top == "kzgate":
+                    found.add(Violation("product", where, target))
                 if where.startswith("gateway/delivery/") and _reaches_intake(target, names):
                     found.add(Violation("delivery-intake", where, target))
                 for name in names:
@@ -107,75 +113,25 @@ def violations(root: Path) -> set[Violation]:
     return found
 
 
-# Violations that predate the rules (issue 11), to be paid off; an entry that no longer occurs
-# fails the test, so that it is removed with the code that paid it. The rehearsal runner's ties
-# (issue 10, simulators/rehearsal <-> gateway/cli) landed beside the rules: a tester's tool
-# between the CLI and the simulators, whose place is decided with the roster (issue 11 item 3).
-_DEBTS = """
-gateway-sim  gateway/cli/demo.py simulators.customs.payload
-gateway-sim  gateway/cli/demo.py simulators.elicensing
-gateway-sim  gateway/cli/demo.py simulators.elicensing.facts
-gateway-sim  gateway/cli/demo.py simulators.elicensing.rules_fee
-gateway-sim  gateway/cli/demo.py simulators.elicensing.settings
-gateway-sim  gateway/cli/demo.py simulators.elicensing.store
-gateway-sim  gateway/cli/demo.py simulators.legal_entities.payload
-gateway-sim  gateway/cli/demo.py simulators.payments.payload
-gateway-sim  gateway/cli/demo.py simulators.tax.payload
-gateway-sim  gateway/cli/demo_declaration.py simulators.customs.declaration_payload
-gateway-sim  gateway/cli/demo_declaration.py simulators.customs.declarations
-gateway-sim  gateway/cli/demo_declaration.py simulators.customs.payload
-gateway-sim  gateway/cli/demo_declaration.py simulators.elicensing
-gateway-sim  gateway/cli/demo_declaration.py simulators.kit.calendar
-gateway-sim  gateway/cli/demo_declaration.py simulators.kit.personal_keys
-gateway-sim  gateway/cli/demo_export_permit.py simulators.customs.payload
-gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot
-gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.staff
-gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.goods
-gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.samples
-gateway-sim  gateway/cli/demo_export_permit.py simulators.elicensing.export_pilot.service
-gateway-sim  gateway/cli/demo_export_permit.py simulators.kit.clock
-gateway-sim  gateway/cli/officer.py simulators.kit.ops
-gateway-sim  gateway/cli/serve.py simulators.kit.clock
-gateway-sim  gateway/console/systems.py simulators.kit.ops
-sim-gateway  simulators/customs/service.py gateway.config
-sim-gateway  simulators/elicensing/assembly.py gateway.config
-sim-gateway  simulators/individuals/service.py gateway.config
-sim-gateway  simulators/legal_entities/service.py gateway.config
-sim-gateway  simulators/monitoring/service.py gateway.config
-sim-gateway  simulators/payments/service.py gateway.config
-sim-gateway  simulators/portal/service.py gateway.config
-sim-gateway  simulators/tax/service.py gateway.config
-gateway-sim  gateway/cli/scenario.py simulators.kit.ops
-gateway-sim  gateway/cli/scenario.py simulators.rehearsal.engine
-gateway-sim  gateway/cli/scenario.py simulators.rehearsal.loader
-gateway-sim  gateway/cli/scenario.py simulators.rehearsal.model
-gateway-sim  gateway/cli/scenario.py simulators.rehearsal.report
-sim-gateway  simulators/rehearsal/engine.py gateway.cli.catalogue
-sim-gateway  simulators/rehearsal/filings.py gateway.cli.demo
-sim-gateway  simulators/rehearsal/filings.py gateway.cli.demo_declaration
-sim-gateway  simulators/rehearsal/engine.py gateway.cli.send
-sim-gateway  simulators/rehearsal/engine.py gateway.config
-"""
-KNOWN_DEBTS = {Violation(*line.split()) for line in _DEBTS.strip().splitlines()}
-
-
 def test_imports_only_point_down() -> None:
-    found = violations(ROOT)
-    new = sorted(found - KNOWN_DEBTS)
-    paid = sorted(KNOWN_DEBTS - found)
-    assert not new, "imports breaking the layering:\n" + "\n".join(map(str, new))
-    assert not paid, "paid debts still listed in KNOWN_DEBTS:\n" + "\n".join(map(str, paid))
+    found = sorted(violations(ROOT))
+    assert not found, "imports breaking the layering:\n" + "\n".join(map(str, found))
 
 
 def test_checker_catches_planted_violations(tmp_path: Path) -> None:
     planted = {
-        "connectors/wire.py": "from gateway.config import Settings\n",
+        "connectors/wire.py": "from gateway.registry import Registry\n",
         "gateway/app.py": "import simulators.tax.service\n",
         "gateway/rel/__init__.py": "",
         "gateway/rel/a.py": "from ..helpers import _secret\n",
         "simulators/tax/service.py": "from gateway.soap import sync\n",
         "simulators/wiring.py": "import importlib\nimportlib.import_module('gateway.x')\n",
         "examples/demo.py": "from connectors.client import _sign\n",
+        "gateway/console/pages.py": "from kzgate.cli.catalogue import catalogue\n",
+        "simulators/kit/rehearse.py": "from kzgate import rehearsal\n",
+        "connectors/product.py": "import kzgate.cli.main\n",
+        # the product stands on both sides: no violation
+        "kzgate/cli/serve.py": "from gateway.assembly import build\nimport simulators.tax\n",
         "gateway/delivery/__init__.py": "",
         "gateway/delivery/push.py": "from gateway.channels.context import GatewayContext\n",
         "gateway/delivery/rel.py": "from .. import channels\n",
@@ -184,12 +140,15 @@ def test_checker_catches_planted_violations(tmp_path: Path) -> None:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text)
     assert violations(tmp_path) == {
-        Violation("kit-up", "connectors/wire.py", "gateway.config"),
+        Violation("kit-up", "connectors/wire.py", "gateway.registry"),
         Violation("gateway-sim", "gateway/app.py", "simulators.tax.service"),
         Violation("private", "gateway/rel/a.py", "gateway.helpers:_secret"),
         Violation("sim-gateway", "simulators/tax/service.py", "gateway.soap"),
         Violation("importlib", "simulators/wiring.py", "importlib"),
         Violation("private", "examples/demo.py", "connectors.client:_sign"),
+        Violation("product", "gateway/console/pages.py", "kzgate.cli.catalogue"),
+        Violation("product", "simulators/kit/rehearse.py", "kzgate"),
+        Violation("product", "connectors/product.py", "kzgate.cli.main"),
         Violation("delivery-intake", "gateway/delivery/push.py", "gateway.channels.context"),
         Violation("delivery-intake", "gateway/delivery/rel.py", "gateway"),
     }

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("gateway", "connectors", "simulators")
+PACKAGES = ("kzgate", "gateway", "connectors", "simulators")
 LIMIT = 400
 
 # Empty since issue 11 split the last five (E-licensing's store, rules, service and documents, the

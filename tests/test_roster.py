@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from connectors.config import Settings
 from connectors.roster import (
     PUSH_PATH,
     ROSTER,
@@ -26,10 +27,9 @@ from connectors.roster import (
     check_roster,
     roster_entry,
 )
-from gateway.cli.serve import simulator_command
-from gateway.config import Settings
 from gateway.registry import load_registry
 from gateway.registry.catalogue import DEFAULT_CATALOGUE
+from kzgate.cli.serve import simulator_command
 from tests.pki import make_test_pki
 from tests.ports import free_port_block
 

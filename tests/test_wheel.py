@@ -29,7 +29,10 @@ from gateway.paths import PROJECT_ROOT
 from tests.ports import free_port_block
 
 # What a wheel is built from: the packaging files, the packages and the contracts.
-SOURCES = ("pyproject.toml", "setup.py", "README.md", "gateway", "connectors", "simulators")
+SOURCES = (
+    *("pyproject.toml", "setup.py", "README.md"),
+    *("kzgate", "gateway", "connectors", "simulators"),
+)
 CONTRACTS = ("wsdl", "xsd")
 PIP = (sys.executable, "-m", "pip", "--quiet")
 WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"

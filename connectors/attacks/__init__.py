@@ -10,6 +10,6 @@ their own client's verifier.
 
 The catalogue is wire-level — built from any signer's key and the kit's envelopes, judged by the
 SOAP fault catalogue — so it lives in the kit, where the gateway, the simulators and a state
-system's own tests can all use it. Only the gateway's kit for ``kzgate attack`` (requests as the
-gateway relays them, read from its registry) is the gateway's: ``gateway/cli/attack.py``.
+system's own tests can all use it. Only what ``kzgate attack`` adds (requests as the gateway
+relays them, read from its registry) belongs to the command line: ``kzgate/cli/attack.py``.
 """

@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING, Literal
 
+from connectors.config import Settings
 from gateway.broker.port import Broker, RetryPolicy
-from gateway.config import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from connectors import TransportKey, TrustStore
+from connectors.config import Settings
 from gateway.broker import Broker
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.policy import SecurityPolicy
-from gateway.config import Settings
 from gateway.messagelog import MessageLog
 from gateway.observability.metrics import GatewayMetrics
 from gateway.registry import Registry

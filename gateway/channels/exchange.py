@@ -30,10 +30,10 @@ from connectors import (
     split_envelope,
     validate_operation,
 )
+from connectors.config import Settings
 from connectors.tracing import current_trace_id
 from gateway.channels.admission import Admitted
 from gateway.channels.context import GatewayContext
-from gateway.config import Settings
 from gateway.messagelog import Direction, HopRecord, MessageClaim, Outcome
 
 log = logging.getLogger(__name__)

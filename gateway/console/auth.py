@@ -16,7 +16,7 @@ import time
 
 from starlette.requests import Request
 
-from gateway.config import Settings
+from connectors.config import Settings
 
 COOKIE = "kzgate_console"
 SESSION_SECONDS = 8 * 3600

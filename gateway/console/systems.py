@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 
-from gateway.config import Settings
+from connectors.config import Settings
+from connectors.ops_access import operator_headers
 from gateway.registry import Registry
-from simulators.kit.ops import operator_headers
 
 OPS_TIMEOUT = 10.0
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from connectors import TrustStore, XmlLimits
+from connectors.config import Settings
 from gateway.broker import Broker
-from gateway.config import Settings
 from gateway.observability.metrics import GatewayMetrics
 from gateway.registry import Registry
 from gateway.tracking import MessageTracker

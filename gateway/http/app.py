@@ -26,13 +26,13 @@ from connectors import (
     render_wsdl,
     render_xsd,
 )
+from connectors.config import Settings
 from connectors.tracing import TraceMiddleware
 from gateway.assembly import assemble, disassemble, purge_expired_claims
 from gateway.channels.async_channel import AsyncChannel
 from gateway.channels.context import GatewayContext, utc_now
 from gateway.channels.exchange import SoapReply
 from gateway.channels.sync import SyncChannel
-from gateway.config import Settings
 from gateway.console.backend import ConsoleBackend
 from gateway.console.routes import console_routes
 from gateway.messagelog.checkpoint import checkpoint_forever

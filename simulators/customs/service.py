@@ -30,8 +30,8 @@ from connectors import (
     errors,
     format_datetime,
 )
+from connectors.config import Settings
 from connectors.roster import roster_entry
-from gateway.config import Settings
 from simulators.customs.clearance import Clearance
 from simulators.customs.declaration_service import (
     create_clearance,

@@ -13,8 +13,8 @@ import httpx
 from starlette.applications import Starlette
 
 from connectors import GatewayError, ShepClient, SyncRequest, TransportKey, TrustStore, errors
+from connectors.config import Settings
 from connectors.roster import roster_entry
-from gateway.config import Settings
 from simulators.elicensing.export_pilot.assembly import create_export_pilot
 from simulators.elicensing.flow import DEFAULT_RETRY_DELAYS, SYSTEM_ID, LicensingFlow
 from simulators.elicensing.permit_query import ExecutionLedger, PermitQuery, routed

@@ -15,7 +15,9 @@ Reading ``/ops/*`` stays open: testers and ``kzgate status`` need it. A request 
   from the network is exactly what issue 8 found.
 
 The settings are read from the environment at each request, so every app factory gets the guard
-without plumbing, and an operator can see the rule in one place.
+without plumbing, and an operator can see the rule in one place. The operator's side — where the
+token comes from, the headers a tool sends — is in ``connectors/ops_access.py``, where the console
+and the command line reach it without importing a simulator.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from connectors import GatewayError, errors
+from connectors.ops_access import ops_token
 
 READ_ONLY = frozenset({"GET", "HEAD"})
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -58,7 +61,7 @@ class OpsAccess:
         return cls(
             env=os.environ.get("KZGATE_ENV", "development"),
             bind_host=os.environ.get("KZGATE_HOST", "127.0.0.1"),
-            token=os.environ.get("KZGATE_OPS_TOKEN") or None,
+            token=ops_token(),
         )
 
     def refusal(self, request: Request) -> Response | None:
@@ -107,13 +110,6 @@ def guarded(endpoint: Callable[[Request], Awaitable[Response]]) -> Endpoint:
         return ops_refusal(request) or await endpoint(request)
 
     return checked
-
-
-def operator_headers() -> dict[str, str]:
-    """What an operator's tool (kzgate sim, the console) sends with ops calls: the bearer token
-    when one is configured, so the same tool works beyond loopback."""
-    token = os.environ.get("KZGATE_OPS_TOKEN")
-    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 def ops_refusal(request: Request) -> Response | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from gateway.config import Settings
+from connectors.config import Settings
 from simulators.legal_entities.payload import GBDUL
 
 SYSTEM = GBDUL.system

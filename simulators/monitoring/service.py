@@ -10,8 +10,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors import GatewayError, TrustStore, errors
+from connectors.config import Settings
 from connectors.roster import roster_entry
-from gateway.config import Settings
 from simulators.kit.database import simulator_database_url
 from simulators.kit.inbox import Inbox, InboxMessage
 from simulators.kit.participant import AsyncParticipant

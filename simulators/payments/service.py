@@ -10,9 +10,9 @@ from lxml import etree
 from starlette.applications import Starlette
 
 from connectors import SyncRequest, TrustStore
+from connectors.config import Settings
 from connectors.roster import roster_entry
 from connectors.tracing import traced_middleware
-from gateway.config import Settings
 from simulators.kit.clock import Clock, process_clock
 from simulators.kit.database import simulator_database_url
 from simulators.kit.payloads import read_for_service

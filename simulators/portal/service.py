@@ -7,8 +7,8 @@ from pathlib import Path
 from starlette.applications import Starlette
 
 from connectors import TrustStore
+from connectors.config import Settings
 from connectors.roster import roster_entry
-from gateway.config import Settings
 from simulators.kit.database import simulator_database_url
 from simulators.kit.participant import AsyncParticipant
 

@@ -12,8 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors import SyncRequest, TrustStore
+from connectors.config import Settings
 from connectors.roster import roster_entry
-from gateway.config import Settings
 from simulators.kit.clock import KZ_TIME, process_clock
 from simulators.kit.database import simulator_database_url
 from simulators.kit.payloads import read_for_service

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from connectors.config import Settings
 from connectors.db import create_engine
 from gateway.broker import Message, RetryPolicy
 from gateway.broker.embedded import EmbeddedBroker
 from gateway.broker.factory import broker_kind, open_broker
 from gateway.broker.rabbitmq import RabbitBroker
-from gateway.config import Settings
 from gateway.storage import create_schema
 from tests.broker.conftest import fresh_namespace
 from tests.broker.test_contract import ALPHA

@@ -12,7 +12,7 @@ import pytest
 
 from gateway.broker import BrokerError, BrokerUnavailable, Delivery, Message, RetryPolicy
 from gateway.broker.rabbitmq import RabbitBroker
-from gateway.cli.main import main as kzgate
+from kzgate.cli.main import main as kzgate
 from tests.broker.conftest import FAST_RETRY, SYSTEMS, Inbox, fresh_namespace, rabbit_broker
 from tests.broker.test_contract import ALPHA, message
 from tests.services import require_rabbitmq

@@ -10,9 +10,9 @@ from cryptography import x509
 
 from connectors import all_faults
 from connectors.wsse.pki import SYSTEMS
-from gateway.cli.faults import fault_table
-from gateway.cli.main import main as kzgate
 from gateway.paths import PROJECT_ROOT
+from kzgate.cli.faults import fault_table
+from kzgate.cli.main import main as kzgate
 
 
 def test_readme_fault_table_is_the_one_kzgate_prints() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.cli.main import build_parser
+from kzgate.cli.main import build_parser
 
 # What a module docstring or a developer note looks like; a user's help never reads like this.
 DEVELOPER_WORDS = re.compile(r"``|Entry point|\bregister\(|\bfunc\b|\bsubparsers\b|:func:|:class:")

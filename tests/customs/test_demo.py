@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.cli.demo_declaration import run
+from kzgate.cli.demo_declaration import run
 from tests.licensing.world import World
 
 

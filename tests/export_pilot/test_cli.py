@@ -9,10 +9,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.cli.demo import EXIT_FAULT
-from gateway.cli.demo_export_permit import run_demo
-from gateway.cli.main import build_parser
-from gateway.cli.officer import officer_command
+from kzgate.cli.demo import EXIT_FAULT
+from kzgate.cli.demo_export_permit import run_demo
+from kzgate.cli.main import build_parser
+from kzgate.cli.officer import officer_command
 from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
 from simulators.kit.clock import KZ_TIME

@@ -36,11 +36,11 @@ from connectors import (
     validate_operation,
     verify_envelope,
 )
+from connectors.config import Settings
 from connectors.soap import async_
 from gateway.channels.async_channel import AsyncChannel
 from gateway.channels.exchange import split_request
 from gateway.channels.sync import SyncChannel
-from gateway.config import Settings
 
 LIMITS = XmlLimits(max_attributes=16, max_namespaces=32, max_elements=2_000, max_text_chars=4_096)
 SETTINGS = Settings(

@@ -16,8 +16,8 @@ import httpx
 from lxml import etree
 
 from connectors import ShepClient, TransportKey, TrustStore
+from connectors.config import Settings
 from gateway.channels.context import GatewayContext, utc_now
-from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher

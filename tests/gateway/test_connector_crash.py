@@ -54,7 +54,7 @@ class System:
 
     def spawn(self, *args: str) -> subprocess.Popen:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli.main", "serve", *args],
+            [sys.executable, "-m", "kzgate.cli.main", "serve", *args],
             env=self.env,
             cwd=PROJECT_ROOT,
             stdout=subprocess.PIPE,

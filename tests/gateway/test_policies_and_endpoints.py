@@ -9,8 +9,8 @@ import pytest
 from lxml import etree
 
 from connectors import build_request_envelope, parse_fault, sign_envelope
+from connectors.config import Settings
 from gateway.assembly import StartupRefused, assemble
-from gateway.config import Settings
 from gateway.routing import HttpDispatcher
 from simulators.legal_entities.payload import GBDUL
 from tests.gateway.harness import SERVICE, Harness, lookup, running_gateway

@@ -38,7 +38,7 @@ class RunningSystem:
 
     def kzgate(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "gateway.cli.main", *args],
+            [sys.executable, "-m", "kzgate.cli.main", *args],
             env=self.env,
             input=stdin,
             capture_output=True,
@@ -63,7 +63,7 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     env.pop("KZGATE_DATABASE_URL", None)
     env.pop("KZGATE_PKI_DIR", None)
     up = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli.main", "up"],
+        [sys.executable, "-m", "kzgate.cli.main", "up"],
         env=env,
         cwd=PROJECT_ROOT,
         stdout=subprocess.PIPE,

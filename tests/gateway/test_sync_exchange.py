@@ -12,8 +12,8 @@ import pytest
 from lxml import etree
 from sqlalchemy import text
 
-from gateway.cli.main import main as kzgate
 from gateway.messagelog import Direction
+from kzgate.cli.main import main as kzgate
 from tests.gateway.harness import ACTIVE_BIN, SERVICE, Harness, lookup, running_gateway
 from tests.storage.databases import DATABASE_KINDS, database_url
 

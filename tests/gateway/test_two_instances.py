@@ -70,7 +70,7 @@ class Pair:
 
     def kzgate(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [sys.executable, "-m", "gateway.cli.main", *args],
+            [sys.executable, "-m", "kzgate.cli.main", *args],
             env={**self.system.env, "KZGATE_DATABASE_URL": self.database_url},
             cwd=PROJECT_ROOT,
             capture_output=True,
@@ -183,6 +183,9 @@ async def _tamper(url: str, instance: str, action: str) -> str:
     return chain_id
 
 
+# 1,000 exchanges through two whole gateways plus two `kzgate log verify` runs: ~40 s alone, several
+# times that beside three other xdist workers on a loaded two-core machine.
+@pytest.mark.timeout(360)
 def test_two_instances_share_one_log_of_two_chains_and_one_replay_guard(pair: Pair) -> None:
     t0 = time.monotonic()
     signed = _signed_events(pair.system.client(), EXCHANGES, str(os.getpid()))

@@ -43,8 +43,9 @@ def workers(tmp_path: Path) -> Iterator[System]:
         running.stop()
 
 
-def _worker_pids(url: str, want: int, seconds: float = 30) -> set[int]:
-    """The pids of the workers answering /health, once ``want`` distinct ones have answered."""
+def _worker_pids(url: str, want: int, seconds: float = 90) -> set[int]:
+    """The pids of the workers answering /health, once ``want`` distinct ones have answered.
+    The bound is generous: a worker still importing on a loaded CI machine answers late."""
     seen: set[int] = set()
     deadline = time.monotonic() + seconds
     while len(seen) < want:

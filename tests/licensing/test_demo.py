@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli.demo import DEMO_APPLICANT, pay_licence_fee, sample_application
+from kzgate.cli.demo import DEMO_APPLICANT, pay_licence_fee, sample_application
 from simulators.elicensing.store import Outcome
 from simulators.kit.clock import KZ_TIME
 from simulators.tax.store import MRP_FILE_ENV

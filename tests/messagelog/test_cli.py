@@ -10,15 +10,15 @@ import pytest
 from sqlalchemy import text
 
 from connectors.db import create_engine
-from gateway.cli import log as log_cli
 from gateway.messagelog import Direction, MessageLog, Outcome
 from gateway.storage import create_schema
+from kzgate.cli import log as log_cli
 from tests.messagelog.hops import envelope, hop
 from tests.pki import make_test_pki
 
 
 def kzgate(*argv: str) -> int:
-    # The same wiring as gateway.cli.main, limited to this module's commands.
+    # The same wiring as kzgate.cli.main, limited to this module's commands.
     parser = argparse.ArgumentParser(prog="kzgate")
     log_cli.register(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["log", *argv])
@@ -102,7 +102,7 @@ def test_database_url_option_overrides_the_environment(
 
 
 def test_the_kzgate_entry_point_reports_tampering(seeded: str) -> None:
-    from gateway.cli.main import main
+    from kzgate.cli.main import main
 
     assert main(["log", "verify"]) == 0
     asyncio.run(_sql(seeded, "DELETE FROM messagelog_records WHERE seq = 3"))

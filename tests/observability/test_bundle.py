@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli.main import main
 from gateway.messagelog.bundle import export_bundle, verify_bundle
 from gateway.messagelog.flows import find_flow
+from kzgate.cli.main import main
 from tests.observability.conftest import LicenceFlow
 
 

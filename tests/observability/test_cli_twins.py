@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.cli import catalogue
-from gateway.cli.main import main
 from gateway.messagelog.flows import find_flow
+from kzgate.cli import catalogue
+from kzgate.cli.main import main
 from simulators.kit.clock import KZ_TIME
 from simulators.tax.store import MRP_FILE_ENV
 from tests.gateway.harness import _mounts

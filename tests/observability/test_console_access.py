@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors.config import Settings
 from gateway.assembly import StartupRefused, assemble
-from gateway.config import Settings
 from tests.gateway.harness import Harness, running_gateway
 
 PAGES = [

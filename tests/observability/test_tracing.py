@@ -10,6 +10,7 @@ from sqlalchemy import select
 from gateway.messagelog.flows import find_flow
 from gateway.messagelog.schema import records, traces
 from tests.observability.conftest import LicenceFlow
+from tests.waiting import eventually
 
 FLOW_SERVICES = {
     "ElicenseSubmitApplication_v1",  # portal → ELICENSE
@@ -39,15 +40,30 @@ async def test_a_single_trace_holds_every_hop_of_the_flow(
     assert {row.service_id for row in rows} == FLOW_SERVICES
 
     # … and the exported spans of that trace cover each system and the broker in between.
-    mine = [
-        s
-        for s in spans.get_finished_spans()
-        if f"{s.context.trace_id:032x}" == licence_flow.trace_id
-    ]
-    servers = {s.attributes.get("kzgate.system") for s in mine if s.kind is SpanKind.SERVER}
-    assert servers >= {
+    def mine() -> list:
+        return [
+            s
+            for s in spans.get_finished_spans()
+            if f"{s.context.trace_id:032x}" == licence_flow.trace_id
+        ]
+
+    def servers() -> set:
+        return {s.attributes.get("kzgate.system") for s in mine() if s.kind is SpanKind.SERVER}
+
+    every_system = {
         "GATEWAY", "ELICENSE", "GBDUL", "KGD", "PEP", "EGOV_PORTAL", "KEDEN", "MONITORING"
     }  # fmt: skip
+
+    async def all_servers_finished() -> bool:
+        return servers() >= every_system
+
+    # A server span ends after its answer has been sent, so the caller (and the flow) can be done
+    # a moment before the span is: on a loaded machine KEDEN's was seen to finish last.
+    try:
+        await eventually(all_servers_finished, seconds=10)
+    except AssertionError:
+        assert servers() >= every_system
+    mine = mine()
     consumed = {s.name for s in mine if s.kind is SpanKind.CONSUMER}
     assert {"consume kzgate.system.KEDEN", "consume kzgate.system.GBDUL"} <= consumed
     assert any(s.kind is SpanKind.PRODUCER for s in mine)

@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gateway.cli.scenario import started_system
 from gateway.paths import PROJECT_ROOT
-from simulators.rehearsal.model import EXPECTATION_KINDS, scenario_schema
+from kzgate.cli.scenario import started_system
+from kzgate.rehearsal.model import EXPECTATION_KINDS, scenario_schema
 from tests.pki import make_test_pki
 
 # Starting two systems and running the whole library (green and inverted) is one fixture; its
@@ -38,7 +38,7 @@ INVERTED_DECLARATION = {"FORMATION_REFUSED": "RELEASE_PERMITTED"}
 
 def kzgate(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gateway.cli.main", *args],
+        [sys.executable, "-m", "kzgate.cli.main", *args],
         env=env,
         capture_output=True,
         text=True,

@@ -15,9 +15,9 @@ import pytest
 from connectors import init_pki
 from connectors.attacks.catalogue import BY_NAME, attacks_for
 from connectors.attacks.runner import report
-from gateway.cli.attack import AttackRefused, attack_system
-from gateway.cli.main import main
-from gateway.config import Settings
+from connectors.config import Settings
+from kzgate.cli.attack import AttackRefused, attack_system
+from kzgate.cli.main import main
 from simulators.kit.database import simulator_database_url
 from simulators.legal_entities.payload import GBDUL
 from simulators.monitoring import service as monitoring_service

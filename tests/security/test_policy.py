@@ -9,9 +9,9 @@ import lxml.etree as etree
 import pytest
 
 from connectors import WSU, FaultCode, GatewayError, errors, sign_envelope
+from connectors.config import SecurityPolicyName
 from connectors.wsse.freshness import check_freshness
 from gateway.channels.policy import SecurityPolicy, enforce_policy
-from gateway.config import SecurityPolicyName
 from tests.security.helpers import add_timestamp, header_of, new_envelope, wsse
 
 WINDOW, SKEW = 300, 60

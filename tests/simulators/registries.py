@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 from starlette.applications import Starlette
 
+from connectors.config import Settings
 from gateway.channels.context import utc_now
-from gateway.config import Settings
 from gateway.http.app import create_app
 from gateway.registry import load_registry
 from gateway.routing import HttpDispatcher

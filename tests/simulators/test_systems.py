@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from connectors.config import Settings
 from connectors.roster import ROSTER, RosterEntry
-from gateway.config import Settings
 from simulators.kit.database import simulator_database_url
 from tests.simulators.pushing import client_of, post, push_envelope, signed
 

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from connectors import TrustStore
+from connectors.ops_access import operator_headers
 from simulators.kit.clock import KZ_TIME, VirtualClock
 from simulators.kit.provider import SyncProvider
 from tests.simulators.kit.test_fault_endpoints import Counter
@@ -75,6 +76,22 @@ async def test_beyond_loopback_a_change_without_the_token_is_refused_and_changes
     assert faults["error_rate"] == 0
     ok = await _change(http, method, path, body, Authorization="Bearer s3cret-operator-token")
     assert ok.status_code == 200
+
+
+async def test_the_operators_tools_send_what_the_guard_accepts(http, clock, monkeypatch) -> None:
+    """The console and the command line build their headers in the kit, the guard reads the token
+    in the simulators' kit: both ends must name the same token, or the tools stop working beyond
+    loopback."""
+    monkeypatch.setenv("KZGATE_HOST", "0.0.0.0")
+    monkeypatch.setenv("KZGATE_OPS_TOKEN", "s3cret-operator-token")
+    before = clock.now()
+    response = await _change(
+        http, "POST", "/ops/clock", {"advance_seconds": 3600}, **operator_headers()
+    )
+    assert response.status_code == 200
+    assert (clock.now() - before).total_seconds() >= 3600
+    monkeypatch.delenv("KZGATE_OPS_TOKEN")
+    assert operator_headers() == {}, "no token configured: the tools send no Authorization"
 
 
 @pytest.mark.parametrize("token", [None, "s3cret-operator-token"])
@@ -149,7 +166,7 @@ async def test_the_operators_tools_send_the_token_and_change_state_beyond_loopba
 ) -> None:
     """kzgate sim and the console call /ops through SystemsView: with KZGATE_OPS_TOKEN set they
     authenticate, so the same tools work on a simulator listening beyond loopback."""
-    from gateway.config import Settings
+    from connectors.config import Settings
     from gateway.console.systems import SystemsView
     from gateway.registry import load_registry
 

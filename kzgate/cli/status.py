@@ -10,10 +10,10 @@ from typing import Any
 
 import httpx
 
-from gateway.cli import catalogue
-from gateway.cli.catalogue import systems_view
-from gateway.cli.output import add_json_option, print_json, print_table
-from gateway.config import Settings
+from connectors.config import Settings
+from kzgate.cli import catalogue
+from kzgate.cli.catalogue import systems_view
+from kzgate.cli.output import add_json_option, print_json, print_table
 
 EXIT_UNREACHABLE = 3
 

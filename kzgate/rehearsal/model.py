@@ -21,7 +21,7 @@ from pydantic import (
     Tag,
 )
 
-from simulators.rehearsal.actions import (
+from kzgate.rehearsal.actions import (
     ClockMove,
     Committee,
     DeclarationFiling,
@@ -35,7 +35,7 @@ from simulators.rehearsal.actions import (
     Revocation,
     Template,
 )
-from simulators.rehearsal.checks import (
+from kzgate.rehearsal.checks import (
     CabinetExpectation,
     DeadLetterExpectation,
     DeadlineVerdict,
@@ -47,7 +47,7 @@ from simulators.rehearsal.checks import (
     RecordExpectation,
     StageExpectation,
 )
-from simulators.rehearsal.terms import (
+from kzgate.rehearsal.terms import (
     DEFAULT_APPLICANT,
     Duration,
     Moment,

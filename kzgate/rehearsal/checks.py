@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from simulators.rehearsal.terms import Duration, Strict
+from kzgate.rehearsal.terms import Duration, Strict
 
 __all__ = [
     "CabinetExpectation",

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
-from gateway.cli.output import add_json_option, print_json, print_table
-from gateway.config import Settings
+from connectors.config import Settings
 from gateway.console.systems import SystemsView
 from gateway.registry import load_registry
+from kzgate.cli.output import add_json_option, print_json, print_table
 
 
 def register(sub: Any) -> None:

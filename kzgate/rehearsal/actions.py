@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from simulators.rehearsal.terms import DEFAULT_APPLICANT, Duration, Moment, Strict
+from kzgate.rehearsal.terms import DEFAULT_APPLICANT, Duration, Moment, Strict
 
 __all__ = [
     "ClockMove",

@@ -14,6 +14,8 @@ from typing import Any
 
 from lxml import etree
 
+from kzgate.rehearsal import model
+from kzgate.rehearsal.results import STATUS, ExpectationFailed, Filed, field_texts
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_status_request,
@@ -22,8 +24,6 @@ from simulators.customs.payload import build_by_number
 from simulators.elicensing import documents
 from simulators.elicensing.export_pilot import documents as pilot_documents
 from simulators.elicensing.export_pilot.service import QUERY_SERVICE as PILOT_QUERY
-from simulators.rehearsal import model
-from simulators.rehearsal.results import STATUS, ExpectationFailed, Filed, field_texts
 
 __all__ = ["DECLARATION_FINAL", "LOOK_INTERVAL", "Expectations"]
 

@@ -14,9 +14,9 @@ import httpx
 import uvicorn
 
 from connectors import init_pki
+from connectors.config import Settings
 from connectors.roster import ROSTER, SYNC_PATH, RosterEntry, roster_entry
 from connectors.wsse.pki import Validity
-from gateway.config import Settings
 from gateway.registry import load_registry
 from simulators.kit.clock import clock_from_env
 
@@ -140,7 +140,7 @@ def _up(args: argparse.Namespace) -> int:
 
 def _spawn(command: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli.main", *command], env=os.environ.copy()
+        [sys.executable, "-m", "kzgate.cli.main", *command], env=os.environ.copy()
     )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from lxml import etree
 
-from simulators.rehearsal import model
+from kzgate.rehearsal import model
 
 __all__ = [
     "STATUS",

@@ -8,10 +8,10 @@ import asyncio
 import json
 from typing import Any
 
-from gateway.cli import catalogue
-from gateway.cli.catalogue import systems_view
-from gateway.cli.output import add_json_option, print_json, print_table
-from gateway.config import Settings
+from connectors.config import Settings
+from kzgate.cli import catalogue
+from kzgate.cli.catalogue import systems_view
+from kzgate.cli.output import add_json_option, print_json, print_table
 
 
 def register(sub: Any) -> None:

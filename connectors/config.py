@@ -1,4 +1,8 @@
-"""One settings object for every process, read from ``KZGATE_*`` environment variables."""
+"""One settings object for every process, read from ``KZGATE_*`` environment variables.
+
+It lives in the kit, not in the gateway, because every process reads it alike: the gateway, each
+simulator and the command line that starts them all.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from connectors import XmlLimits
+from connectors.soap.parser import XmlLimits
 
 SecurityPolicyName = Literal["shep", "strict", "emulator"]
 

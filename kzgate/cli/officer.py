@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 
-from gateway.config import Settings
-from simulators.kit.ops import operator_headers
+from connectors.config import Settings
+from connectors.ops_access import operator_headers
 
 EXIT_REFUSED = 2
 
@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _main(args: argparse.Namespace) -> int:
     settings = Settings()
-    from gateway.cli.demo import simulator_url
+    from kzgate.cli.demo import simulator_url
 
     async def run() -> int:
         async with httpx.AsyncClient(

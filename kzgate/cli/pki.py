@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from connectors import init_pki
+from connectors.config import Settings
 from connectors.wsse.pki import SYSTEMS, Validity, revoke
-from gateway.config import Settings
 
 _ASTANA = timezone(timedelta(hours=5))
 

@@ -21,7 +21,7 @@ from connectors import (
     TrustStore,
     parse_document,
 )
-from gateway.config import Settings
+from connectors.config import Settings
 
 EXIT_FAULT, EXIT_UNTRUSTED = 2, 3
 

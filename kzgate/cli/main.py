@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.cli import (
+from kzgate.cli import (
     attack,
     catalogue,
     demo,

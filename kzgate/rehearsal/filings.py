@@ -13,8 +13,10 @@ from lxml import etree
 
 from connectors import GatewayFault, sign_payload
 from connectors.wsse.pki import revoke
-from gateway.cli.demo import sample_application
-from gateway.cli.demo_declaration import LEATHER, export_licence_application
+from kzgate.cli.demo import sample_application
+from kzgate.cli.demo_declaration import LEATHER, export_licence_application
+from kzgate.rehearsal import model
+from kzgate.rehearsal.results import SUBMIT, Filed, field_texts
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,
@@ -31,8 +33,6 @@ from simulators.kit.clock import KZ_TIME
 from simulators.kit.personal_keys import declarant_name, personal_key
 from simulators.legal_entities.payload import default_store
 from simulators.payments.payload import build_confirm_request, build_create_request
-from simulators.rehearsal import model
-from simulators.rehearsal.results import SUBMIT, Filed, field_texts
 from simulators.tax.payload import build_mrp_request
 
 __all__ = ["Filings"]

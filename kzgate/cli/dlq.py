@@ -12,9 +12,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from connectors.config import Settings
 from gateway.broker import Broker, BrokerError, DeadLetter
 from gateway.broker.factory import broker_kind, open_broker
-from gateway.config import Settings
 
 T = TypeVar("T")
 # How many dead letters ``show`` and ``list`` look through.

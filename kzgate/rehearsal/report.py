@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
-from simulators.rehearsal.results import ScenarioResult, StepResult
+from kzgate.rehearsal.results import ScenarioResult, StepResult
 
 MARKS = {"passed": "ok  ", "failed": "FAIL", "error": "ERR "}
 

@@ -32,10 +32,10 @@ from connectors.attacks.kits import (
     sync_requests,
 )
 from connectors.attacks.runner import Outcome, control, report, run_attacks
-from gateway.cli.send import read_payload
-from gateway.config import Settings
+from connectors.config import Settings
 from gateway.paths import PROJECT_ROOT
 from gateway.registry import Registry, load_registry
+from kzgate.cli.send import read_payload
 
 
 class AttackRefused(Exception):

@@ -1,4 +1,4 @@
-"""``kzgate scenario``: rehearsals as files (``simulators.rehearsal``) on the command line.
+"""``kzgate scenario``: rehearsals as files (``kzgate.rehearsal``) on the command line.
 
     kzgate scenario check FILE…                 validate, run nothing (exit 1 on an error)
     kzgate scenario run FILE… [--junit F]       against the running system (KZGATE_* settings)
@@ -29,12 +29,12 @@ from pathlib import Path
 
 import httpx
 
-from gateway.config import Settings
-from simulators.kit.ops import operator_headers
-from simulators.rehearsal.engine import Rehearsal, ScenarioResult
-from simulators.rehearsal.loader import ScenarioError, load_scenario
-from simulators.rehearsal.model import Scenario, scenario_schema
-from simulators.rehearsal.report import progress_line, report, write_junit
+from connectors.config import Settings
+from connectors.ops_access import operator_headers
+from kzgate.rehearsal.engine import Rehearsal, ScenarioResult
+from kzgate.rehearsal.loader import ScenarioError, load_scenario
+from kzgate.rehearsal.model import Scenario, scenario_schema
+from kzgate.rehearsal.report import progress_line, report, write_junit
 
 EXIT_FAILED, EXIT_NOT_STARTED = 1, 2
 # Where a started system's virtual clock begins: a Monday in working hours (scenarios set it).
@@ -174,7 +174,7 @@ def _start(var: Path) -> tuple[dict[str, str], subprocess.Popen[bytes]]:
     drop = ("KZGATE_DATABASE_URL", "KZGATE_PKI_DIR", "KZGATE_AMQP_URL")
     full = {k: v for k, v in os.environ.items() if k not in drop}
     up = subprocess.Popen(
-        [sys.executable, "-m", "gateway.cli.main", "up"],
+        [sys.executable, "-m", "kzgate.cli.main", "up"],
         env={**full, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -7,8 +7,9 @@ file with the line of every field (``loader``), playing the steps (``engine``: t
 in ``results``), and the readable and JUnit reports (``report``). ``kzgate scenario`` is its
 command.
 
-It lives beside the simulators, not inside the gateway, because it is a *client* of the whole
-system: it speaks the simulators' language (working days, refusal grounds, deadlines, the shared
-virtual clock, fault plans) and reaches them only over HTTP (``/ops/*``) and signed SOAP through
-the gateway (the ``connectors.client`` SDK and the CLI's public helpers), never their internals.
+It lives in the product, above the gateway and the simulators, because it is a *client* of the
+whole system: it speaks the simulators' language (working days, refusal grounds, deadlines, the
+shared virtual clock, fault plans) and reaches them only over HTTP (``/ops/*``) and signed SOAP
+through the gateway (the ``connectors.client`` SDK and the CLI's public helpers, its neighbours in
+``kzgate``), never their internals.
 """

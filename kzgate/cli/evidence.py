@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from connectors.config import Settings
 from connectors.db import create_engine
 from gateway.assembly import load_gateway_key
 from gateway.channels.context import utc_now
-from gateway.config import Settings
 from gateway.messagelog import MessageLog
 from gateway.messagelog.bundle import BundleReport, export_bundle, verify_bundle
 from gateway.messagelog.flows import find_flow

@@ -12,16 +12,16 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import TrustStore
+from connectors.config import Settings
 from connectors.db import create_engine
 from gateway.assembly import load_gateway_key
 from gateway.channels.context import utc_now
-from gateway.cli.output import add_json_option, print_json, print_table
-from gateway.config import Settings
 from gateway.console.backend import flow_of, traffic_rows
 from gateway.messagelog.chain import format_time
 from gateway.messagelog.checkpoint import make_checkpoint
 from gateway.messagelog.flows import BadSearch
 from gateway.storage import create_schema
+from kzgate.cli.output import add_json_option, print_json, print_table
 
 T = TypeVar("T")
 

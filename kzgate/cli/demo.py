@@ -23,10 +23,10 @@ import httpx
 from lxml import etree
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors.config import Settings
 from connectors.roster import roster_entry
-from gateway.cli.output import progress
-from gateway.cli.send import client_for, printable
-from gateway.config import Settings
+from kzgate.cli.output import progress
+from kzgate.cli.send import client_for, printable
 from simulators.customs.payload import build_by_number
 from simulators.elicensing import documents, forms
 from simulators.elicensing.facts import PEP_FEE_PURPOSE
@@ -51,10 +51,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     licence = flows.add_parser("licence", help="file a sample import licence and follow it")
     licence.add_argument("--timeout", type=float, default=120.0, help="seconds to wait")
     licence.set_defaults(func=_demo_licence)
-    from gateway.cli.demo_export_permit import register_flow  # it imports this module
+    from kzgate.cli.demo_export_permit import register_flow  # it imports this module
 
     register_flow(flows)
-    from gateway.cli import demo_declaration  # imported here: it builds on this module
+    from kzgate.cli import demo_declaration  # imported here: it builds on this module
 
     demo_declaration.register(flows)
 

@@ -20,7 +20,8 @@ import httpx
 from lxml import etree
 
 from connectors import AnswerNotTrusted, ErrorInfo, GatewayFault, ShepClient
-from gateway.cli.demo import (
+from connectors.config import Settings
+from kzgate.cli.demo import (
     EXIT_FAULT,
     EXIT_TIMEOUT,
     business_now,
@@ -28,8 +29,7 @@ from gateway.cli.demo import (
     simulator_url,
     virtual_clock_line,
 )
-from gateway.cli.send import client_for
-from gateway.config import Settings
+from kzgate.cli.send import client_for
 from simulators.customs.payload import build_by_number, parse_lookup_answer
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.goods import Annex

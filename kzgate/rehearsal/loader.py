@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from simulators.rehearsal.model import Scenario
+from kzgate.rehearsal.model import Scenario
 
 Path_ = tuple[str | int, ...]
 

@@ -22,21 +22,21 @@ from typing import Any
 import httpx
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
-from gateway.cli.catalogue import systems_view
-from gateway.cli.send import client_for
-from gateway.config import Settings
-from simulators.elicensing.settings import ElicenseSettings
-from simulators.elicensing.store import Kind
-from simulators.rehearsal import model
-from simulators.rehearsal.expectations import Expectations
-from simulators.rehearsal.filings import Filings
-from simulators.rehearsal.results import (
+from connectors.config import Settings
+from kzgate.cli.catalogue import systems_view
+from kzgate.cli.send import client_for
+from kzgate.rehearsal import model
+from kzgate.rehearsal.expectations import Expectations
+from kzgate.rehearsal.filings import Filings
+from kzgate.rehearsal.results import (
     ExpectationFailed,
     Filed,
     Progress,
     ScenarioResult,
     StepResult,
 )
+from simulators.elicensing.settings import ElicenseSettings
+from simulators.elicensing.store import Kind
 
 __all__ = ["Rehearsal", "ScenarioResult", "StepResult"]
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import httpx
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey, sign_payload
-from gateway.cli.demo import (
+from connectors.config import Settings
+from kzgate.cli.demo import (
     DEMO_APPLICANT,
     EXIT_FAULT,
     EXIT_TIMEOUT,
@@ -34,8 +35,7 @@ from gateway.cli.demo import (
     virtual_clock_line,
     wait_decided,
 )
-from gateway.cli.send import client_for
-from gateway.config import Settings
+from kzgate.cli.send import client_for
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from connectors import TrustStore
+from connectors.config import Settings
 from connectors.db import create_engine
-from gateway.config import Settings
 from gateway.messagelog import MessageLog, StoredRecord, VerifyReport
 from gateway.messagelog.chain import format_time
 from gateway.storage import create_schema
@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
     )
     verify.set_defaults(func=run_verify)
 
-    from gateway.cli import evidence, flows  # the console's twins on the command line
+    from kzgate.cli import evidence, flows  # the console's twins on the command line
 
     evidence.register(log_sub)
     flows.register(log_sub)
