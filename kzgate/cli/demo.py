@@ -43,6 +43,9 @@ from simulators.tax.payload import build_mrp_request
 DEMO_APPLICANT = "170640582744"  # ТОО «Алтын Дала Агро», ACTIVE in GBDUL
 SUBMIT, STATUS = "ElicenseSubmitApplication_v1", "ElicenseApplicationStatus_v1"
 EXIT_FAULT, EXIT_TIMEOUT = 2, 4
+# A working Monday of a year KGD's shipped MRP table knows: where the demos' advice starts a
+# virtual clock when the real one is off-hours or past what the settings cover.
+REHEARSAL_DAY = dt.date(2026, 11, 23)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -186,8 +189,7 @@ async def run_licence(
         report.say(
             f"filed outside the Trade Committee's working hours ({now:%a %H:%M} KZ time): "
             "processing starts at the registration moment. To rehearse now, run the system "
-            'on a virtual clock, e.g. KZGATE_CLOCK=\'{"start": "2026-11-23T10:00:00+05:00", '
-            '"speed": 1, "file": "var/clock.json"}\' ./run'
+            f"on a virtual clock, e.g. {virtual_clock_line(REHEARSAL_DAY)}"
         )
         return 0
     status = await wait_decided(client, number, timeout)
@@ -225,7 +227,7 @@ async def pay_licence_fee(
     if amount is None:
         report.note(error=f"KGD has no MRP of {now.year}")
         print(f"KGD has no MRP of {now.year}: {answer.findtext('resultMessage')}", file=sys.stderr)
-        print("set it (KZGATE_KGD_MRP_FILE) and restart KGD", file=sys.stderr)
+        print(mrp_missing_advice(now.year), file=sys.stderr)
         return False
     fee = f"{Decimal(amount) * LICENCE_FEE_MRP:.2f}"
     reference = f"DEMO-{time.time_ns():x}"
@@ -236,6 +238,22 @@ async def pay_licence_fee(
     report.note(fee={"amount": fee, "paymentId": payment_id, "reference": reference})
     report.say(f"licence fee {fee} KZT paid through PEP: {payment_id} ({reference})")
     return True
+
+
+def mrp_missing_advice(year: int) -> str:
+    """What to set when KGD has no MRP of ``year``. The MRP is the budget law's; the simulator
+    does not invent it, so the tester either configures it or rehearses in a year KGD knows."""
+    return (
+        f"set the MRP of {year} in a table like simulators/tax/fixtures/mrp.json, name it with "
+        "KZGATE_KGD_MRP_FILE and restart KGD; or rehearse in a year KGD knows, on a virtual "
+        f"clock: {virtual_clock_line(REHEARSAL_DAY)}"
+    )
+
+
+def virtual_clock_line(day: dt.date) -> str:
+    """The ``./run`` line that starts the system on a virtual clock at 10:00 KZ time of ``day``."""
+    clock = f'{{"start": "{day}T10:00:00+05:00", "speed": 1, "file": "var/clock.json"}}'
+    return f"KZGATE_CLOCK='{clock}' ./run"
 
 
 async def business_now(settings: Settings) -> dt.datetime:

@@ -25,12 +25,14 @@ from kzgate.cli.demo import (
     DEMO_APPLICANT,
     EXIT_FAULT,
     EXIT_TIMEOUT,
+    REHEARSAL_DAY,
     SUBMIT,
     DemoReport,
     business_now,
     field_texts,
     pay_licence_fee,
     sample_application,
+    virtual_clock_line,
     wait_decided,
 )
 from kzgate.cli.output import add_json_option
@@ -135,8 +137,7 @@ async def run(
         say(
             f"it is {now:%a %H:%M} KZ time, outside the Trade Committee's or customs' working "
             "hours: filings wait for the next opening. To rehearse now, run the system on a "
-            'virtual clock, e.g. KZGATE_CLOCK=\'{"start": "2026-11-23T10:00:00+05:00", '
-            '"speed": 1, "file": "var/clock.json"}\' ./run'
+            f"virtual clock, e.g. {virtual_clock_line(REHEARSAL_DAY)}"
         )
         return 0
     ends = time.monotonic() + timeout

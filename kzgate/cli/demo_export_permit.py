@@ -18,7 +18,7 @@ import time
 import httpx
 from lxml import etree
 
-from connectors import AnswerNotTrusted, GatewayFault, ShepClient
+from connectors import AnswerNotTrusted, ErrorInfo, GatewayFault, ShepClient
 from connectors.config import Settings
 from kzgate.cli.demo import (
     EXIT_FAULT,
@@ -27,6 +27,7 @@ from kzgate.cli.demo import (
     business_now,
     field_texts,
     simulator_url,
+    virtual_clock_line,
 )
 from kzgate.cli.output import add_json_option
 from kzgate.cli.send import client_for
@@ -34,7 +35,11 @@ from simulators.customs.payload import build_by_number, parse_lookup_answer
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
-from simulators.elicensing.export_pilot.service import QUERY_SERVICE, SUBMIT_SERVICE
+from simulators.elicensing.export_pilot.service import (
+    OUTSIDE_PILOT,
+    QUERY_SERVICE,
+    SUBMIT_SERVICE,
+)
 from simulators.elicensing.export_pilot.staff import load_staff
 from simulators.kit.clock import KZ_TIME
 
@@ -82,11 +87,22 @@ async def run_demo(
     report: DemoReport | None = None,
 ) -> int:
     """The rehearsal: ``client`` speaks SHEP as EGOV_PORTAL, ``http`` is ELICENSE's desk."""
-    form = sample_application(Annex.INDUSTRY, now.astimezone(KZ_TIME).date())
-    submitted = await client.send(SUBMIT_SERVICE, documents.build(form))
+    report = report or DemoReport()
+    today = now.astimezone(KZ_TIME).date()
+    form = sample_application(Annex.INDUSTRY, today)
+    try:
+        submitted = await client.send(SUBMIT_SERVICE, documents.build(form))
+    except GatewayFault as fault:
+        if not _outside_pilot(fault):
+            raise
+        window = (await http.get("/desk/window")).json()
+        report.problem(
+            f"the pilot is not in force on {today}: {fault.info.error_message}\n"
+            + outside_pilot_advice(window)
+        )
+        return EXIT_FAULT
     receipt = field_texts(submitted.response.data[0])
     number = receipt["applicationNumber"]
-    report = report or DemoReport()
     say = report.say
     report.note(flow="export-permit", application=number)
     report.note(committee=receipt["committee"], annex=receipt["annex"])
@@ -133,6 +149,28 @@ async def run_demo(
         report.problem("KEDEN has not shown the termination yet")
         return EXIT_TIMEOUT
     return 0
+
+
+def outside_pilot_advice(window: dict[str, str]) -> str:
+    """What to set when the business date is outside the pilot window (ELICENSE's
+    ``/desk/window``). The order runs one year from 10 days after its publication (order p.11),
+    a date the seed does not give: the window is a setting the demo never moves, and a virtual
+    clock on a working day inside it rehearses honestly."""
+    day = dt.date.fromisoformat(window["rehearsalDay"])
+    return (
+        f"the window is {window['start']}..{window['end']}: set KZGATE_EXPORT_PILOT_START and "
+        "KZGATE_EXPORT_PILOT_END (ELICENSE) to the order's real term, or rehearse inside the "
+        f"window on a virtual clock: {virtual_clock_line(day)}"
+    )
+
+
+def _outside_pilot(fault: GatewayFault) -> bool:
+    info: ErrorInfo | None = fault.info
+    while info is not None:
+        if info.error_code == OUTSIDE_PILOT.code:
+            return True
+        info = info.sub_error
+    return False
 
 
 async def _wait(client: ShepClient, number: str, timeout: float) -> dict[str, str] | None:

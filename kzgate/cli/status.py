@@ -37,7 +37,29 @@ async def gather(settings: Settings) -> dict[str, Any]:
             clock = await view.call(system, "GET", "/ops/clock")
             systems.append({"systemId": system, "up": "error" not in clock, **clock})
         sla = await view.sla()
-    return {"gateway": gateway, "systems": systems, "sla": sla}
+        simulated = {s["systemId"] for s in systems}
+        mrp = await view.call("KGD", "GET", "/ops/mrp") if "KGD" in simulated else {}
+    return {"gateway": gateway, "systems": systems, "sla": sla, "warnings": warnings(sla, mrp)}
+
+
+def warnings(sla: dict[str, Any], mrp: dict[str, Any]) -> list[str]:
+    """Business dates the configuration does not cover: the flows stop there (a fee that cannot
+    be judged, a pilot not in force), so status says what to set before a tester meets it."""
+    found = []
+    pilot = sla.get("exportPilot") or {}
+    if pilot.get("inForce") is False:
+        found.append(
+            f"export-permit pilot: {pilot['today']} is outside its window {pilot['start']}.."
+            f"{pilot['end']} (order p.11), applications are refused (OutsidePilot): set "
+            "KZGATE_EXPORT_PILOT_START/END or run on a virtual clock inside the window"
+        )
+    if "year" in mrp and mrp.get("amount") is None:
+        known = ", ".join(map(str, mrp.get("years", []))) or "none"
+        found.append(
+            f"KGD has no MRP of {mrp['year']} (it has {known}): licence fees paid this year "
+            "cannot be judged: set KZGATE_KGD_MRP_FILE and restart KGD"
+        )
+    return found
 
 
 def run(args: argparse.Namespace) -> int:
@@ -60,6 +82,8 @@ def _print(status: dict[str, Any]) -> None:
         for s in status["systems"]
     ]
     print_table("processes", ["process", "status", "dispatch", "business time"], rows)
+    if status["warnings"]:
+        print_table("WARNINGS (settings to change)", ["warning"], [[w] for w in status["warnings"]])
     sla = status["sla"]
     if "error" in sla:
         print(f"ELICENSE SLA: {sla['error']}")

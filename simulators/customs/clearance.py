@@ -29,7 +29,6 @@ from simulators.customs.declarations import (
     ControlResult,
     DeclarationStatus,
     Reason,
-    add_working_time,
 )
 from simulators.customs.formation import (
     PermitGoods,
@@ -180,7 +179,7 @@ class Clearance(Intake, Deliveries):
         """Para 8(2) / process 9: the risk system assigns the forms of customs control."""
         forms = self.risk.forms(d.number, (i.code for i in d.content.items))
         assert d.registered_at is not None
-        deadline = add_working_time(self.calendar, d.registered_at, RELEASE_TERM)
+        deadline = self.calendar.add_working_time(d.registered_at, RELEASE_TERM)
         if any(f.needs_officer for f in forms):
             deadline = self.calendar.add_working_days(deadline, EXAMINATION_EXTRA_DAYS)
         return await self.store.start_control(d.number, forms, deadline)

@@ -24,7 +24,6 @@ from simulators.customs.declarations import (
     ExportDeclaration,
     PermitDocument,
     Reason,
-    add_working_time,
 )
 from simulators.customs.formation import (
     PermitGoods,
@@ -38,6 +37,7 @@ from simulators.elicensing.permit_query import (
     DOCUMENTS_SERVICE,
     build_documents_request,
 )
+from simulators.individuals.models import ACTIVE_PERSON_STATUSES
 from simulators.individuals.payload import build_request as gbdfl_request
 from simulators.kit.fixtures import load_json
 from simulators.kit.identifiers import is_valid_bin
@@ -58,7 +58,6 @@ log = logging.getLogger("simulators.customs.clearance")
 
 GBDUL_SERVICE = "GbdulInfoByBin_v1"
 GBDFL_SERVICE = "GbdflInfoByIin_v1"
-_ACTIVE_PERSON = {"ALIVE"}
 
 
 class FactsMissing(Exception):
@@ -123,7 +122,7 @@ class Intake:
             )
             return Filing(None, reasons=tuple(reasons))
         submitted_at = self.clock.now()
-        deadline = add_working_time(self.calendar, submitted_at, REGISTRATION_TERM)
+        deadline = self.calendar.add_working_time(submitted_at, REGISTRATION_TERM)
         stored, created = await self.store.submit(
             declaration, submitted_at=submitted_at, deadline=deadline
         )
@@ -137,7 +136,7 @@ class Intake:
             subject, active = child(answer, "organization"), {"ACTIVE"}
         else:
             answer = await self._answer(GBDFL_SERVICE, gbdfl_request(identifier))
-            subject, active = child(answer, "person"), _ACTIVE_PERSON
+            subject, active = child(answer, "person"), ACTIVE_PERSON_STATUSES
         if field_text(answer, "resultCode") != "FOUND" or subject is None:
             return Declarant(found=False)
         status = field_text(subject, "status")

@@ -167,6 +167,7 @@ def build_status_answer(
     d = declaration
     add_field(element, "declarantId", d.content.declarant_id)
     add_field(element, "status", d.status.value)
+    add_field(element, "statusKk", d.status.kk)
     add_field(element, "submittedAt", format_datetime(d.submitted_at))
     add_field(element, "registrationDeadline", format_datetime(d.registration_deadline))
     add_field(element, "registeredAt", _moment(d.registered_at))
@@ -200,6 +201,7 @@ def build_notice(
     add_field(element, "declarationNumber", declaration.number)
     add_field(element, "declarantId", declaration.content.declarant_id)
     add_field(element, "status", event.status.value)
+    add_field(element, "statusKk", event.status.kk)
     add_field(element, "at", format_datetime(event.at))
     add_field(element, "official", official)
     add_field(element, "text", event.text)

@@ -58,13 +58,12 @@ from simulators.customs.declaration_payload import (
 from simulators.customs.declaration_rows import Declaration
 from simulators.customs.declaration_sla import is_missed, sla_report
 from simulators.customs.declaration_store import DeclarationStore
-from simulators.customs.declarations import CUSTOMS_HOURS
 from simulators.customs.payload import PayloadError
 from simulators.customs.registers import RegisterKind, Registers
 from simulators.customs.risk import RiskProfile
+from simulators.customs.settings import KedenSettings
 from simulators.customs.signatures import declarant_signature
 from simulators.customs.store import RecordStore
-from simulators.kit.calendar import WorkingCalendar
 from simulators.kit.clock import process_clock
 from simulators.kit.ops import guarded
 from simulators.kit.payloads import field_text
@@ -148,11 +147,19 @@ def declaration_routes(clearance: Clearance) -> Sequence[BaseRoute]:
 
     async def control_result(request: Request) -> Response:
         body = await request.json()
+        violations = body.get("violations", False)
+        if not isinstance(violations, bool):
+            # bool("false") is True: a loosely typed client would refuse a release nobody
+            # refused, so only a JSON boolean is an officer's finding.
+            return JSONResponse(
+                {"error": f"violations must be a JSON boolean (true or false), not {violations!r}"},
+                status_code=400,
+            )
         try:
             declaration = await clearance.record_control_result(
                 request.path_params["number"],
                 str(body["officer"]),
-                violations=bool(body.get("violations", False)),
+                violations=violations,
                 finding=str(body.get("finding") or "no violations found"),
             )
         except OfficerActionRefused as exc:
@@ -208,7 +215,7 @@ def create_clearance(
         client=client,
         official=official_key(pki_dir),
         clock=clock,
-        calendar=WorkingCalendar(CUSTOMS_HOURS),
+        calendar=KedenSettings().calendar(),
         registers=Registers.from_fixtures(),
         permit_goods=default_permit_goods(),
         risk=risk or RiskProfile(),

@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from simulators.customs.models import RecordStatus, TradeCountryRole, TradeType
-from simulators.kit.calendar import WorkingCalendar, WorkingHours
+from simulators.kit.calendar import WorkingHours
 
 # Seed 004 Annex 5 names no working hours for customs (its Standard para 4 is not in the text).
 # UNCERTAIN: the ordinary hours of a state body (09:00-18:00, lunch 13:00-14:00, as seed 002's
@@ -42,9 +42,11 @@ class DeclarationStatus(StrEnum):
     """The statuses of para 8 (L1088-1093) and para 8(3) (L1085), shown online to the declarant.
 
     SUBMITTED «берілді», REGISTERED «тіркелді», REGISTRATION_REFUSED «тіркеуден бас тартылды»,
-    RISK_CHECK «тәуекелдерді басқару жүйесінің тексеруі», RELEASE_PERMITTED «шығаруға рұқсат
-    берілді», RELEASE_REFUSED «тауарларды шығарудан бас тарту». A formation refusal (process 5)
-    is answered at once and never becomes a declaration, so it has no status.
+    RISK_CHECK «тәуекелдерді басқару жүйесінің тексеруі» (para 8, L1090-1091), RELEASE_PERMITTED
+    «тауарларды шығаруға рұқсат берілді», RELEASE_REFUSED «тауарларды шығарудан бас тарту» (para
+    8(3), L1081 and L1085, the two the text quotes as statuses in full; its list shortens the
+    first to «шығаруға рұқсат берілді»). ``kk`` is the label the declarant reads. A formation
+    refusal (process 5) is answered at once and never becomes a declaration, so it has no status.
     """
 
     SUBMITTED = "SUBMITTED"
@@ -58,6 +60,19 @@ class DeclarationStatus(StrEnum):
     def final(self) -> bool:
         return self in _FINAL
 
+    @property
+    def kk(self) -> str:
+        return _KK[self]
+
+
+_KK = {
+    DeclarationStatus.SUBMITTED: "берілді",
+    DeclarationStatus.REGISTERED: "тіркелді",
+    DeclarationStatus.REGISTRATION_REFUSED: "тіркеуден бас тартылды",
+    DeclarationStatus.RISK_CHECK: "тәуекелдерді басқару жүйесінің тексеруі",
+    DeclarationStatus.RELEASE_PERMITTED: "тауарларды шығаруға рұқсат берілді",
+    DeclarationStatus.RELEASE_REFUSED: "тауарларды шығарудан бас тарту",
+}
 
 _FINAL = {
     DeclarationStatus.REGISTRATION_REFUSED,
@@ -187,26 +202,3 @@ class ControlResult:
     finding: str
     recorded_at: datetime
     forms: tuple[ControlForm, ...] = field(default=())
-
-
-# --- deadlines on the calendar ----------------------------------------------------------------
-
-
-def add_working_time(calendar: WorkingCalendar, start: datetime, span: timedelta) -> datetime:
-    """The moment ``span`` of working time after ``start`` (off-hours do not count).
-
-    A filing at 17:50 on the last working day before a holiday, with a 2-hour term and an 18:00
-    close, has 10 minutes that day and the remaining 1 h 50 min from the next working opening.
-    """
-    left = span
-    moment = calendar.registration_moment(start)
-    day = moment.date()
-    while True:
-        for begin, end in calendar.periods_on(day):
-            if end <= moment:
-                continue
-            begin = max(begin, moment)
-            if end - begin >= left:
-                return begin + left
-            left -= end - begin
-        day = calendar.next_working_day(day)

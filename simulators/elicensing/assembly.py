@@ -22,6 +22,7 @@ from simulators.elicensing.records import default_records, load_records
 from simulators.elicensing.service import Elicense
 from simulators.elicensing.settings import ElicenseSettings
 from simulators.elicensing.store import ApplicationStore
+from simulators.kit.calendar import EXPORT_PILOT_HOURS
 from simulators.kit.clock import Clock, process_clock
 from simulators.kit.database import simulator_database_url
 from simulators.kit.provider import ProviderResult, SyncProvider
@@ -80,7 +81,13 @@ def create_elicense(
         clock=clock,
     )
     elicense.pilot = create_export_pilot(
-        pki_dir, database_url, client=client, key=key, clock=clock, retry_delays=tuple(retry_delays)
+        pki_dir,
+        database_url,
+        client=client,
+        key=key,
+        clock=clock,
+        calendar=settings.calendar_of(EXPORT_PILOT_HOURS),
+        retry_delays=tuple(retry_delays),
     )
     # Customs' queries (seed 004 Annex 5 para 10) are answered beside the portal's services.
     elicense.permit_query = PermitQuery(

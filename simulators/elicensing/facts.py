@@ -23,6 +23,7 @@ from simulators.elicensing.forms import ApplicantKind, LicenceApplication, Permi
 from simulators.elicensing.records import Records
 from simulators.elicensing.rule_facts import Facts, Payment, PaymentStatus, Registry, RegistryAnswer
 from simulators.elicensing.rules_fee import LICENCE_FEE_PURPOSE
+from simulators.individuals.models import ACTIVE_PERSON_STATUSES
 from simulators.individuals.payload import build_request as gbdfl_request
 from simulators.legal_entities.payload import build_request as gbdul_request
 from simulators.payments.payload import build_lookup_request
@@ -34,8 +35,6 @@ KGD_MRP_SERVICE = "KgdMrpByYear_v1"
 PEP_PAYMENTS_SERVICE = "PepPaymentsByPayer_v1"
 # PEP's purpose code of the licence fee; the rules speak of the purpose LICENCE_FEE.
 PEP_FEE_PURPOSE = "LICENCE_FEE_IMPORT_EXPORT"
-# A deceased, missing or emigrated person trades as no entrepreneur, whatever the IE register says.
-_ACTIVE_PERSON = {"ALIVE"}
 _PEP_STATUS = {"CONFIRMED": PaymentStatus.CONFIRMED, "CREATED": PaymentStatus.PENDING}
 
 
@@ -110,7 +109,7 @@ def _person(answer: etree._Element) -> RegistryAnswer:
         return RegistryAnswer(Registry.GBDFL, found=False)
     status, name = _text(person, "status"), _text(person, "fullName")
     ie = _child(person, "entrepreneur")
-    if status not in _ACTIVE_PERSON:
+    if status not in ACTIVE_PERSON_STATUSES:
         return RegistryAnswer(Registry.GBDFL, True, False, (name,), f"person {status}")
     if ie is None:
         return RegistryAnswer(

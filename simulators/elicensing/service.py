@@ -133,6 +133,8 @@ class Elicense:
             "open": sum(1 for n in notices if n["resolvedAt"] is None),
             "notices": notices,
         }
+        if self.pilot is not None:
+            report["exportPilot"] = self.pilot.window_state()
         return report
 
     async def support_notices(self) -> list[dict[str, object]]:

@@ -6,6 +6,7 @@ under surveillance: each is a setting, so none needs a code change (issue 13 ite
 - ``KZGATE_ELICENSE_EXTRA_HOLIDAYS='["2026-08-31"]'``: days off the ``holidays`` library does
   not know yet (a transfer decree);
 - ``KZGATE_ELICENSE_EXTRA_WORKING_DAYS='["2026-11-28"]'``: weekend days declared working;
+  both extras hold for the export pilot's committees too (their desk is part of ELICENSE);
 - ``KZGATE_ELICENSE_DEADLINE_RULES='{"LICENCE": "end-of-day", "PERMIT": "end-of-day"}'`` and
   ``KZGATE_ELICENSE_DEADLINE_WORKING_DAYS='{"LICENCE": 1, "PERMIT": 1}'``: the term of each
   service (LR p.5 and PR p.5: 1 working day; ``DeadlineRule`` for the readings);
@@ -32,7 +33,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from simulators.elicensing.claims import DEFAULT_LEASE_SECONDS
 from simulators.elicensing.store import Kind
-from simulators.kit.calendar import TRADE_COMMITTEE_HOURS, DeadlineRule, WorkingCalendar
+from simulators.kit.calendar import (
+    TRADE_COMMITTEE_HOURS,
+    DeadlineRule,
+    WorkingCalendar,
+    WorkingHours,
+)
 
 # Decisions wait on the gateway (facts, deliveries), not on this process's CPU.
 DEFAULT_WORKERS = 8
@@ -62,6 +68,12 @@ class ElicenseSettings(BaseSettings):
             extra_holidays=self.extra_holidays,
             extra_working_days=self.extra_working_days,
             deadline_rule=self.deadline_rules.get(kind, DeadlineRule.END_OF_DAY),
+        )
+
+    def calendar_of(self, hours: WorkingHours) -> WorkingCalendar:
+        """Another body's hours (the pilot's committees) on the days these settings decree."""
+        return WorkingCalendar(
+            hours, extra_holidays=self.extra_holidays, extra_working_days=self.extra_working_days
         )
 
     def working_days(self, kind: Kind) -> int:

@@ -23,6 +23,11 @@ class PersonStatus(StrEnum):
     EMIGRATED = "EMIGRATED"  # left the country for permanent residence
 
 
+# The statuses in which a person can act in trade or before customs: a deceased, missing or
+# emigrated person is nobody's applicant or declarant, whatever another register says.
+ACTIVE_PERSON_STATUSES = frozenset({PersonStatus.ALIVE})
+
+
 def _checked_iin(value: str) -> str:
     reason = explain_invalid(value)
     if reason is not None:

@@ -130,6 +130,12 @@ class WorkingCalendar:
                 return candidate
         raise ValueError(f"no working day within {_MAX_DAYS_TO_NEXT_WORKING_DAY} days of {day}")
 
+    def working_day_within(self, first: date, last: date) -> date:
+        """A working day in ``first``..``last`` to rehearse on: four weeks before ``last`` when
+        the span allows, so a flow's working-day deadlines still fall inside it."""
+        start = max(first, last - timedelta(days=28))
+        return start if self.is_working_day(start) else self.next_working_day(start)
+
     def nth_working_day_after(self, day: date, n: int) -> date:
         for _ in range(n):
             day = self.next_working_day(day)
@@ -184,6 +190,25 @@ class WorkingCalendar:
                 return datetime.combine(target, registered.timetz())
             case DeadlineRule.REGISTRATION_DAY:
                 return self._end_of_day(self.nth_working_day_after(day, n - 1))
+
+    def add_working_time(self, start: datetime, span: timedelta) -> datetime:
+        """The moment ``span`` of working time after ``start`` (off-hours and lunch count nothing).
+
+        A filing at 17:50 on the last working day before a holiday, with a 2-hour term and an
+        18:00 close, has 10 minutes that day and the remaining 1 h 50 min from the next opening.
+        """
+        left = span
+        moment = self.registration_moment(start)
+        day = moment.date()
+        while True:
+            for begin, end in self.periods_on(day):
+                if end <= moment:
+                    continue
+                begin = max(begin, moment)
+                if end - begin >= left:
+                    return begin + left
+                left -= end - begin
+            day = self.next_working_day(day)
 
     def working_time_between(self, a: datetime, b: datetime) -> timedelta:
         """Working time in [a, b); negative when ``b`` is before ``a`` (e.g. time overdue)."""

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from lxml import etree
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from connectors import SyncRequest, TrustStore
 from connectors.config import Settings
 from connectors.roster import roster_entry
-from simulators.kit.clock import process_clock
+from simulators.kit.clock import KZ_TIME, process_clock
 from simulators.kit.database import simulator_database_url
 from simulators.kit.payloads import read_for_service
 from simulators.kit.provider import Handler, ProviderResult, SyncProvider
@@ -69,11 +73,30 @@ def create_provider(
     return SyncProvider.from_pki(SYSTEM, pki_dir, handler, trust=trust)
 
 
+def mrp_overview(mrp: MrpTable, now: datetime) -> dict[str, object]:
+    """The years KGD has an MRP for and whether the business year is one of them: without it
+    no fee paid this year can be judged (``kzgate status`` warns before a licence stalls)."""
+    year = now.astimezone(KZ_TIME).year
+    current = mrp.find(year)
+    return {
+        "year": year,
+        "amount": current.amount if current else None,
+        "years": sorted(rate.year for rate in mrp),
+    }
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """What ``python -m`` serves (``kzgate up``); settings from the environment by default."""
     settings = settings or Settings()
-    provider = create_provider(settings.pki_dir)
+    mrp = default_mrp_table()
+    provider = create_provider(settings.pki_dir, mrp=mrp)
     # Customs' debit from the personal account (seed 004 Annex 5 para 8(2)) beside the tax queries.
     ledger = CustomsAccounts(simulator_database_url(settings), lambda: process_clock().now())
     provider.handler = routed(ledger, provider.handler)
-    return provider.app()
+    app = provider.app()
+
+    async def overview(request: Request) -> Response:
+        return JSONResponse(mrp_overview(mrp, process_clock().now()))
+
+    app.router.routes.append(Route("/ops/mrp", overview))
+    return app

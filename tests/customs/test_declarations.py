@@ -11,7 +11,7 @@ import pytest
 from lxml import etree
 from signxml import XMLVerifier
 
-from connectors import GatewayFault, parse_datetime, sign_payload
+from connectors import XSD_DIR, GatewayFault, parse_datetime, sign_payload
 from simulators.customs.declaration_payload import (
     answer_fields,
     build_declaration,
@@ -162,6 +162,18 @@ async def test_release_notices_reach_the_cabinet_signed_by_the_official(world: W
         ["SUBMITTED", "REGISTERED", "RISK_CHECK", "RELEASE_PERMITTED"]
     )
     assert {d.findtext("declarationNumber") for d in notices} == {filed["declarationNumber"]}
+    # the declarant reads each status in the seed's words
+    assert {(d.findtext("status"), d.findtext("statusKk")) for d in notices} == {
+        ("SUBMITTED", "берілді"),
+        ("REGISTERED", "тіркелді"),
+        ("RISK_CHECK", "тәуекелдерді басқару жүйесінің тексеруі"),
+        ("RELEASE_PERMITTED", "тауарларды шығаруға рұқсат берілді"),
+    }
+    status = await _status(world, str(filed["declarationNumber"]))
+    assert status["statusKk"] == "тауарларды шығаруға рұқсат берілді"
+    schema = etree.XMLSchema(etree.parse(str(XSD_DIR / "keden.xsd")))
+    for notice in notices:  # KEDEN's contract describes what it sends
+        schema.assertValid(notice)
     cert = (world.harness.pki_dir / "personal" / "KEDEN-OFFICIAL-0001.pem").read_bytes()
     for notice in notices:
         XMLVerifier().verify(notice, x509_cert=cert)  # the official's personal key, offline
@@ -279,6 +291,19 @@ async def test_filed_1750_before_holiday_registration_deadline_and_lateness(
         assert status["registrationLate"] == "true"  # counted, never silent
         report = await clearance.report()
         assert report["registrationLate"] == 1
+
+
+async def test_a_decreed_day_off_moves_the_registration_deadline(
+    licensing_pki, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A decree makes Thursday 17 Dec 2026 a day off too: KEDEN's own setting carries it.
+    monkeypatch.setenv("KZGATE_KEDEN_EXTRA_HOLIDAYS", '["2026-12-17"]')
+    async with running_world(licensing_pki, tmp_path, start=BEFORE_HOLIDAY) as world:
+        filed = await _file(world, _declaration("EXP-D", "1", (), code="0101210000"))
+    # 10 working minutes on Tuesday; Wednesday (Independence Day) and the decreed Thursday
+    # skipped; 1 h 50 min from Friday 09:00
+    deadline = datetime(2026, 12, 18, 10, 50, tzinfo=KZ_TIME)
+    assert parse_datetime(str(filed["registrationDeadline"])) == deadline
 
 
 async def test_registered_in_time_is_not_late(world: World) -> None:
@@ -489,6 +514,25 @@ async def test_filed_after_hours_is_registered_at_the_next_opening(licensing_pki
         await clearance.run_once()
         status = await _status(world, number)
         assert (status["status"], status["registrationLate"]) == ("RELEASE_PERMITTED", "false")
+
+
+async def test_officer_result_violations_must_be_a_json_boolean(world: World) -> None:
+    licence = await _licence(world)
+    clearance = _clearance(world)
+    clearance.risk = RiskProfile(examination_share=1.0)
+    filed = await _file(world, _declaration("EXP-STR", "10", (licence,)))
+    number = str(filed["declarationNumber"])
+    await clearance.run_once()
+    transport = httpx.ASGITransport(app=world.harness.keden.app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://keden") as ops:
+        url = f"/ops/declarations/{number}/control-result"
+        body = {"officer": "инспектор Сапарова А.", "violations": "false", "finding": "ok"}
+        answer = await ops.post(url, json=body)
+        assert answer.status_code == 400
+        assert "violations must be a JSON boolean" in answer.json()["error"]
+        assert (await _status(world, number))["status"] == "RISK_CHECK"  # not refused
+        answer = await ops.post(url, json={**body, "violations": False})
+    assert answer.status_code == 200 and answer.json()["status"] == "RELEASE_PERMITTED"
 
 
 async def test_officer_result_for_a_declaration_needing_none_is_refused(world: World) -> None:

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from simulators.customs.declaration_payload import answer_fields, build_register_answer
 from simulators.customs.declarations import (
     CUSTOMS_HOURS,
     REGISTRATION_TERM,
@@ -18,7 +19,6 @@ from simulators.customs.declarations import (
     ExportDeclaration,
     PaymentMethod,
     PermitDocument,
-    add_working_time,
 )
 from simulators.customs.formation import PermitGoods, exclusions, identification, permit_check
 from simulators.customs.models import RecordStatus, TradeCountryRole, TradeType
@@ -181,7 +181,7 @@ def at(text: str) -> datetime:
     ],
 )
 def test_registration_deadline_counts_working_time_only(filed: str, due: str) -> None:
-    assert add_working_time(CALENDAR, at(filed), REGISTRATION_TERM) == at(due)
+    assert CALENDAR.add_working_time(at(filed), REGISTRATION_TERM) == at(due)
 
 
 # --- the risk system ----------------------------------------------------------------------------
@@ -233,6 +233,23 @@ def test_registers_give_status_and_refuse_inactive_or_absent_entries() -> None:
         "CUSTOMS_REPRESENTATIVE",
         "CUSTOMS_CARRIER",
     }
+
+
+def test_an_aeo_is_looked_up_by_bin_with_its_certificate_and_status() -> None:
+    registers = Registers.from_fixtures()
+    found = answer_fields(
+        build_register_answer("170640582744", registers.look_up("170640582744", RegisterKind.AEO))
+    )
+    [aeo] = found["entry"]  # type: ignore[misc]
+    assert (aeo["register"], aeo["name"], aeo["status"]) == (
+        "AEO",
+        "ТОО «Алтын Дала Агро»",
+        "ACTIVE",
+    )
+    assert (aeo["certificateNumber"], aeo["includedOn"]) == ("УЭО-0031/2025", "2025-04-15")
+    # a company in the other registers only is not an AEO
+    other = registers.look_up("030140087380", RegisterKind.AEO)
+    assert answer_fields(build_register_answer("030140087380", other))["resultCode"] == "NOT_FOUND"
 
 
 def test_risk_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,5 +1,6 @@
 """The pilot's permits at customs (issue 7: F3 × F6): an export declaration relies on an export
-permit the committee issued — KEDEN clears it against its record — and once the head terminates
+permit the committee issued — KEDEN clears it against its record, releases and writes the
+quantity off the permit — and once the head terminates
 the permit («тоқтатылды», Rules p.15) KEDEN refuses a declaration that relies on it."""
 
 from __future__ import annotations
@@ -9,7 +10,11 @@ from decimal import Decimal
 from lxml import etree
 
 from connectors import sign_payload
-from simulators.customs.declaration_payload import answer_fields, build_declaration
+from simulators.customs.declaration_payload import (
+    answer_fields,
+    build_declaration,
+    build_status_request,
+)
 from simulators.customs.declarations import DeclarationItem, ExportDeclaration, PaymentMethod
 from simulators.customs.models import RecordStatus
 from simulators.elicensing.export_pilot.goods import Annex
@@ -59,6 +64,17 @@ async def test_a_pilot_permit_clears_customs_until_it_is_terminated(pilot: Pilot
     await eventually(in_keden)
     filed = await _file(pilot, _declaration("PILOT-1", permit, "4"))
     assert filed["resultCode"] == "SUBMITTED", filed
+    keden = pilot.world.harness.keden
+    assert keden is not None and keden.clearance is not None
+    await keden.clearance.run_once()  # registered, checked, released
+    status = await pilot.portal.send(
+        "KedenDeclarationStatus_v1", build_status_request(str(filed["declarationNumber"]))
+    )
+    fields = answer_fields(status.response.data[0])
+    assert fields["status"] == "RELEASE_PERMITTED", fields["reason"]
+    record = await pilot.world.keden_record(permit)
+    assert record is not None and record.status is RecordStatus.VALID
+    assert record.remaining_quantity == Decimal("6")  # 10 permitted, 4 written off
 
     head = pilot.pilot.desk.staff[Annex.INDUSTRY.committee].head.id
     terminated = await pilot.desk(

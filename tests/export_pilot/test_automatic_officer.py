@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from datetime import timedelta
 
+import pytest
+
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.auto import (
     AutoOfficer,
     AutoOfficerSettings,
-    add_working_time,
+    Mode,
     parse_think,
 )
 from simulators.elicensing.export_pilot.forms import Consent
@@ -33,7 +35,7 @@ def test_think_times_are_working_time_on_the_committees_calendar() -> None:
     calendar = WorkingCalendar(EXPORT_PILOT_HOURS)
     friday_17 = dt.datetime(2026, 11, 27, 17, 0, tzinfo=KZ_TIME)
     # 30 min left on Friday, the weekend and Monday's lunch 12:30-14:30 count nothing
-    assert add_working_time(calendar, friday_17, timedelta(hours=4, minutes=30)) == dt.datetime(
+    assert calendar.add_working_time(friday_17, timedelta(hours=4, minutes=30)) == dt.datetime(
         2026, 11, 30, 15, 0, tzinfo=KZ_TIME
     )
     assert parse_think("take=45m, review=3h") == {
@@ -84,3 +86,33 @@ async def test_fifty_applications_each_within_five_working_days(pilot: PilotWorl
     assert len(issued) == 45
     assert {a.committee for a in issued} == {"INDUSTRY", "TELECOM", "CIVIL_AVIATION"}
     assert len({a.document_number for a in issued}) == 45  # no number handed out twice
+
+
+@pytest.mark.parametrize(
+    ("mode", "held_in", "late_step"),
+    [
+        (Mode.HOLD_REVIEW, State.REGISTERED, "review"),
+        (Mode.HOLD_SIGNATURE, State.REVIEWED, "signature"),
+    ],
+)
+async def test_a_held_step_waits_and_its_lateness_shows(
+    pilot: PilotWorld, mode: Mode, held_in: State, late_step: str
+) -> None:
+    await pilot.pilot.flow.stop()  # the test drives the officer pass by pass on the clock
+    officer = AutoOfficer(pilot.pilot.desk, AutoOfficerSettings(enabled=True, mode=mode))
+    clock = pilot.world.clock
+    form = sample_application(Annex.TELECOM, pilot.today)
+    receipt = await pilot.pilot.submit(form, documents.build(form))
+    number = receipt.findtext("applicationNumber")
+    for _ in range(10):
+        next_moment = await officer.act()
+        if next_moment is None:  # nothing left the officer would do: the held step waits
+            break
+        clock.set(next_moment)
+    app = await pilot.app(number)
+    assert app.state is held_in and app.signed_at is None
+    due = app.due_review if late_step == "review" else app.due_signature
+    clock.set(due + timedelta(minutes=1))
+    assert await officer.act() is None and (await pilot.app(number)).state is held_in
+    late = await pilot.pilot.desk.watch(await pilot.app(number))
+    assert late.late_steps == (late_step,)  # the earlier steps were on time

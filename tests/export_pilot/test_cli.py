@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 
-from kzgate.cli.demo import DemoReport
+from kzgate.cli.demo import EXIT_FAULT, DemoReport
 from kzgate.cli.demo_export_permit import run_demo
 from kzgate.cli.main import build_parser
 from kzgate.cli.officer import officer_command
 from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
+from simulators.kit.clock import KZ_TIME
 from tests.export_pilot.world import PilotWorld
+from tests.licensing.world import running_world
+
+JANUARY_2027 = dt.datetime(2027, 1, 5, 10, 0, tzinfo=KZ_TIME)
 
 
 def _desk(pilot: PilotWorld) -> httpx.AsyncClient:
@@ -66,3 +72,25 @@ async def test_demo_export_permit_issues_and_terminates(
     assert facts["keden"].startswith("TERMINATED") and facts["terminationNumber"]
     assert "for the INDUSTRY committee" in out and "ISSUED KZ-TMD-IND-2026-" in out
     assert "VALID (EXPORT_PERMIT)" in out and "TERMINATED (EXPORT_PERMIT) тоқтатылды" in out
+
+
+async def test_demo_export_permit_after_the_pilot_window_says_what_to_set(
+    pilot_pki: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 5 January 2027 on the virtual clock: past the window of 2026 (today's default), as the
+    # real clock will be on the first working days of 2027.
+    monkeypatch.setenv("KZGATE_EXPORT_PILOT_START", "2026-01-01")
+    async with running_world(pilot_pki, tmp_path, start=JANUARY_2027, worker=False) as world:
+        pilot = world.harness.elicense.pilot
+        assert pilot is not None
+        async with _desk(PilotWorld(world, pilot)) as http:
+            code = await run_demo(world.portal_client, http, world.clock.now(), timeout=5)
+    err = capsys.readouterr().err
+    assert code == EXIT_FAULT
+    assert "not in force on 2027-01-05" in err and "2026-01-01..2026-12-31" in err
+    assert "KZGATE_EXPORT_PILOT_START" in err and "KZGATE_EXPORT_PILOT_END" in err
+    # the offered virtual clock starts on a working day inside the window
+    assert 'KZGATE_CLOCK=\'{"start": "2026-12-03T10:00:00+05:00"' in err

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from signxml import XMLVerifier
 
-from connectors import GatewayFault
+from connectors import GatewayFault, parse_datetime
 from simulators.customs.models import DocumentKind, RecordStatus
 from simulators.elicensing.export_pilot import documents
 from simulators.elicensing.export_pilot.forms import ExportPermit, ExportPermitTermination
@@ -17,7 +18,10 @@ from simulators.elicensing.export_pilot.goods import Annex
 from simulators.elicensing.export_pilot.samples import sample_application
 from simulators.kit.clock import KZ_TIME
 from tests.export_pilot.world import PilotWorld
+from tests.licensing.world import MONDAY_10, running_world
 from tests.waiting import eventually
+
+MONDAY = MONDAY_10.date()
 
 
 async def test_an_industry_permit_is_signed_by_the_head_and_reaches_cabinet_and_keden(
@@ -128,3 +132,17 @@ async def test_an_officer_who_misses_the_review_step_makes_it_late(pilot: PilotW
     # reviewing now does not erase the lateness: it stays counted
     await pilot.desk("POST", f"/desk/applications/{number}/approve", officer=officer)
     assert (await pilot.app(number)).late_steps == ("review",)
+
+
+async def test_a_decreed_day_off_moves_the_committees_deadlines(
+    pilot_pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A decree makes Tuesday 24 Nov 2026 a day off: set once, for ELICENSE and its pilot desk.
+    monkeypatch.setenv("KZGATE_ELICENSE_EXTRA_HOLIDAYS", '["2026-11-24"]')
+    async with running_world(pilot_pki, tmp_path, worker=False) as world:
+        pilot = world.harness.elicense.pilot
+        assert pilot is not None
+        receipt = await PilotWorld(world, pilot).file(sample_application(Annex.INDUSTRY, MONDAY))
+    # filed Monday 10:00: 1 working day is Wednesday's close (17:30), not Tuesday's
+    due = dt.datetime(2026, 11, 25, 17, 30, tzinfo=KZ_TIME)
+    assert parse_datetime(receipt["registrationDue"]) == due

@@ -4,7 +4,6 @@ decides in time when the MRP of the new year is set [seed 002]."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,8 +12,9 @@ import pytest
 from connectors import parse_datetime
 from simulators.elicensing.store import Outcome, State
 from simulators.kit.clock import KZ_TIME
-from simulators.tax.store import MRP_FILE_ENV, MRP_FIXTURES
+from simulators.tax.store import MRP_FILE_ENV
 from tests.licensing.world import MONDAY_10, World, running_world
+from tests.mrp import mrp_file
 from tests.simulators.elicensing.samples import (
     IMPORTER,
     applicant,
@@ -27,6 +27,7 @@ UNPAID = "200640360888"  # ТОО «Семей Тері»: no licence fee in PEP
 NEW_YEARS_EVE_20 = datetime(2026, 12, 31, 20, 0, tzinfo=KZ_TIME)  # after hours
 FIRST_WORKING_MORNING = datetime(2027, 1, 5, 9, 0, tzinfo=KZ_TIME)  # 1-4 Jan: holidays, weekend
 MRP_2027_FOR_TESTS = 4500  # a made-up figure: no budget law has set the MRP of 2027 yet
+MRP_2027 = {"year": 2027, "amount": MRP_2027_FOR_TESTS, "basis": "test value, not a budget law"}
 
 
 async def test_gbdul_down_past_the_retry_budget_is_one_support_desk_notice(world: World) -> None:
@@ -61,17 +62,6 @@ async def test_gbdul_down_past_the_retry_budget_is_one_support_desk_notice(world
     assert closed["noticeId"] == notice["noticeId"] and closed["resolvedAt"] is not None
 
 
-def _mrp_file(tmp_path: Path, *, with_2027: bool) -> Path:
-    table = json.loads(MRP_FIXTURES.read_text(encoding="utf-8"))
-    if with_2027:
-        table["rates"].append(
-            {"year": 2027, "amount": MRP_2027_FOR_TESTS, "basis": "test value, not a budget law"}
-        )
-    path = tmp_path / "mrp.json"
-    path.write_text(json.dumps(table, ensure_ascii=False), encoding="utf-8")
-    return path
-
-
 async def _new_years_eve_filing(world: World):
     """Filed 31.12.2026 20:00; the fee paid on the first working morning of 2027."""
     form = export_application(
@@ -88,7 +78,7 @@ async def _new_years_eve_filing(world: World):
 async def test_filed_on_new_years_eve_is_decided_in_january_by_its_deadline(
     licensing_pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(MRP_FILE_ENV, str(_mrp_file(tmp_path, with_2027=True)))
+    monkeypatch.setenv(MRP_FILE_ENV, str(mrp_file(tmp_path, last_year=2026, added=[MRP_2027])))
     async with running_world(licensing_pki, tmp_path, start=NEW_YEARS_EVE_20) as world:
         filed = await _new_years_eve_filing(world)
         app = await world.delivered(filed.number)
@@ -100,7 +90,7 @@ async def test_filed_on_new_years_eve_is_decided_in_january_by_its_deadline(
 async def test_without_the_mrp_of_2027_an_alarm_and_a_support_notice_not_a_silent_miss(
     licensing_pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(MRP_FILE_ENV, str(_mrp_file(tmp_path, with_2027=False)))
+    monkeypatch.setenv(MRP_FILE_ENV, str(mrp_file(tmp_path, last_year=2026)))
     async with running_world(licensing_pki, tmp_path, start=NEW_YEARS_EVE_20) as world:
         filed = await _new_years_eve_filing(world)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,13 +14,27 @@ import pytest
 from gateway.messagelog.flows import find_flow
 from kzgate.cli import catalogue
 from kzgate.cli.main import main
+from simulators.kit.clock import KZ_TIME
+from simulators.tax.store import MRP_FILE_ENV
 from tests.gateway.harness import in_process_mounts
+from tests.licensing.world import World, running_world
+from tests.mrp import mrp_file
 from tests.observability.conftest import LicenceFlow
+from tests.simulators.elicensing.samples import applicant, export_application
+from tests.waiting import eventually
+
+UNPAID = "200640360888"  # ТОО «Семей Тері»: no licence fee in PEP's fixtures
+FIRST_WORKING_DAY_2027 = datetime(2027, 1, 5, 10, 0, tzinfo=KZ_TIME)
 
 
 @pytest.fixture
 def cli_env(licence_flow: LicenceFlow, monkeypatch: pytest.MonkeyPatch) -> LicenceFlow:
-    harness = licence_flow.world.harness
+    _route_commands(licence_flow.world, monkeypatch)
+    return licence_flow
+
+
+def _route_commands(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    harness = world.harness
     monkeypatch.setenv("KZGATE_DATABASE_URL", harness.settings.database_url)
     monkeypatch.setenv("KZGATE_PKI_DIR", str(harness.pki_dir))
     monkeypatch.setenv("KZGATE_PORT", "80")
@@ -31,7 +47,6 @@ def cli_env(licence_flow: LicenceFlow, monkeypatch: pytest.MonkeyPatch) -> Licen
         "ops_client",
         lambda: httpx.AsyncClient(mounts={**mounts, f"http://{harness.settings.host}:80": gateway}),
     )
-    return licence_flow
 
 
 async def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -82,3 +97,42 @@ async def test_status_and_clock_twins(
     assert code == 0 and any(
         s["serviceId"] == "KedenRegisterRecord_v1" for s in json.loads(out)["services"]
     )
+
+
+async def test_status_on_a_day_the_settings_do_not_cover_warns_alarms_and_lists_notices(
+    observed_pki: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    # 5 January 2027, with KGD's table and the pilot window ending at 2026 (as shipped today)
+    monkeypatch.setenv(MRP_FILE_ENV, str(mrp_file(tmp_path, last_year=2026)))
+    monkeypatch.setenv("KZGATE_EXPORT_PILOT_START", "2026-01-01")
+    async with running_world(observed_pki, tmp_path, start=FIRST_WORKING_DAY_2027) as world:
+        _route_commands(world, monkeypatch)
+        code, out = await _run(capsys, "status", "--json")
+        assert code == 0
+        [pilot, mrp] = json.loads(out)["warnings"]
+        assert "2027-01-05 is outside its window 2026-01-01..2026-12-31" in pilot
+        assert "KZGATE_EXPORT_PILOT_START/END" in pilot
+        assert "KGD has no MRP of 2027 (it has " in mrp and "2026)" in mrp
+        assert "KZGATE_KGD_MRP_FILE" in mrp
+
+        # A fee paid in 2027 cannot be judged: the application waits on an alarm and the
+        # support desk gets a notice, and status shows both to the tester.
+        await world.pay_fee(UNPAID, "43250.00", reference="FEE-2027-STATUS")
+        form = export_application(
+            number=None, applicant=applicant(UNPAID), valid_from=FIRST_WORKING_DAY_2027.date()
+        )
+        filed = await world.file(form)
+
+        async def alarmed() -> bool:
+            sla = await world.harness.elicense.sla()
+            return bool(sla["alarms"]) and bool(sla["supportDesk"]["notices"])
+
+        await eventually(alarmed)
+        code, table = await _run(capsys, "status")
+    assert code == 0
+    assert "WARNINGS (settings to change)" in table
+    alarms = table[table.index("ALARMS") :]
+    assert filed.number in alarms and "KGD has no MRP of 2027" in alarms
+    notices = table[table.index("notices to the operator's support desk (LR p.8)") :]
+    assert filed.number in notices and UNPAID in notices and "open" in notices

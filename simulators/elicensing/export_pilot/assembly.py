@@ -16,6 +16,7 @@ from simulators.elicensing.export_pilot.staff import head_keys, load_staff
 from simulators.elicensing.export_pilot.store import PilotStore
 from simulators.elicensing.facts import registry_answer
 from simulators.elicensing.rule_facts import RegistryAnswer
+from simulators.kit.calendar import EXPORT_PILOT_HOURS, WorkingCalendar
 from simulators.kit.clock import Clock
 
 
@@ -28,6 +29,7 @@ def create_export_pilot(
     clock: Clock,
     auto: AutoOfficerSettings | None = None,
     window: PilotWindow | None = None,
+    calendar: WorkingCalendar | None = None,
     retry_delays: tuple[float, ...] = (1.0, 5.0, 30.0),
 ) -> ExportPilot:
     """The pilot on ELICENSE's database; settings from the environment unless given."""
@@ -44,6 +46,9 @@ def create_export_pilot(
         head_keys=head_keys(pki_dir, staff),
         system_key=key,
         registry=registry,
+        # The committees' hours (seed 003) on the days ELICENSE's settings decree: one decree
+        # moves a day off for the Trade Committee and the pilot's committees alike.
+        calendar=calendar or WorkingCalendar(EXPORT_PILOT_HOURS),
     )
     settings = auto or AutoOfficerSettings.from_env()
     officer = AutoOfficer(desk, settings) if settings.enabled else None

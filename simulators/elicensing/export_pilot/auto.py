@@ -33,7 +33,6 @@ from simulators.elicensing.export_pilot.store import (
     State,
     applications,
 )
-from simulators.kit.calendar import WorkingCalendar
 
 
 class Mode(StrEnum):
@@ -79,22 +78,6 @@ def parse_think(text: str) -> dict[str, timedelta]:
     return found
 
 
-def add_working_time(calendar: WorkingCalendar, start: datetime, amount: timedelta) -> datetime:
-    """The moment ``amount`` of working time after ``start`` (outside hours counts nothing)."""
-    left = amount
-    day = calendar.registration_moment(start).date()
-    moment = calendar.registration_moment(start)
-    while True:
-        for begin, end in calendar.periods_on(day):
-            begin = max(begin, moment)
-            if begin >= end:
-                continue
-            if end - begin >= left:
-                return begin + left
-            left -= end - begin
-        day = calendar.next_working_day(day)
-
-
 @dataclass
 class AutoOfficer:
     desk: Desk
@@ -112,10 +95,15 @@ class AutoOfficer:
                 later.append(at)
                 continue
             try:
-                await self._do(app)
+                done = await self._do(app)
             except GatewayError as exc:  # a person at the desk did this step first: fine
                 if exc.fault is not WRONG_STEP:
                     raise
+            else:
+                # the step just done starts the next one's think time: wake for it too, not
+                # only at the next idle poll (a second of real time: minutes on a fast clock)
+                if (following := self._due(done)) is not None:
+                    later.append(following)
         await self._terminations_asked()
         return min(later, default=None)
 
@@ -131,24 +119,24 @@ class AutoOfficer:
     def _due(self, app: PilotApplication) -> datetime | None:
         calendar, s = self.desk.calendar, self.settings
         if app.state is State.RECEIVED:
-            return add_working_time(calendar, app.received_at, s.take)
+            return calendar.add_working_time(app.received_at, s.take)
         if app.state is State.REGISTERED and app.registered_at and s.mode is not Mode.HOLD_REVIEW:
-            return add_working_time(calendar, app.registered_at, s.review)
+            return calendar.add_working_time(app.registered_at, s.review)
         if app.state is State.REVIEWED and app.reviewed_at and s.mode is not Mode.HOLD_SIGNATURE:
-            return add_working_time(calendar, app.reviewed_at, s.sign)
+            return calendar.add_working_time(app.reviewed_at, s.sign)
         return None
 
-    async def _do(self, app: PilotApplication) -> None:
+    async def _do(self, app: PilotApplication) -> PilotApplication:
+        """The due step of ``app``, done; the application after it."""
         staff = self.desk.staff[Committee(app.committee)]
         # officers share the work by application number, as a head of unit would assign it
         officer = staff.officers[int(app.number[-6:]) % len(staff.officers)].id
         if app.state is State.RECEIVED:
-            await self.desk.take(app.number, officer)
-        elif app.state is State.REGISTERED:
+            return await self.desk.take(app.number, officer)
+        if app.state is State.REGISTERED:
             reviewer = app.registered_by or officer
             if app.findings_list():
-                await self.desk.refuse(app.number, reviewer)
-            else:
-                await self.desk.approve(app.number, reviewer)
-        elif app.state is State.REVIEWED:
-            await self.desk.sign(app.number, staff.head.id)
+                return await self.desk.refuse(app.number, reviewer)
+            return await self.desk.approve(app.number, reviewer)
+        assert app.state is State.REVIEWED  # _due gives no moment for any other state
+        return await self.desk.sign(app.number, staff.head.id)

@@ -7,7 +7,9 @@ HTTP for officers (JSON; errors are ``{"code", "message", "hint"}`` with 4xx):
 - ``POST /desk/applications/{n}/take|approve|refuse|sign`` — body ``{"officer": id}``
   (``refuse``: ``"grounds": {"4": "reason", …}``; ``sign``: ``{"head": id}``);
 - ``POST /desk/permits/{p}/terminate`` — ``{"by": id, "ground": "а", "reasoning": "…"}``;
-- ``GET  /desk/reports/overdue`` — execution reports past due (p.16); ``GET /desk/sla``.
+- ``GET  /desk/reports/overdue`` — execution reports past due (p.16); ``GET /desk/sla``;
+- ``GET  /desk/window`` — the pilot's window (order p.11), whether today is in it, a working day
+  inside it to rehearse on.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class DeskRoutes:
         return [
             Route("/desk/queue", self._queue),
             Route("/desk/sla", self._sla),
+            Route("/desk/window", self._window),
             Route("/desk/reports/overdue", self._overdue),
             Route("/desk/applications/{number}", self._one),
             # Officers act for a committee: beyond loopback only with the operator's token.
@@ -109,6 +112,9 @@ class DeskRoutes:
 
     async def _overdue(self, request: Request) -> Response:
         return await _json(self.desk.overdue_reports)
+
+    async def _window(self, request: Request) -> Response:
+        return JSONResponse(self.window_state())
 
     async def _sla(self, request: Request) -> Response:
         async def run() -> Any:

@@ -54,6 +54,17 @@ QUERY_SERVICE = "ExportPilotQuery_v1"
 SERVICES = frozenset({SUBMIT_SERVICE, QUERY_SERVICE})
 _NSMAP = {"el": NAMESPACE}
 
+OUTSIDE_PILOT = FaultCode(
+    "Client.ExportPilot.OutsidePilot",
+    "The pilot is not in force on this day",
+    # The text does not give the publication date the window runs from (order p.11), so the
+    # window is a setting, and the hint names it: on 1 January past the default window a
+    # tester otherwise has no way to tell what to change.
+    "The order is in force one year from entry into force (order p.11); this system's window "
+    "is set by KZGATE_EXPORT_PILOT_START / KZGATE_EXPORT_PILOT_END (ELICENSE), or rehearse "
+    "on a virtual clock inside it (KZGATE_CLOCK).",
+)
+
 _SCOPE_FAULTS = {
     Scope.NOT_LISTED: FaultCode(
         "Client.ExportPilot.GoodsNotListed",
@@ -70,11 +81,7 @@ _SCOPE_FAULTS = {
         "The export is exempt under order p.3: no permit is issued for it",
         "Show the exemption evidence to customs instead (CT-KZ, CT-1 with import documents …).",
     ),
-    Scope.OUTSIDE_PILOT: FaultCode(
-        "Client.ExportPilot.OutsidePilot",
-        "The pilot is not in force on this day",
-        "The order is in force one year from entry into force (order p.11).",
-    ),
+    Scope.OUTSIDE_PILOT: OUTSIDE_PILOT,
 }
 
 
@@ -111,6 +118,19 @@ class ExportPilot(DeskRoutes):
             return ProviderResult(await self.execution_report(form, element))
         assert isinstance(form, ExportPermitApplication)
         return ProviderResult(await self.submit(form, element))
+
+    def window_state(self) -> dict[str, object]:
+        """The pilot's window, whether the business day is in it (``kzgate status`` warns) and a
+        committees' working day inside it that a virtual clock can rehearse on."""
+        today = _day(self.desk.clock.now())
+        start, end = self.window.start, self.window.end
+        return {
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "today": today.isoformat(),
+            "inForce": today in self.window,
+            "rehearsalDay": self.desk.calendar.working_day_within(start, end).isoformat(),
+        }
 
     def classify_request(self, form: ExportPilotScopeRequest) -> ScopeAnswer:
         try:
