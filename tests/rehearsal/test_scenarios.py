@@ -143,6 +143,15 @@ def test_the_published_schema_is_current() -> None:
     )
 
 
+def test_every_example_tells_the_editor_its_schema() -> None:
+    # A tester copies an example to start a scenario: the copy brings completion and checking
+    # in any editor with the YAML language server (VS Code, JetBrains, Neovim).
+    line = "# yaml-language-server: $schema=./scenario.schema.json"
+    missing = [f.name for f in SCENARIOS if f.read_text(encoding="utf-8").splitlines()[0] != line]
+    assert not missing, f"the first line of each example is {line!r}"
+    assert (EXAMPLES / "scenario.schema.json").is_file()
+
+
 def test_every_example_names_the_seed_paragraph_and_checks() -> None:
     assert len(SCENARIOS) >= 17
     done = kzgate(dict(os.environ), "scenario", "check", *map(str, SCENARIOS))
