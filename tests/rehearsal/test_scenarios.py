@@ -117,6 +117,11 @@ def key_expectation(scenario: dict) -> dict:
 
 def invert(expectation: dict) -> str:
     """Turn the key expectation into its opposite; return the text the failure must name."""
+    if expectation.get("deadline") == "missed":
+        # A scenario that expects a miss exists to show it; "met" rides along with an outcome
+        # that is the point (R1, R6), so there the outcome is what turns.
+        expectation["deadline"] = "met"
+        return "deadline missed, expected met"
     if "outcome" in expectation:
         expectation["outcome"] = INVERTED_OUTCOME[expectation["outcome"]]
         expectation.pop("grounds", None)
