@@ -238,11 +238,18 @@ def test_an_invalid_file_names_line_and_field_and_starts_nothing(tmp_path: Path)
     assert "started a system" not in done.stdout, "nothing is started for an invalid file"
 
 
+def checked(tmp_path: Path, scenario: str) -> subprocess.CompletedProcess[str]:
+    """``kzgate scenario check`` of ``scenario``, written to a file as a tester would."""
+    file = tmp_path / "scenario.yaml"
+    file.write_text(scenario, encoding="utf-8")
+    return kzgate(dict(os.environ), "scenario", "check", str(file))
+
+
 def test_a_reference_to_a_filing_never_made_names_its_line_and_field(tmp_path: Path) -> None:
     # Checked before anything runs: a misspelt alias would otherwise fail only mid-run, after a
     # system was started and half the scenario played.
-    bad = tmp_path / "nobody.yaml"
-    bad.write_text(
+    done = checked(
+        tmp_path,
         "name: expects the decision of a filing never made\n"
         "rehearses: seed 002 LR p.5\n"
         "steps:\n"
@@ -251,9 +258,7 @@ def test_a_reference_to_a_filing_never_made_names_its_line_and_field(tmp_path: P
         "  - expect_decision:\n"
         "      of: nobody\n"
         "      outcome: ISSUED\n",
-        encoding="utf-8",
     )
-    done = kzgate(dict(os.environ), "scenario", "check", str(bad))
     assert done.returncode == 1
     assert "line 7: steps[2].expect_decision.of: 'nobody': no step before this one" in done.stderr
     assert "(names given so far: loaders)" in done.stderr
@@ -262,8 +267,8 @@ def test_a_reference_to_a_filing_never_made_names_its_line_and_field(tmp_path: P
 def test_the_names_given_inside_a_repeat_are_its_runs_own(tmp_path: Path) -> None:
     # Each run files its own application under the inner alias: after the repeat, which run's
     # would the name mean? None: it is unknown there, as a name given later is before it.
-    bad = tmp_path / "scopes.yaml"
-    bad.write_text(
+    done = checked(
+        tmp_path,
         "name: uses a repeat's name after it, and a name before it is given\n"
         "rehearses: seed 002 LR p.5\n"
         "steps:\n"
@@ -276,9 +281,7 @@ def test_the_names_given_inside_a_repeat_are_its_runs_own(tmp_path: Path) -> Non
         "        - expect_decision: {of: loaders, outcome: ISSUED}\n"
         "        - expect_record: {of: leather, fields: {status: VALID}}\n"
         "  - expect_cabinet: {of: loaders}\n",
-        encoding="utf-8",
     )
-    done = kzgate(dict(os.environ), "scenario", "check", str(bad))
     assert done.returncode == 1
     problems = [line.split(": ", 1)[1] for line in done.stderr.splitlines()]
     assert [p.split(": '")[0] for p in problems] == [
