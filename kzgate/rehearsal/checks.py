@@ -60,7 +60,9 @@ class DecisionExpectation(_Expectation):
     of: str
     outcome: Outcome
     grounds: list[str] | None = Field(
-        None, description="exactly these grounds, in any order: R1-R7 for a licence"
+        None,
+        description="exactly these grounds, in any order: R1-R7 for a licence, the numbers 1-7 "
+        "of Rules p.11 for a pilot permit",
     )
     deadline: DeadlineVerdict | None = None
     registered_at: AwareDatetime | None = Field(None, description="the registration moment")
@@ -127,7 +129,7 @@ class LogExpectation(_Expectation):
     sender: str | None = None
     receiver: str | None = None
     direction: str | None = Field(
-        None, description="request-in, request-out, response-in or response-out"
+        None, description="request-in, request-out, response-in, response-out or fault-out"
     )
     fault: str | None = Field(None, description="the fault code the hop carried")
 

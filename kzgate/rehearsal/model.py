@@ -12,6 +12,8 @@ common ``terms``; this module puts them together and re-exports them, so ``model
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from pydantic import (
@@ -19,7 +21,10 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    ValidationError,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from kzgate.rehearsal.actions import (
     ClockMove,
@@ -187,8 +192,9 @@ class ExpectLogStep(Strict):
 class Repetition(Strict):
     """The inner steps ``count`` times, ``concurrency`` at a time, for a load rehearsal.
 
-    ``{i}`` in an alias is the run's number, so every run files its own application. The report
-    gives the throughput (runs per real second) and the deadline misses among the decisions.
+    Every run files its own applications under the inner steps' aliases: those names are the
+    run's own and unknown after the repeat. The report gives the throughput (runs per real second)
+    and the deadline misses among the decisions.
     """
 
     count: int = Field(ge=1, le=10_000)
@@ -250,6 +256,53 @@ class Scenario(Strict):
     rehearses: str = Field(description="the seed paragraph (or law) this scenario rehearses")
     description: str = ""
     steps: list[Step] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references_known(self) -> Scenario:
+        # A reference to a filing no step before it made can only fail at run time, after a
+        # system was started and half the scenario played: refuse it at check time instead.
+        problems = list(_unknown_references(self.steps, ("steps",), frozenset()))
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, problems)
+        return self
+
+
+# The fields that name an earlier step's alias, and ${alias} in a raw message's XML.
+_REFERENCES = ("of", "against")
+_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+
+
+def _unknown_references(
+    steps: list[Any], path: tuple[str | int, ...], known: frozenset[str]
+) -> Iterator[InitErrorDetails]:
+    """Every reference in ``steps`` to an alias that no step before it gave (``as:``); the names
+    given inside a ``repeat`` are its runs' own and unknown after it."""
+    for index, step in enumerate(steps):
+        kind = _step_kind(step) or ""
+        body = getattr(step, kind)
+        where = (*path, index, kind)
+        if isinstance(body, Repetition):
+            yield from _unknown_references(body.steps, (*where, "steps"), known)
+            continue
+        named = [(f, getattr(body, f, None)) for f in _REFERENCES]
+        if isinstance(body, RawSend):
+            named += [("xml", name) for name in _PLACEHOLDER.findall(body.xml)]
+        for field, name in named:
+            if name is not None and name not in known:
+                yield _unknown(name, (*where, field), known)
+        alias = getattr(body, "alias", None)
+        if alias is not None:
+            known |= {alias}
+
+
+def _unknown(name: str, loc: tuple[str | int, ...], known: frozenset[str]) -> InitErrorDetails:
+    given = ", ".join(sorted(known)) or "none yet"
+    error = PydanticCustomError(
+        "unknown_reference",
+        "'{name}': no step before this one files or sends it (names given so far: {given})",
+        {"name": name, "given": given},
+    )
+    return InitErrorDetails(type=error, loc=loc, input=name)
 
 
 def scenario_schema() -> dict[str, Any]:

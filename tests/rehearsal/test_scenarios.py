@@ -117,6 +117,11 @@ def key_expectation(scenario: dict) -> dict:
 
 def invert(expectation: dict) -> str:
     """Turn the key expectation into its opposite; return the text the failure must name."""
+    if expectation.get("deadline") == "missed":
+        # A scenario that expects a miss exists to show it; "met" rides along with an outcome
+        # that is the point (R1, R6), so there the outcome is what turns.
+        expectation["deadline"] = "met"
+        return "deadline missed, expected met"
     if "outcome" in expectation:
         expectation["outcome"] = INVERTED_OUTCOME[expectation["outcome"]]
         expectation.pop("grounds", None)
@@ -141,6 +146,15 @@ def test_the_published_schema_is_current() -> None:
     assert published == scenario_schema(), "run: kzgate scenario schema > " + str(
         (EXAMPLES / "scenario.schema.json").relative_to(PROJECT_ROOT)
     )
+
+
+def test_every_example_tells_the_editor_its_schema() -> None:
+    # A tester copies an example to start a scenario: the copy brings completion and checking
+    # in any editor with the YAML language server (VS Code, JetBrains, Neovim).
+    line = "# yaml-language-server: $schema=./scenario.schema.json"
+    missing = [f.name for f in SCENARIOS if f.read_text(encoding="utf-8").splitlines()[0] != line]
+    assert not missing, f"the first line of each example is {line!r}"
+    assert (EXAMPLES / "scenario.schema.json").is_file()
 
 
 def test_every_example_names_the_seed_paragraph_and_checks() -> None:
@@ -222,3 +236,55 @@ def test_an_invalid_file_names_line_and_field_and_starts_nothing(tmp_path: Path)
     assert done.returncode == 1
     assert "line 7: steps[1].file_licence.templte: unknown field" in done.stderr
     assert "started a system" not in done.stdout, "nothing is started for an invalid file"
+
+
+def checked(tmp_path: Path, scenario: str) -> subprocess.CompletedProcess[str]:
+    """``kzgate scenario check`` of ``scenario``, written to a file as a tester would."""
+    file = tmp_path / "scenario.yaml"
+    file.write_text(scenario, encoding="utf-8")
+    return kzgate(dict(os.environ), "scenario", "check", str(file))
+
+
+def test_a_reference_to_a_filing_never_made_names_its_line_and_field(tmp_path: Path) -> None:
+    # Checked before anything runs: a misspelt alias would otherwise fail only mid-run, after a
+    # system was started and half the scenario played.
+    done = checked(
+        tmp_path,
+        "name: expects the decision of a filing never made\n"
+        "rehearses: seed 002 LR p.5\n"
+        "steps:\n"
+        "  - pay_fee: {}\n"
+        "  - file_licence: {as: loaders}\n"
+        "  - expect_decision:\n"
+        "      of: nobody\n"
+        "      outcome: ISSUED\n",
+    )
+    assert done.returncode == 1
+    assert "line 7: steps[2].expect_decision.of: 'nobody': no step before this one" in done.stderr
+    assert "(names given so far: loaders)" in done.stderr
+
+
+def test_the_names_given_inside_a_repeat_are_its_runs_own(tmp_path: Path) -> None:
+    # Each run files its own application under the inner alias: after the repeat, which run's
+    # would the name mean? None: it is unknown there, as a name given later is before it.
+    done = checked(
+        tmp_path,
+        "name: uses a repeat's name after it, and a name before it is given\n"
+        "rehearses: seed 002 LR p.5\n"
+        "steps:\n"
+        "  - file_declaration: {as: export, against: leather, quantity: 5}\n"
+        "  - file_licence: {as: leather, template: export-licence}\n"
+        "  - repeat:\n"
+        "      count: 2\n"
+        "      steps:\n"
+        "        - file_licence: {as: loaders}\n"
+        "        - expect_decision: {of: loaders, outcome: ISSUED}\n"
+        "        - expect_record: {of: leather, fields: {status: VALID}}\n"
+        "  - expect_cabinet: {of: loaders}\n",
+    )
+    assert done.returncode == 1
+    problems = [line.split(": ", 1)[1] for line in done.stderr.splitlines()]
+    assert [p.split(": '")[0] for p in problems] == [
+        "line 4: steps[0].file_declaration.against",
+        "line 12: steps[3].expect_cabinet.of",
+    ], done.stderr
