@@ -1,0 +1,98 @@
+"""The gateway's HTTP edge to a provider, on respx: what it posts, and how it names a silence.
+
+The relayed envelope is the gateway's signed copy: it must leave byte for byte as signed, as SOAP
+1.1 over HTTP, with the caller's trace; an answer of any status comes back as it was, for the
+channel to judge; no answer at all is the provider's fault, never the caller's.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+import respx
+
+from connectors import FaultCode, GatewayError, errors
+from connectors.tracing import setup_tracing, tracer
+from gateway.routing import Envelope
+from gateway.routing.http import HttpDispatcher
+
+PROVIDER = "http://gbdul.test/shep"
+SIGNED = b"<soap:Envelope xmlns:soap='http://schemas.xmlsoap.org/soap/envelope/'>\xd0\x91</soap:Envelope>"
+
+
+class _Service:
+    provider = "GBDUL"
+    endpoint = PROVIDER
+
+
+def _envelope() -> Envelope:
+    return Envelope(SIGNED, "m-1", "c-1", "EGOV_PORTAL")
+
+
+@respx.mock
+async def test_the_signed_copy_leaves_byte_for_byte_as_soap_with_the_callers_trace() -> None:
+    setup_tracing("kzgate-test")
+    route = respx.post(PROVIDER).respond(200, content=b"<answer/>")
+    dispatcher = HttpDispatcher()
+    try:
+        with tracer().start_as_current_span("caller") as span:
+            answer = await dispatcher.dispatch_sync(_Service(), _envelope(), timeout=5)
+    finally:
+        await dispatcher.close()
+    sent = route.calls.last.request
+    assert sent.content == SIGNED
+    assert sent.headers["content-type"] == "text/xml; charset=utf-8"
+    assert sent.headers["soapaction"] == '""'
+    trace_id = f"{span.get_span_context().trace_id:032x}"
+    assert sent.headers["traceparent"].split("-")[1] == trace_id
+    assert (answer.http_status, answer.body) == (200, b"<answer/>")
+
+
+@respx.mock
+@pytest.mark.parametrize("status", [200, 500, 503])
+async def test_an_answer_of_any_status_comes_back_as_it_was(status: int) -> None:
+    respx.post(PROVIDER).respond(status, content=b"not judged here")
+    dispatcher = HttpDispatcher()
+    try:
+        answer = await dispatcher.dispatch_sync(_Service(), _envelope(), timeout=5)
+    finally:
+        await dispatcher.close()
+    assert (answer.http_status, answer.body) == (status, b"not judged here")
+
+
+@respx.mock
+@pytest.mark.parametrize(
+    ("failure", "fault", "detail"),
+    [
+        (httpx.ReadTimeout("slow"), errors.PROVIDER_TIMEOUT, "GBDUL gave no answer in 2.5 s"),
+        (httpx.ConnectTimeout("slow"), errors.PROVIDER_TIMEOUT, "GBDUL gave no answer in 2.5 s"),
+        (httpx.ConnectError("refused"), errors.PROVIDER_UNREACHABLE, f"GBDUL at {PROVIDER}"),
+        (httpx.RemoteProtocolError("hung up"), errors.PROVIDER_UNREACHABLE, "GBDUL at"),
+    ],
+)
+async def test_no_answer_is_the_providers_fault(
+    failure: Exception, fault: FaultCode, detail: str
+) -> None:
+    respx.post(PROVIDER).mock(side_effect=failure)
+    dispatcher = HttpDispatcher()
+    try:
+        with pytest.raises(GatewayError) as raised:
+            await dispatcher.dispatch_sync(_Service(), _envelope(), timeout=2.5)
+    finally:
+        await dispatcher.close()
+    assert raised.value.fault is fault
+    assert detail in raised.value.detail
+
+
+async def test_a_service_without_an_endpoint_is_unreachable_without_a_request() -> None:
+    class Polled(_Service):
+        endpoint = None
+
+    dispatcher = HttpDispatcher()
+    try:
+        with respx.mock(assert_all_called=False) as mock, pytest.raises(GatewayError) as raised:
+            await dispatcher.dispatch_sync(Polled(), _envelope(), timeout=5)
+        assert not mock.calls
+    finally:
+        await dispatcher.close()
+    assert raised.value.fault is errors.PROVIDER_UNREACHABLE
