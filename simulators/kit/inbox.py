@@ -188,7 +188,6 @@ class Inbox:
             return [dict(row._mapping) for row in await conn.execute(query)]
 
 
-
 def _message_row(inbox: Inbox, message: InboxMessage) -> dict:
     return {"system_id": inbox.system_id, **asdict(message)}
 

@@ -124,8 +124,11 @@ class LookupRegistry(Generic[Record]):
     @property
     def fixtures_path(self) -> Path:
         """The fixture file in the source tree (its generator writes it)."""
-        return Path(__file__).resolve().parents[2].joinpath(
-            *self.fixtures_package.split("."), self.fixtures
+        return (
+            Path(__file__)
+            .resolve()
+            .parents[2]
+            .joinpath(*self.fixtures_package.split("."), self.fixtures)
         )
 
     def look_up(self, number: str, store: RecordIndex[Record]) -> LookupResult[Record]:

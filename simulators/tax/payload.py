@@ -84,4 +84,3 @@ def build_tax_debt_response(result: TaxDebtResult) -> etree._Element:
             ),
         )
     return response
-

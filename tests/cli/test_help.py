@@ -46,9 +46,7 @@ def test_every_command_describes_itself_in_its_own_help() -> None:
     assert bare == []
 
 
-@pytest.mark.parametrize(
-    ("path", "parser"), COMMANDS, ids=[" ".join(path) for path, _ in COMMANDS]
-)
+@pytest.mark.parametrize(("path", "parser"), COMMANDS, ids=[" ".join(path) for path, _ in COMMANDS])
 def test_each_command_and_each_of_its_options_says_what_it_is_for(
     path: tuple[str, ...], parser: argparse.ArgumentParser
 ) -> None:
