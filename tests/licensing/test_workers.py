@@ -1,7 +1,7 @@
 """ELICENSE's pool of deciding workers, on SQLite and on the real PostgreSQL: a claim gives an
 application to one worker at a time, many applications on several workers are each decided once
 and each delivered once, and a worker that died holding a claim delays its application only
-until the lease expires."""
+until the lease expires, while a live worker slower than the lease keeps its claim."""
 
 from __future__ import annotations
 
@@ -166,6 +166,46 @@ async def test_a_worker_that_died_holding_a_claim_delays_its_application_until_t
         app = await world.delivered(filed.number, seconds=lease + 10)
         assert app.outcome is Outcome.ISSUED and app.document_number.endswith("000001")
         assert app.in_work_at == MONDAY_10  # the dead worker's step stands, resumed
+        [document] = await world.portal_documents()
+        assert _number_of(document) == app.document_number
+        records = await world.keden_records_of(IMPORTER)
+        assert [r.number for r in records] == [app.document_number]
+        assert sorted(await world.stages(filed.number)) == [
+            "DELIVERED",
+            "IN_WORK",
+            "ISSUED",
+            "REGISTERED",
+        ]
+
+
+async def test_a_decision_slower_than_the_lease_keeps_its_claim_and_is_decided_once(
+    licensing_pki: Path, tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GBDUL answers ELICENSE's question after more than three leases: the worker asking renews
+    its claim meanwhile, so none of the idle workers takes the application over and asks again
+    — GBDUL is asked once, one decision, one document, every delivery once."""
+    lease, slow = 1.5, 5.0
+    monkeypatch.setenv("KZGATE_ELICENSE_CLAIM_LEASE_SECONDS", str(lease))
+    monkeypatch.setenv("KZGATE_ELICENSE_WORKERS", "4")
+    async with running_world(licensing_pki, tmp_path, worker=False, database_url=db_url) as world:
+        await world.pay_fee(IMPORTER, f"{FEE_2026:.2f}", reference="FEE-SLOW-1")
+        filed = await world.file(import_application(number=None))
+        gbdul_before = await _gbdul_answers(world)
+        await world.ops_post("GBDUL", "/ops/faults", {"kind": "slow", "seconds": slow})
+        world.harness.elicense.flow.start()
+
+        async def claimed() -> bool:
+            return (await world.application(filed.number)).claimed_by is not None
+
+        await eventually(claimed)
+        holder = (await world.application(filed.number)).claimed_by
+        await asyncio.sleep(2 * lease)  # GBDUL still thinking; the lease would have run out
+        app = await world.application(filed.number)
+        assert app.state is State.REGISTERED and app.claimed_by == holder
+
+        app = await world.delivered(filed.number, seconds=slow + 30)
+        assert app.outcome is Outcome.ISSUED and app.document_number.endswith("000001")
+        assert await _gbdul_answers(world) - gbdul_before == 1  # the facts gathered once
         [document] = await world.portal_documents()
         assert _number_of(document) == app.document_number
         records = await world.keden_records_of(IMPORTER)
