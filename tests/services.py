@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -36,3 +37,15 @@ def require_postgres() -> str:
 def require_rabbitmq() -> str:
     require_tcp("127.0.0.1", 5672, "RabbitMQ")
     return AMQP_URL
+
+
+async def delete_broker_namespace(amqp_url: str, namespace: str, pki_dir: Path) -> None:
+    """Remove the queues and exchanges a test's gateway declared under ``namespace`` on the
+    shared RabbitMQ (its quorum queues would outlive the test)."""
+    from gateway.broker.rabbitmq import RabbitBroker  # only tests that reach RabbitMQ load it
+    from gateway.registry import load_registry
+
+    broker = RabbitBroker(amqp_url, namespace=namespace)
+    await broker.start(sorted(load_registry(pki_dir).senders))
+    await broker.delete_topology()
+    await broker.close()

@@ -13,19 +13,26 @@ works on an application, so each is decided by one worker at a time.
 A claim has a lease in real time (wall clock, UTC — a transport matter, like the retry delays,
 not business time): a worker that died holding a claim (the process killed mid-decision) blocks
 its application only until the lease expires; then another worker takes it and resumes it from
-the store. A release after a failure keeps ``lease_until`` as the retry moment with no holder:
-the backoff, seen by every worker and instance. The state guards in the store (a decision
-only from REGISTERED, in one transaction with the fee and quota it consumes) and the
-deterministic messageIds stay the last line of defence should a lease expire under a slow
-worker.
+the store. A live worker renews its claim every third of the lease while it works (``held``), so
+a decision slower than the lease — a provider answering late, GBDUL down for a while — is not
+mistaken for a dead worker's and gathered and judged a second time. A release after a failure
+keeps ``lease_until`` as the retry moment with no holder: the backoff, seen by every worker and
+instance. The state guards in the store (a decision only from REGISTERED, in one transaction with
+the fee and quota it consumes) and the deterministic messageIds stay the last line of defence
+should a claim be lost all the same (a process stalled for longer than the lease).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from simulators.elicensing.register_tables import applications
 from simulators.elicensing.store import (
@@ -33,6 +40,8 @@ from simulators.elicensing.store import (
     ApplicationStore,
     State,
 )
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LEASE_SECONDS = 120.0  # far above a decision's time (a few gateway round trips)
 
@@ -77,6 +86,50 @@ class Claims:
             )
             row = (await conn.execute(taken)).first()
         return None if row is None else Application.from_row(dict(row._mapping))
+
+    @asynccontextmanager
+    async def held(self, number: str, worker: str) -> AsyncIterator[None]:
+        """While the body runs, ``worker``'s claim on ``number`` is renewed every third of the
+        lease, so that only a worker that stopped living loses it."""
+        done = asyncio.Event()
+        keeper = asyncio.create_task(self._keep(number, worker, done), name=f"claim {number}")
+        try:
+            yield
+        finally:
+            done.set()
+            # Not cancelled: a renewal in flight must commit before the release that follows,
+            # or it would write a lease after it.
+            await keeper
+
+    async def renew(self, number: str, worker: str) -> bool:
+        """A full lease from now on ``worker``'s claim; False if it no longer holds ``number``."""
+        async with self.store.write() as conn:
+            result = await conn.execute(
+                update(applications)
+                .where(applications.c.number == number, applications.c.claimed_by == worker)
+                .values(lease_until=real_now() + timedelta(seconds=self.lease))
+            )
+        return bool(result.rowcount)
+
+    async def _keep(self, number: str, worker: str, done: asyncio.Event) -> None:
+        beat = self.lease / 3  # two beats may fail (a database moment) before the lease ends
+        while True:
+            try:
+                await asyncio.wait_for(done.wait(), beat)
+                return
+            except TimeoutError:
+                pass
+            try:
+                if not await self.renew(number, worker):
+                    log.warning(
+                        "ELICENSE %s: %s lost its claim (stalled past the lease); the worker "
+                        "holding it now resumes it, the store's guards keep it decided once",
+                        number,
+                        worker,
+                    )
+                    return
+            except (SQLAlchemyError, OSError):
+                log.warning("ELICENSE %s: claim not renewed; next beat", number, exc_info=True)
 
     async def release(
         self, number: str, worker: str, *, retry_in: float | None = None, **values: Any

@@ -13,10 +13,11 @@ recorded in the store so that a restart resumes where the last process stopped:
 
 Several applications are in flight at once, each held by one worker through a claim with a
 lease (``claims``): a worker of this or another process takes the oldest due application nobody
-holds; a crashed worker's claim is taken over once its lease expires. The decision is one
-transaction guarded on REGISTERED with the fee and quota it consumes (``store.decide``), so an
-application is decided once; every message has a deterministic messageId (``messages``) and its
-flag is set only after the gateway's ack, so nothing reaches a receiver twice.
+holds, and renews its claim while it works; a crashed worker's claim is taken over once its lease
+expires. The decision is one transaction guarded on REGISTERED with the fee and quota it consumes
+(``store.decide``), so an application is decided once; every message has a deterministic
+messageId (``messages``) and its flag is set only after the gateway's ack, so nothing reaches a
+receiver twice.
 
 A failure leaves the application for a retry after a backoff (``incidents``: the support desk,
 alarms). The 1-working-day deadline is measured in business time; a miss is recorded on the
@@ -156,7 +157,8 @@ class LicensingFlow:
         retry_in = None
         try:
             with continued(self.traces.of(app.number), "ELICENSE flow", application=app.number):
-                await self.advance(app)
+                async with self._claims.held(app.number, worker):
+                    await self.advance(app)
         except TRANSIENT as error:
             retry_in, values = await self._incidents.failed(app, error)
         else:

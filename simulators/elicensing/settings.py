@@ -17,7 +17,8 @@ under surveillance: each is a setting, so none needs a code change (issue 13 ite
   for the operator's support desk (LR p.8);
 - ``KZGATE_ELICENSE_WORKERS``: deciding workers of this process (applications in flight at
   once); ``KZGATE_ELICENSE_CLAIM_LEASE_SECONDS``: how long a worker's claim on an application
-  holds before another worker may take it over (a crashed worker's, in effect).
+  holds unrenewed before another worker may take it over (a live worker renews it every third
+  of the lease, so only a crashed or stalled worker's runs out).
 
 Read when ELICENSE is assembled: a change takes effect on its next start. A deadline already
 given to an application is not moved by a later decree (it was announced at registration).

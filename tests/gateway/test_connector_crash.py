@@ -19,11 +19,10 @@ import pytest
 
 from connectors import MessageState, ShepClient, TransportKey, TrustStore
 from gateway.paths import PROJECT_ROOT
-from gateway.registry import load_registry
 from simulators.monitoring.payload import build_stage_event
 from tests.pki import make_test_pki
 from tests.ports import free_port_block
-from tests.services import require_rabbitmq
+from tests.services import delete_broker_namespace, require_rabbitmq
 
 STAGES = "MonitoringStage_v1"
 MONITORING_OFFSET = 8
@@ -97,12 +96,7 @@ class System:
         asyncio.run(self._delete_namespace())
 
     async def _delete_namespace(self) -> None:
-        from gateway.broker.rabbitmq import RabbitBroker
-
-        broker = RabbitBroker(self.env["KZGATE_AMQP_URL"], namespace=self.namespace)
-        await broker.start(sorted(load_registry(self.pki).senders))
-        await broker.delete_topology()
-        await broker.close()
+        await delete_broker_namespace(self.env["KZGATE_AMQP_URL"], self.namespace, self.pki)
 
 
 @pytest.fixture

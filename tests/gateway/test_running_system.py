@@ -26,6 +26,7 @@ from gateway.paths import PROJECT_ROOT
 from tests.gateway.harness import ACTIVE_BIN, SERVICE
 from tests.ports import free_port_block
 from tests.ports import is_free as _free
+from tests.services import delete_broker_namespace
 
 GBDUL_NS = "http://kzgate.kz/simulators/gbdul/v1"
 
@@ -83,14 +84,8 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
 
 async def _delete_broker_namespace(namespace: str, pki: Path) -> None:
     """Remove the queues and exchanges the test system declared on the shared RabbitMQ."""
-    from gateway.broker.rabbitmq import RabbitBroker
-    from gateway.registry import load_registry
-
     if not _free(5672):  # a broker answers: kzgate up chose it
-        broker = RabbitBroker("amqp://guest:guest@127.0.0.1:5672/", namespace=namespace)
-        await broker.start(sorted(load_registry(pki).senders))
-        await broker.delete_topology()
-        await broker.close()
+        await delete_broker_namespace("amqp://guest:guest@127.0.0.1:5672/", namespace, pki)
 
 
 def _wait_for_banner(up: subprocess.Popen) -> str:

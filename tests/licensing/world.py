@@ -28,7 +28,7 @@ from simulators.elicensing import documents
 from simulators.elicensing.forms import LicenceApplication, PermitDraft
 from simulators.elicensing.store import Application, State
 from simulators.kit.clock import KZ_TIME, VirtualClock, use_clock
-from simulators.monitoring.payload import parse_stage_event
+from simulators.monitoring.payload import StageEvent, parse_stage_event
 from simulators.payments.payload import build_confirm_request, build_create_request
 from tests.gateway.harness import Harness, running_gateway
 from tests.waiting import eventually
@@ -128,11 +128,15 @@ class World:
         return await self._stages(number)
 
     async def _stages(self, number: str) -> list[str]:
-        events = [
+        events = await self.stage_events()
+        return [e.stage.value for e in events if e.application_number == number]
+
+    async def stage_events(self) -> list[StageEvent]:
+        """Every stage event MONITORING received, in arrival order (duplicates included)."""
+        return [
             parse_stage_event(m.data_element())
             for m in await self.harness.monitoring.inbox.messages()
         ]
-        return [e.stage.value for e in events if e.application_number == number]
 
     async def ops_get(self, system: str, path: str) -> Any:
         """A simulator's ops endpoint (``/ops/…``), as a tester reads it."""
