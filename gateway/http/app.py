@@ -35,6 +35,7 @@ from gateway.channels.exchange import SoapReply
 from gateway.channels.sync import SyncChannel
 from gateway.console.backend import ConsoleBackend
 from gateway.console.routes import console_routes
+from gateway.http.heap import freeze_startup_heap
 from gateway.messagelog.checkpoint import checkpoint_forever
 from gateway.observability.scrape import gateway_metrics
 from gateway.routing import Dispatcher, HttpDispatcher
@@ -73,6 +74,7 @@ def create_app(
                 engine, context.key, clock, settings.checkpoint_interval_seconds
             )
         )
+        freeze_startup_heap()  # the collector's pauses stall every exchange; see heap.py
         try:
             yield
         finally:
