@@ -11,7 +11,6 @@ import sys
 import time
 
 import httpx
-import uvicorn
 
 from connectors import init_pki
 from connectors.config import Settings
@@ -62,30 +61,10 @@ def simulator_command(settings: Settings, entry: RosterEntry) -> list[str]:
 
 
 def _serve_gateway(args: argparse.Namespace) -> int:
-    from gateway.http.app import create_app
-
-    settings = Settings()
-    workers = settings.worker_count
-    if workers == 1:
-        uvicorn.run(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
-        )
-        return 0
-    # Several processes on one socket: uvicorn's supervisor forks them, each builds its app from
-    # the same environment, and a worker that dies is replaced.
-    from gateway.observability.metrics import share_between_workers
-
-    share_between_workers(settings.var_dir)  # so that any worker's /metrics counts them all
-    uvicorn.run(
-        "gateway.http.app:create_app",
-        factory=True,
-        workers=workers,
-        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
-        host=settings.host,
-        port=settings.port,
-        log_level="warning",
-    )
-    return 0
+    # This process becomes the gateway (signals reach it as is), through a main module that
+    # imports only the gateway: uvicorn's workers re-import the main module when they start.
+    os.execv(sys.executable, [sys.executable, "-m", "gateway.http"])
+    return 0  # not reached
 
 
 def _serve_simulator(args: argparse.Namespace) -> int:
