@@ -79,6 +79,7 @@ from connectors import (  # noqa: E402
     TrustStore,
     build_request_envelope,
     init_pki,
+    parse_fault,
     sign_envelope,
     verify_envelope,
 )
@@ -149,7 +150,7 @@ async def run_level(
             response = await http.post(url, content=body, headers=headers)
             latencies.append(time.perf_counter() - started)
             if response.status_code != 200:
-                raise RuntimeError(f"refused: {response.text[:500]}")
+                raise RuntimeError(f"refused: {_fault_of(response)}")
 
     async with httpx.AsyncClient(limits=limits, timeout=60) as http:
         started = time.perf_counter()
@@ -398,6 +399,17 @@ def print_levels(
             f"{_ratio(level['vsAmqpHalf'], 9)} {level['gatewayCpuMsPerTrip']:>10.2f} "
             f"{level['gatewayCpuOverItsCrypto']:>12.1f}× {level['gbdulCpuMsPerTrip']:>13.2f}"
         )
+
+
+def _fault_of(response: httpx.Response) -> str:
+    """The fault's code and message (a signed fault's header alone fills the first 500 bytes)."""
+    try:
+        fault = parse_fault(etree.fromstring(response.content))
+    except etree.XMLSyntaxError:
+        fault = None
+    if fault is None:
+        return f"HTTP {response.status_code}: {response.text[:300]}"
+    return f"HTTP {response.status_code} {fault.error_code}: {fault.error_message}"
 
 
 def _ratio(value: float | None, width: int) -> str:
