@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import httpx
 
@@ -100,42 +101,75 @@ class _StopRequested(Exception):
     """SIGTERM or SIGINT arrived while the system was still starting."""
 
 
-def _stop_during_start_up(signum: int, frame: object) -> None:
-    raise _StopRequested
+class _StartUpStop:
+    """The signal handler while ``up`` starts. A stop is raised as ``_StopRequested`` so that the
+    children already started are stopped (the ``finally`` of ``_up``) — but never in the middle of
+    starting one: raised inside ``subprocess.Popen`` it would lose the handle of a child that has
+    already forked. There it is only noted, and raised as soon as that child's handle is kept."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.spawning = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.requested = True
+        if not self.spawning:
+            raise _StopRequested
+
+    def spawn(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        self.spawning = True
+        try:
+            return start()
+        finally:
+            self.spawning = False
+
+    def check(self) -> None:
+        if self.requested:
+            raise _StopRequested
 
 
-def _die_with_parent() -> None:
-    """Run in each child before exec: the kernel sends it SIGTERM when ``kzgate up`` dies, even by
-    SIGKILL, so an orchestrator or a tester killing ``up`` leaves no orphaned gateway or simulator
-    holding its port (Linux's PR_SET_PDEATHSIG; elsewhere nothing is done)."""
-    if sys.platform.startswith("linux"):
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """What each child runs before exec: the kernel sends it SIGTERM when ``kzgate up`` dies, even
+    by SIGKILL, so an orchestrator or a tester killing ``up`` leaves no orphaned gateway or
+    simulator holding its port (Linux's PR_SET_PDEATHSIG; elsewhere nothing is done). If ``up``
+    died between the fork and this call, no signal would ever come: the child ends at once."""
+
+    def arrange() -> None:
+        if not sys.platform.startswith("linux"):
+            return
         import ctypes
 
         pr_set_pdeathsig = 1
         ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(128 + signal.SIGTERM)
+
+    return arrange
 
 
 def _up(args: argparse.Namespace) -> int:
     settings = Settings()
     # A stop asked for while the children start must still stop them (the `finally` below), not
     # end this process at once and leave eleven processes behind.
-    signal.signal(signal.SIGTERM, _stop_during_start_up)
-    signal.signal(signal.SIGINT, _stop_during_start_up)
-    # On a virtual clock started in the past, the business documents signed at that time must
-    # verify at that time: a new PKI covers the clock's moment as well as the real now.
-    created = init_pki(settings.pki_dir, validity=Validity.covering(clock_from_env().now()))
-    if created:
-        print(f"test PKI created in {settings.pki_dir} ({len(created)} files)")
-    children = {"gateway": _spawn(["serve", "gateway"])}
-    for entry in ROSTER:
-        children[entry.system_id] = subprocess.Popen(
-            simulator_command(settings, entry),
-            env=os.environ.copy(),
-            preexec_fn=_die_with_parent,  # kzgate up forks from one thread
-        )
-    if settings.connectors == "external":
-        children["connectors"] = _spawn(["serve", "connectors"])
+    stop = _StartUpStop()
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    children: dict[str, subprocess.Popen] = {}
     try:
+        # On a virtual clock started in the past, the business documents signed at that time
+        # must verify at that time: a new PKI covers the clock's moment as well as the real now.
+        created = init_pki(settings.pki_dir, validity=Validity.covering(clock_from_env().now()))
+        if created:
+            print(f"test PKI created in {settings.pki_dir} ({len(created)} files)")
+        children["gateway"] = stop.spawn(lambda: _spawn(["serve", "gateway"]))
+        stop.check()
+        for entry in ROSTER:
+            command = simulator_command(settings, entry)
+            children[entry.system_id] = stop.spawn(lambda c=command: _spawn_command(c))
+            stop.check()
+        if settings.connectors == "external":
+            children["connectors"] = stop.spawn(lambda: _spawn(["serve", "connectors"]))
+            stop.check()
         _wait_ready(settings, children)
         _print_banner(settings)
         return _supervise(children)
@@ -146,10 +180,14 @@ def _up(args: argparse.Namespace) -> int:
 
 
 def _spawn(command: list[str]) -> subprocess.Popen:
+    return _spawn_command([sys.executable, "-m", "kzgate.cli.main", *command])
+
+
+def _spawn_command(command: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "kzgate.cli.main", *command],
+        command,
         env=os.environ.copy(),
-        preexec_fn=_die_with_parent,  # kzgate up forks from one thread
+        preexec_fn=_die_with_parent(os.getpid()),  # kzgate up forks from one thread
     )
 
 

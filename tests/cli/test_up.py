@@ -66,12 +66,13 @@ def _start_up(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
     }
     env.pop("KZGATE_DATABASE_URL", None)
     env.pop("KZGATE_PKI_DIR", None)
+    output = (tmp_path / "up.log").open("w")  # read back when an assertion fails
     up = subprocess.Popen(
         [sys.executable, "-m", "kzgate.cli.main", "up"],
         env=env,
         cwd=PROJECT_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60  # creating the test PKI comes first
     while len(children := _children(up.pid)) < EXPECTED_CHILDREN:
@@ -107,7 +108,7 @@ def test_stopped_while_starting_it_stops_its_children_and_exits_cleanly(tmp_path
     up, children = _start_up(tmp_path)
     try:
         up.terminate()  # before anything is ready: `kzgate up` is still waiting on /health
-        assert up.wait(timeout=60) == 0
+        assert up.wait(timeout=60) == 0, (tmp_path / "up.log").read_text()
         left = _wait_gone(children)
         assert not left, f"children outlived a stopped kzgate up: {_commands(left)}"
     finally:
