@@ -124,17 +124,24 @@ class SyncProvider:
         try:
             refuse_non_soap(content_type)
             request = self._admit(raw, now)
-            if inject is not None:
-                raise GatewayError(inject, f"{self.system_id} was told to fail ({inject.code})")
-            result = self.handler(request)
-            if inspect.isawaitable(result):
-                result = await result
+            result = await self._act(request, inject)
             return 200, self._answer(request, result, now)
         except GatewayError as error:
             return 500, self._fault(error, now)
         except Exception:
             log.exception("%s failed to handle a request", self.system_id)
             return 500, self._fault(GatewayError(errors.INTERNAL, self.system_id), now)
+
+    async def _act(self, request: SyncRequest, inject: FaultCode | None) -> ProviderResult:
+        try:
+            if inject is not None:
+                raise GatewayError(inject, f"{self.system_id} was told to fail ({inject.code})")
+            result = self.handler(request)
+            return await result if inspect.isawaitable(result) else result
+        except GatewayError:
+            # Refused, so nothing was acted on: the sender may correct it and resend the same id.
+            self.seen.release(request.sender_id, request.message_id)
+            raise
 
     def _admit(self, raw: bytes, now: datetime) -> SyncRequest:
         root = parse_document(raw, max_bytes=self.max_bytes, max_depth=self.max_depth)

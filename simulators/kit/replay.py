@@ -1,5 +1,6 @@
 """A simulated provider's replay guard: each (senderId, messageId) the gateway relays is acted on
-once, for as long as a copy of the message could still pass freshness.
+once, for as long as a copy of the message could still pass freshness. A message the provider
+refuses is released, so it can be corrected and resent under the same id (as at the gateway).
 
 A real provider must refuse a replayed envelope even when the gateway signed it: whoever captured
 one on the wire could otherwise make the provider act twice in the gateway's name. The kit's
@@ -45,6 +46,10 @@ class SeenMessages:
         if len(self._expiry) > self._limit:
             self._expiry.popitem(last=False)
         return True
+
+    def release(self, sender_id: str, message_id: str) -> None:
+        """Forget a claim whose message was refused (nothing acted on): it may be resent."""
+        self._expiry.pop((sender_id, message_id), None)
 
     def __len__(self) -> int:
         return len(self._expiry)

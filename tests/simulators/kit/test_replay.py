@@ -4,7 +4,10 @@ checks), while new messages keep being served."""
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
+
+from lxml import etree
 
 from connectors import TransportKey, parse_document, parse_fault
 from simulators.kit.replay import SeenMessages
@@ -59,3 +62,28 @@ async def test_the_provider_refuses_a_replayed_envelope_and_serves_new_ones(
     assert replayed.status_code == 500
     fault = parse_fault(parse_document(replayed.content, max_bytes=1_000_000, max_depth=64))
     assert fault is not None and fault.error_code == "Client.Security.Replay"
+
+
+def _empty_request() -> etree._Element:
+    """The lookup without its BIN: the provider's schema refuses it before acting."""
+    return etree.Element(build_request(ACTIVE_BIN).tag)
+
+
+async def test_a_refused_message_can_be_corrected_and_resent_under_its_id(
+    pki: Path, gateway_key: TransportKey
+) -> None:
+    message_id, headers = str(uuid.uuid4()), {"Content-Type": "text/xml"}
+    async with client_app(GBDUL.provider(pki).app()) as http:
+        broken = await http.post(
+            PATH,
+            content=sync_envelope(SERVICE_ID, _empty_request(), gateway_key, message_id=message_id),
+            headers=headers,
+        )
+        fault = parse_fault(parse_document(broken.content, max_bytes=1_000_000, max_depth=64))
+        assert broken.status_code == 500 and fault is not None
+        assert fault.error_code != "Client.Security.Replay"
+        corrected = sync_envelope(
+            SERVICE_ID, build_request(ACTIVE_BIN), gateway_key, message_id=message_id
+        )
+        assert (await http.post(PATH, content=corrected, headers=headers)).status_code == 200
+        assert (await http.post(PATH, content=corrected, headers=headers)).status_code == 500
