@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from lxml import etree
 
 from connectors import init_pki
 from connectors.attacks.catalogue import BY_NAME, attacks_for
@@ -18,10 +19,11 @@ from connectors.attacks.runner import report
 from gateway.cli.attack import AttackRefused, attack_system
 from gateway.cli.main import main
 from gateway.config import Settings
+from gateway.messagelog import Direction
 from simulators.kit.database import simulator_database_url
 from simulators.legal_entities.payload import GBDUL
 from simulators.monitoring import service as monitoring_service
-from tests.gateway.harness import SERVICE, lookup, running_gateway
+from tests.gateway.harness import ACTIVE_BIN, SERVICE, Harness, lookup, running_gateway
 from tests.security.weak_endpoint import PATH, weak_app
 from tests.simulators.pushing import client_of
 
@@ -145,8 +147,13 @@ async def test_a_provider_in_hostile_mode_is_caught_by_the_gateway(
             switched = await gbdul.post("/ops/hostile", json={"attack": attack.name})
             assert switched.status_code == 200
             if attack.gateway_fault is None:
-                result = await client.send(SERVICE, lookup())
+                request = client.request(SERVICE, lookup())
+                result = await client.post(client.signed_envelope(request))
                 assert result.response.status_code == "SCSS001"
+                received = await _provider_answer(gateway, request.message_id)
+                assert b"<!---->" in received, "GBDUL split its answer's messageId"
+                assert result.response.message_id == _signed_message_id(received), attack.name
+                assert ACTIVE_BIN.encode() in etree.tostring(result.response.data)
                 continue
             response = await gateway.post(client.signed_envelope(client.request(SERVICE, lookup())))
             assert response.status_code == 500, attack.name
@@ -154,6 +161,19 @@ async def test_a_provider_in_hostile_mode_is_caught_by_the_gateway(
         await gbdul.post("/ops/hostile", json={"attack": None})
         assert (await client.send(SERVICE, lookup())).response.status_code == "SCSS001"
         await gbdul.aclose()
+
+
+async def _provider_answer(gateway: Harness, message_id: str) -> bytes:
+    """GBDUL's answer to ``message_id`` as it reached the gateway (the message log keeps it)."""
+    hops = await gateway.context.message_log.find(message_id=message_id)
+    return next(h.body for h in hops if h.direction is Direction.RESPONSE_IN)
+
+
+def _signed_message_id(answer: bytes) -> str:
+    """The answer's messageId as its signature covers it: exclusive C14N, comments left out."""
+    element = etree.fromstring(answer).find(".//messageId")
+    canonical = etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+    return etree.fromstring(canonical).text or ""
 
 
 async def test_the_hostile_switch_is_an_ops_change(pki: Path, monkeypatch) -> None:
