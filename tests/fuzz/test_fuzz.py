@@ -67,8 +67,9 @@ def assert_the_fuzzer_sees_coverage(stderr: str) -> None:
 @pytest.mark.parametrize("case", [p for p in REGRESSIONS if p.name.startswith("verifier-")])
 def test_certificates_cryptography_cannot_read_are_a_missing_certificate(case: Path) -> None:
     """Found by fuzzing: a KeyIdentifier certificate with a malformed subject, an unknown key
-    algorithm, a duplicated extension or a BitString name attribute under another OID escaped as
-    ValueError, UnsupportedAlgorithm, DuplicateExtension or TypeError and became Server.Internal."""
+    algorithm, a duplicated extension, a BitString name attribute under another OID or an unknown
+    X.509 version escaped as ValueError, UnsupportedAlgorithm, DuplicateExtension, TypeError or
+    InvalidVersion and became Server.Internal."""
     with pytest.raises(GatewayError) as caught:
         targets.verifier(case.read_bytes())
     assert caught.value.fault is errors.SIG_KEYINFO

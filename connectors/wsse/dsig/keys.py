@@ -40,12 +40,13 @@ def load_certificate(der: bytes) -> tuple[x509.Certificate, xmlsec.Key]:
     try:
         return _certificate_from_der(der)
     # Found by fuzzing: UnsupportedAlgorithm (a key type cryptography does not know),
-    # DuplicateExtension / UnsupportedGeneralNameType (extensions it refuses) and TypeError (a
-    # name attribute of BitString type under an OID other than x500UniqueIdentifier) are not
-    # ValueErrors.
+    # DuplicateExtension / UnsupportedGeneralNameType (extensions it refuses), InvalidVersion (an
+    # X.509 version other than 1 or 3) and TypeError (a name attribute of BitString type under an
+    # OID other than x500UniqueIdentifier) are not ValueErrors.
     except (
         ValueError,
         TypeError,
+        x509.InvalidVersion,
         UnsupportedAlgorithm,
         x509.DuplicateExtension,
         x509.UnsupportedGeneralNameType,
