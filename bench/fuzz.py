@@ -5,7 +5,8 @@ transport-signature verifier, SyncChannel and AsyncChannel readers) under atheri
 N minutes, one after another (``--targets`` picks some). Each keeps a growing working corpus in
 ``var/fuzz/<target>/`` seeded from the committed ``tests/fuzz/corpus/``, so later runs start where
 earlier ones stopped; a finding is written to ``var/fuzz/findings/`` — add it to
-``tests/fuzz/regressions/`` with its fix. Prints executions, time and findings per target.
+``tests/fuzz/regressions/`` with its fix. Prints executions, time, coverage (libFuzzer's ``cov``
+edges and ``ft`` features of our instrumented Python) and findings per target.
 """
 
 from __future__ import annotations
@@ -23,10 +24,13 @@ sys.path.insert(0, str(ROOT))
 from tests.fuzz.targets import TARGETS  # noqa: E402
 
 _DONE = re.compile(r"Done (\d+) runs in (\d+) second")
+_COVERAGE = re.compile(r"cov: (\d+) ft: (\d+)")
 
 
-def run_target(name: str, seconds: int, work: Path) -> tuple[int, int, int, list[Path]]:
-    """(executions, seconds, working-corpus size, findings) of one target's run."""
+def run_target(
+    name: str, seconds: int, work: Path
+) -> tuple[int, int, int, tuple[int, int], list[Path]]:
+    """(executions, seconds, working-corpus size, (cov, ft), findings) of one target's run."""
     corpus, findings = work / name, work / "findings"
     corpus.mkdir(parents=True, exist_ok=True)
     findings.mkdir(parents=True, exist_ok=True)
@@ -56,7 +60,9 @@ def run_target(name: str, seconds: int, work: Path) -> tuple[int, int, int, list
     new = sorted(set(findings.iterdir()) - before)
     if result.returncode != 0 and not new:
         print(result.stderr[-3000:], file=sys.stderr)
-    return executions, elapsed, sum(1 for _ in corpus.iterdir()), new
+    coverage = _COVERAGE.findall(result.stderr)
+    cov, ft = map(int, coverage[-1]) if coverage else (0, 0)
+    return executions, elapsed, sum(1 for _ in corpus.iterdir()), (cov, ft), new
 
 
 def _last_count(stderr: str) -> int:
@@ -71,13 +77,17 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=ROOT / "var" / "fuzz")
     args = parser.parse_args()
     share = max(1, int(args.minutes * 60 / len(args.targets)))
-    print(f"{'target':<14} {'executions':>11} {'seconds':>8} {'exec/s':>7} {'corpus':>7}  findings")
+    print(
+        f"{'target':<14} {'executions':>11} {'seconds':>8} {'exec/s':>7} {'corpus':>7}"
+        f" {'cov':>6} {'ft':>6}  findings"
+    )
     total_runs = total_seconds = total_findings = 0
     for name in args.targets:
-        runs, seconds, corpus, findings = run_target(name, share, args.work)
+        runs, seconds, corpus, (cov, ft), findings = run_target(name, share, args.work)
         rate = runs / seconds if seconds else 0
         names = ", ".join(p.name for p in findings) or "none"
-        print(f"{name:<14} {runs:>11} {seconds:>8} {rate:>7.0f} {corpus:>7}  {names}", flush=True)
+        figures = f"{runs:>11} {seconds:>8} {rate:>7.0f} {corpus:>7} {cov:>6} {ft:>6}"
+        print(f"{name:<14} {figures}  {names}", flush=True)
         total_runs, total_seconds = total_runs + runs, total_seconds + seconds
         total_findings += len(findings)
     print(f"{'total':<14} {total_runs:>11} {total_seconds:>8}  findings: {total_findings}")

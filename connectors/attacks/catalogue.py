@@ -6,9 +6,9 @@ Families and where they come from:
 - ``xsw`` — XML Signature Wrapping: McIntosh & Austel, "XML signature element wrapping attacks
   and countermeasures" (SWS 2005), and the XSW1–8 shapes of Somorovsky et al., "On Breaking SAML:
   Be Whoever You Want to Be" (USENIX Security 2012), here aimed at the signed SOAP Body.
-- ``key`` — key and certificate confusion: untrusted, expired or another system's certificate, a
-  certificate swapped after signing, keys named by reference only, HMAC keyed with the public
-  certificate, and HMAC truncation (CVE-2009-0217).
+- ``key`` — key and certificate confusion: untrusted, expired, revoked or another system's
+  certificate, a certificate swapped after signing, keys named by reference only, HMAC keyed with
+  the public certificate, and HMAC truncation (CVE-2009-0217).
 - ``algorithm`` — weak or dangerous algorithms: SHA-1, MD5, XPath and XSLT transforms.
 - ``c14n`` — canonicalisation and comment tricks: inclusive and with-comments C14N, a comment
   splitting a signed value (Duo 2018, CVE-2017-11427), processing instructions.

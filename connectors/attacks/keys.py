@@ -1,5 +1,5 @@
 """Key, certificate and algorithm confusion (families ``key`` and ``algorithm``): untrusted,
-expired or another system's certificate, a certificate swapped after signing, keys named by
+expired, revoked or another system's certificate, a certificate swapped after signing, keys named by
 reference only, HMAC keyed with the public certificate, HMAC truncation (CVE-2009-0217), and
 weak or dangerous algorithms (SHA-1, MD5, XPath and XSLT transforms)."""
 
@@ -120,6 +120,14 @@ KEYS: tuple[Attack, ...] = (
         _with_key("expired_key"),
         "Client.Security.CertificateExpired",
         needs="expired_key",
+    ),
+    Attack(
+        "key-revoked-certificate",
+        "key",
+        "signed with a certificate of the right identity that its CA has revoked (on the CRL)",
+        _with_key("revoked_key"),
+        "Client.Security.CertificateRevoked",
+        needs="revoked_key",
     ),
     Attack(
         "key-another-systems-certificate",

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+from cryptography import x509
 from lxml import etree
 
 from connectors import (
@@ -22,7 +23,7 @@ from connectors import (
     build_send_message_envelope,
     init_pki,
 )
-from connectors.wsse.pki import CA_KEY_FILE, issue_certificate
+from connectors.wsse.pki import CA_KEY_FILE, issue_certificate, revoke_serial
 
 Payload = Callable[[], etree._Element | None]
 
@@ -97,4 +98,16 @@ def expired_key(pki_dir: Path, system_id: str) -> TransportKey | None:
     cert_pem, key_pem = issue_certificate(
         pki_dir, system_id, not_before=start, not_after=start + timedelta(days=30)
     )
+    return TransportKey.from_pem(cert_pem, key_pem)
+
+
+@cache
+def revoked_key(pki_dir: Path, system_id: str) -> TransportKey | None:
+    """``system_id``'s identity on a throwaway certificate from the trusted CA, published on that
+    CA's CRL (``crl.pem``, which the target follows), if the CA's key is here. The system's own
+    certificate stays good; made once per process, so repeated attacks add no CRL entries."""
+    if not (pki_dir / CA_KEY_FILE).exists():
+        return None
+    cert_pem, key_pem = issue_certificate(pki_dir, system_id)
+    revoke_serial(pki_dir, x509.load_pem_x509_certificate(cert_pem).serial_number)
     return TransportKey.from_pem(cert_pem, key_pem)

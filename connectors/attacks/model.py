@@ -31,7 +31,8 @@ class AttackKit:
     ``key`` is the signer's own transport key. The optional keys enable the key-confusion attacks
     that need them: ``other_key`` belongs to another registered system, ``foreign_key`` comes from
     a CA the target must not trust, ``expired_key`` is the signer's identity with a lapsed
-    certificate from the trusted CA.
+    certificate from the trusted CA, ``revoked_key`` the same identity on a certificate that CA
+    has revoked.
     """
 
     fresh: Callable[..., etree._Element]
@@ -39,6 +40,7 @@ class AttackKit:
     other_key: TransportKey | None = None
     foreign_key: TransportKey | None = None
     expired_key: TransportKey | None = None
+    revoked_key: TransportKey | None = None
     forbidden_service_id: str | None = None  # a service this signer may not call
     other_sender_id: str | None = None  # another registered system
     now: Callable[[], datetime] = field(default=datetime.now)

@@ -27,7 +27,7 @@ from connectors.attacks.envelopes import (
     signature_of,
     wire,
 )
-from connectors.attacks.model import WSU_ID, Attack, AttackKit, Probe
+from connectors.attacks.model import SENDERS, WSU_ID, Attack, AttackKit, Probe
 
 __all__ = ["C14N", "SIGNATURE"]
 
@@ -171,7 +171,7 @@ SIGNATURE: tuple[Attack, ...] = (
         "the same signed message sent twice",
         _replay,
         "Client.Security.Replay",
-        frozenset({"gateway"}),
+        SENDERS,
         frozenset({"sync"}),
     ),
 )

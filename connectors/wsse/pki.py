@@ -350,20 +350,25 @@ def _crl_number(crl: x509.CertificateRevocationList) -> int:
 def revoke(directory: Path, system: str) -> int:
     """Put ``system``'s current certificate on the CRL, re-sign ``crl.pem``; return its serial."""
     _check_system(system)
-    ca, ca_key = _load_ca(directory)
     cert = x509.load_pem_x509_certificate((directory / f"{system}.pem").read_bytes())
+    revoke_serial(directory, cert.serial_number)
+    return cert.serial_number
+
+
+def revoke_serial(directory: Path, serial: int) -> None:
+    """Put the certificate with ``serial`` on the CRL of the CA in ``directory`` (once)."""
+    ca, ca_key = _load_ca(directory)
     old = x509.load_pem_x509_crl((directory / CRL_FILE).read_bytes())
     entries = list(old)
-    if old.get_revoked_certificate_by_serial_number(cert.serial_number) is None:
+    if old.get_revoked_certificate_by_serial_number(serial) is None:
         entries.append(
             x509.RevokedCertificateBuilder()
-            .serial_number(cert.serial_number)
+            .serial_number(serial)
             .revocation_date(datetime.now(UTC))
             .build()
         )
     crl = _build_crl(ca, ca_key, entries, number=_crl_number(old) + 1)
     _write(directory / CRL_FILE, crl.public_bytes(serialization.Encoding.PEM))
-    return cert.serial_number
 
 
 def is_dev_certificate(cert: x509.Certificate) -> bool:

@@ -8,7 +8,9 @@ Wrong passwords are what still costs a scrypt each, so they are rate-limited per
 ``failures_allowed`` wrong ones in a row the sender is locked for ``backoff_seconds``, doubled by
 each further wrong one (at most ``max_backoff_seconds``). While locked no password is checked at
 all — not even the right one, so the lock says nothing about whether a guess was right — and
-nothing costs a scrypt. A right password ends the series.
+nothing costs a scrypt. A right password ends the series. The counters live in this process, so
+each gateway worker keeps its own (README, "Authentication without oracles", says what that
+means for an attacker).
 """
 
 from __future__ import annotations

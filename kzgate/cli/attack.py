@@ -29,6 +29,7 @@ from connectors.attacks.kits import (
     expired_key,
     foreign_key,
     key_of,
+    revoked_key,
     sync_requests,
 )
 from connectors.attacks.runner import Outcome, control, report, run_attacks
@@ -64,6 +65,7 @@ def gateway_kit(
         other_key=key_of(pki_dir, other) if other else None,
         foreign_key=foreign_key(GATEWAY_ID),
         expired_key=expired_key(pki_dir, GATEWAY_ID),
+        revoked_key=revoked_key(pki_dir, GATEWAY_ID),
     )
 
 

@@ -1,7 +1,8 @@
 """A SHEP provider endpoint for a simulated system: the SyncChannel ``SendMessage`` it implements.
 
 Like a real provider it accepts mail only from the gateway — the request must carry a transport
-signature made with the gateway's certificate — and signs every answer with its own key. The
+signature made with the gateway's certificate — acts on each messageId once (``kit/replay.py``),
+and signs every answer with its own key. The
 system's business logic is a plain ``handler`` from request to result. Fault injection
 (``simulators.kit.faults``) sits in front of the handler, and ``/ops/faults`` and ``/ops/clock``
 let testers steer it.
@@ -48,6 +49,7 @@ from simulators.kit.faults import FaultInjector
 from simulators.kit.hostile import HostileMode
 from simulators.kit.metrics import SimulatorMetrics
 from simulators.kit.ops import refuse_non_soap
+from simulators.kit.replay import SeenMessages
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ class SyncProvider:
     clock: Clock | None = None  # business time (down windows); None: the process's clock
     faults: FaultInjector = field(init=False)
     metrics: SimulatorMetrics = field(init=False)
+    seen: SeenMessages = field(init=False)
 
     @classmethod
     def from_pki(
@@ -109,6 +112,8 @@ class SyncProvider:
         self.faults = FaultInjector.from_env(self.system_id, clock=self.clock)
         self.hostile = HostileMode(self.system_id, self.key)
         self.metrics = SimulatorMetrics(self.system_id)
+        # A messageId is held for as long as a copy could still pass freshness (as the gateway).
+        self.seen = SeenMessages(hold_seconds=FRESHNESS_SECONDS + 2 * SKEW_SECONDS)
 
     async def handle(
         self, raw: bytes, *, inject: FaultCode | None = None, content_type: str = SOAP_MEDIA_TYPE
@@ -119,17 +124,24 @@ class SyncProvider:
         try:
             refuse_non_soap(content_type)
             request = self._admit(raw, now)
-            if inject is not None:
-                raise GatewayError(inject, f"{self.system_id} was told to fail ({inject.code})")
-            result = self.handler(request)
-            if inspect.isawaitable(result):
-                result = await result
+            result = await self._act(request, inject)
             return 200, self._answer(request, result, now)
         except GatewayError as error:
             return 500, self._fault(error, now)
         except Exception:
             log.exception("%s failed to handle a request", self.system_id)
             return 500, self._fault(GatewayError(errors.INTERNAL, self.system_id), now)
+
+    async def _act(self, request: SyncRequest, inject: FaultCode | None) -> ProviderResult:
+        try:
+            if inject is not None:
+                raise GatewayError(inject, f"{self.system_id} was told to fail ({inject.code})")
+            result = self.handler(request)
+            return await result if inspect.isawaitable(result) else result
+        except GatewayError:
+            # Refused, so nothing was acted on: the sender may correct it and resend the same id.
+            self.seen.release(request.sender_id, request.message_id)
+            raise
 
     def _admit(self, raw: bytes, now: datetime) -> SyncRequest:
         root = parse_document(raw, max_bytes=self.max_bytes, max_depth=self.max_depth)
@@ -143,7 +155,13 @@ class SyncProvider:
             raise GatewayError(
                 errors.CERT_NOT_SENDER, f"{self.system_id} accepts messages only from the gateway"
             )
-        return parse_sync_request(envelope.operation)
+        request = parse_sync_request(envelope.operation)
+        # Claimed only once the gateway's signature is proven: strangers cannot fill the guard.
+        if not self.seen.claim(request.sender_id, request.message_id):
+            raise GatewayError(
+                errors.REPLAY, f"messageId {request.message_id!r} from {request.sender_id}"
+            )
+        return request
 
     def _answer(self, request: SyncRequest, result: ProviderResult, now: datetime) -> bytes:
         data = etree.Element("data")

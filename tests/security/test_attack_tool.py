@@ -11,17 +11,19 @@ from pathlib import Path
 
 import httpx
 import pytest
+from lxml import etree
 
 from connectors import init_pki
 from connectors.attacks.catalogue import BY_NAME, attacks_for
 from connectors.attacks.runner import report
 from connectors.config import Settings
+from gateway.messagelog import Direction
 from kzgate.cli.attack import AttackRefused, attack_system
 from kzgate.cli.main import main
 from simulators.kit.database import simulator_database_url
 from simulators.legal_entities.payload import GBDUL
 from simulators.monitoring import service as monitoring_service
-from tests.gateway.harness import SERVICE, lookup, running_gateway
+from tests.gateway.harness import ACTIVE_BIN, SERVICE, Harness, lookup, running_gateway
 from tests.security.weak_endpoint import PATH, weak_app
 from tests.simulators.pushing import client_of
 
@@ -48,7 +50,8 @@ async def test_a_weak_endpoint_is_listed_with_every_attack_it_fell_for(pki: Path
     assert problem is None
     fell = {o.attack.name for o in outcomes if o.fell}
     text = report(outcomes)
-    # What a verifier without chain, owner, algorithm and structure checks lets through...
+    # What a verifier without chain, revocation, owner, algorithm, structure and replay checks
+    # lets through...
     assert {
         "key-untrusted-ca",
         "key-expired-certificate",
@@ -60,6 +63,8 @@ async def test_a_weak_endpoint_is_listed_with_every_attack_it_fell_for(pki: Path
         "soap-two-operations",
         "soap-content-type",
         "sig-expired-timestamp",
+        "key-revoked-certificate",
+        "sig-replay",
     } <= fell, text
     # ...and what it still holds: it does check the signature value and the digests.
     assert not fell & {"sig-unsigned", "sig-body-edited", "sig-value-flipped"}, text
@@ -75,6 +80,10 @@ async def test_the_projects_own_sync_simulator_falls_for_none(pki: Path) -> None
     assert problem is None
     assert outcomes and all(o.fell is False for o in outcomes), report(outcomes)
     assert {o.attack.name for o in outcomes} == {a.name for a in attacks_for("provider")}
+    # Refused for the right reason: the CRL names the certificate, the messageId was seen.
+    codes = {o.attack.name: o.fault_code for o in outcomes}
+    assert codes["key-revoked-certificate"] == "Client.Security.CertificateRevoked"
+    assert codes["sig-replay"] == "Client.Security.Replay"
 
 
 async def test_the_projects_own_async_participant_falls_for_none(pki: Path, tmp_path) -> None:
@@ -131,13 +140,20 @@ async def test_a_provider_in_hostile_mode_is_caught_by_the_gateway(
         )
         client = gateway.client("ELICENSE")
         offered = (await gbdul.get("/ops/hostile")).json()["attacks"]
-        assert len(offered) >= len(attacks_for("answer")) - 4  # all but those needing other keys
+        # All but those needing keys a provider lacks (another system's, its CA's).
+        makeable = {a.name for a in attacks_for("answer") if a.needs in (None, "foreign_key")}
+        assert makeable <= set(offered)
         for attack in (BY_NAME[name] for name in offered):
             switched = await gbdul.post("/ops/hostile", json={"attack": attack.name})
             assert switched.status_code == 200
             if attack.gateway_fault is None:
-                result = await client.send(SERVICE, lookup())
+                request = client.request(SERVICE, lookup())
+                result = await client.post(client.signed_envelope(request))
                 assert result.response.status_code == "SCSS001"
+                received = await _provider_answer(gateway, request.message_id)
+                assert b"<!---->" in received, "GBDUL split its answer's messageId"
+                assert result.response.message_id == _signed_message_id(received), attack.name
+                assert ACTIVE_BIN.encode() in etree.tostring(result.response.data)
                 continue
             response = await gateway.post(client.signed_envelope(client.request(SERVICE, lookup())))
             assert response.status_code == 500, attack.name
@@ -145,6 +161,19 @@ async def test_a_provider_in_hostile_mode_is_caught_by_the_gateway(
         await gbdul.post("/ops/hostile", json={"attack": None})
         assert (await client.send(SERVICE, lookup())).response.status_code == "SCSS001"
         await gbdul.aclose()
+
+
+async def _provider_answer(gateway: Harness, message_id: str) -> bytes:
+    """GBDUL's answer to ``message_id`` as it reached the gateway (the message log keeps it)."""
+    hops = await gateway.context.message_log.find(message_id=message_id)
+    return next(h.body for h in hops if h.direction is Direction.RESPONSE_IN)
+
+
+def _signed_message_id(answer: bytes) -> str:
+    """The answer's messageId as its signature covers it: exclusive C14N, comments left out."""
+    element = etree.fromstring(answer).find(".//messageId")
+    canonical = etree.tostring(element, method="c14n", exclusive=True, with_comments=False)
+    return etree.fromstring(canonical).text or ""
 
 
 async def test_the_hostile_switch_is_an_ops_change(pki: Path, monkeypatch) -> None:

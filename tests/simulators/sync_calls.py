@@ -24,10 +24,13 @@ from connectors.client import wrap_in_data
 PATH = "/shep/sync"
 
 
-def sync_envelope(service_id: str, payload: etree._Element, key: TransportKey) -> bytes:
-    """A SendMessage from the gateway to a provider, transport-signed with ``key``."""
+def sync_envelope(
+    service_id: str, payload: etree._Element, key: TransportKey, *, message_id: str | None = None
+) -> bytes:
+    """A SendMessage from the gateway to a provider, transport-signed with ``key`` (a new
+    messageId unless one is given)."""
     request = SyncRequest(
-        message_id=str(uuid.uuid4()),
+        message_id=message_id or str(uuid.uuid4()),
         service_id=service_id,
         message_date=datetime.now(UTC),
         sender_id="ELICENSE",

@@ -39,10 +39,14 @@ def load_certificate(der: bytes) -> tuple[x509.Certificate, xmlsec.Key]:
     """Certificate and xmlsec verification key for DER bytes (cached); ValueError if unusable."""
     try:
         return _certificate_from_der(der)
-    # Found by fuzzing: UnsupportedAlgorithm (a key type cryptography does not know) and
-    # DuplicateExtension / UnsupportedGeneralNameType (extensions it refuses) are not ValueErrors.
+    # Found by fuzzing: UnsupportedAlgorithm (a key type cryptography does not know),
+    # DuplicateExtension / UnsupportedGeneralNameType (extensions it refuses), InvalidVersion (an
+    # X.509 version other than 1 or 3) and TypeError (a name attribute of BitString type under an
+    # OID other than x500UniqueIdentifier) are not ValueErrors.
     except (
         ValueError,
+        TypeError,
+        x509.InvalidVersion,
         UnsupportedAlgorithm,
         x509.DuplicateExtension,
         x509.UnsupportedGeneralNameType,

@@ -15,7 +15,13 @@ import pytest
 import pytest_asyncio
 
 from connectors.attacks.catalogue import AttackKit, attacks_for
-from connectors.attacks.kits import async_requests, expired_key, foreign_key, sync_requests
+from connectors.attacks.kits import (
+    async_requests,
+    expired_key,
+    foreign_key,
+    revoked_key,
+    sync_requests,
+)
 from connectors.attacks.runner import control, judge, post
 from gateway.registry import Registry
 from simulators.monitoring.payload import build_stage_event
@@ -66,6 +72,7 @@ def _kit(gateway: Harness, channel: str) -> AttackKit:
         other_key=gateway.key_of("KEDEN"),
         foreign_key=foreign_key(sender),
         expired_key=expired_key(gateway.pki_dir, sender),
+        revoked_key=revoked_key(gateway.pki_dir, sender),
         forbidden_service_id=_forbidden(registry, sender, channel),
         other_sender_id="KEDEN",
     )
