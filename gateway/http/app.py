@@ -64,15 +64,15 @@ def create_app(
         app.state.engine = engine
         ops_http = httpx.AsyncClient() if runtime.provider_http is None else None
         app.state.console = ConsoleBackend(
-            context, engine, ops_http or runtime.provider_http.client  # type: ignore[union-attr]
+            context,
+            engine,
+            ops_http or runtime.provider_http.client,  # type: ignore[union-attr]
         )
         app.state.sync = SyncChannel(context)
         app.state.async_ = AsyncChannel(context)
         housekeeping = asyncio.create_task(purge_expired_claims(engine))
         checkpoints = asyncio.create_task(
-            checkpoint_forever(
-                engine, context.key, clock, settings.checkpoint_interval_seconds
-            )
+            checkpoint_forever(engine, context.key, clock, settings.checkpoint_interval_seconds)
         )
         freeze_startup_heap()  # the collector's pauses stall every exchange; see heap.py
         try:
