@@ -17,6 +17,14 @@ from gateway.storage import create_schema
 from tests.storage.databases import DATABASE_KINDS, database_url
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``slow`` (whole systems, minutes each) run first, each module kept together:
+    pytest-xdist hands tests out in this order, so a slow module that came last in the alphabet
+    would otherwise start when the rest is nearly done and leave three workers idle while it runs
+    on alone."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(params=DATABASE_KINDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database of each kind: a SQLite file, and a schema on the real PostgreSQL."""

@@ -28,6 +28,8 @@ from lxml import etree
 from gateway.paths import PROJECT_ROOT
 from tests.ports import free_port_block
 
+pytestmark = pytest.mark.slow  # a whole system: scheduled first (tests/conftest.py)
+
 # What a wheel is built from: the packaging files, the packages and the contracts.
 SOURCES = (
     *("pyproject.toml", "setup.py", "README.md"),

@@ -63,7 +63,9 @@ class System:
         return process
 
     def wait_healthy(self, url: str) -> None:
-        deadline = time.monotonic() + 30
+        # Generous: beside three other xdist workers starting systems of their own, a gateway's
+        # workers can take a minute to import and open their database and broker.
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{url}/health", timeout=1).status_code == 200:

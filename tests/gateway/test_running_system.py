@@ -28,6 +28,8 @@ from tests.ports import free_port_block
 from tests.ports import is_free as _free
 from tests.services import delete_broker_namespace
 
+pytestmark = pytest.mark.slow  # a whole system: scheduled first (tests/conftest.py)
+
 GBDUL_NS = "http://kzgate.kz/simulators/gbdul/v1"
 
 

@@ -40,6 +40,8 @@ from tests.gateway.test_connector_crash import STAGES, System
 from tests.services import require_rabbitmq
 from tests.storage.databases import database_url
 
+pytestmark = pytest.mark.slow  # a whole system: scheduled first (tests/conftest.py)
+
 EXCHANGES = 1000
 IN_FLIGHT = 16
 INSTANCES = ("gw-a", "gw-b")

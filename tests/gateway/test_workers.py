@@ -25,6 +25,8 @@ from simulators.monitoring.payload import build_stage_event
 from tests.gateway.test_connector_crash import STAGES, System
 from tests.services import require_rabbitmq
 
+pytestmark = pytest.mark.slow  # a whole system: scheduled first (tests/conftest.py)
+
 MESSAGES = 60
 
 

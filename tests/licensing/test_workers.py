@@ -23,6 +23,8 @@ from tests.services import delete_broker_namespace, require_rabbitmq
 from tests.simulators.elicensing.samples import FEE_2026, IMPORTER, import_application
 from tests.waiting import eventually
 
+pytestmark = pytest.mark.slow  # a whole system: scheduled first (tests/conftest.py)
+
 WORKERS = 8
 # The 200 on PostgreSQL + RabbitMQ, the setup that scales out: row claims with SKIP
 # LOCKED, the broker off the database. An application costs ~0.35 s of this process's CPU (its

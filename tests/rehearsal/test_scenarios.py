@@ -27,7 +27,7 @@ from tests.pki import make_test_pki
 
 # Starting two systems and running the whole library (green and inverted) is one fixture; its
 # share of the wait falls on whichever test asks first.
-pytestmark = pytest.mark.timeout(900)
+pytestmark = [pytest.mark.timeout(900), pytest.mark.slow]
 
 EXAMPLES = PROJECT_ROOT / "examples" / "scenarios"
 # A revoked certificate stays revoked on that system: that scenario runs last.
