@@ -12,7 +12,6 @@ guards); this module only runs the passes, on ``workers`` concurrent tasks.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +35,10 @@ class Rest:
 
 # A pass of worker ``name``: None when it did some work and should look again at once.
 Pass = Callable[[str], Awaitable[Rest | None]]
+
+
+# How long stop() waits for cancelled workers to finish their bookkeeping.
+STOP_WITHIN_SECONDS = 30.0
 
 
 class WorkerPool:
@@ -71,13 +74,21 @@ class WorkerPool:
             for i in range(self.workers)
         ]
 
-    async def stop(self) -> None:
-        """Stop every worker; what one had in hand is resumed by the next start (durable)."""
+    async def stop(self, *, within: float = STOP_WITHIN_SECONDS) -> None:
+        """Stop every worker; what one had in hand is resumed by the next start (durable).
+
+        A cancelled worker still lets its claim go (a database write) and may be inside a call
+        that finishes its own bookkeeping first; a shutdown waits for that ``within`` seconds at
+        most, so that one stuck call cannot hang the process's exit (its claim then expires)."""
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            done, stuck = await asyncio.wait(self._tasks, timeout=within)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]  # as `await task` would
+            for task in stuck:
+                log.warning("%s did not stop within %g s; its claim will expire", task, within)
         self._tasks = []
 
     async def _run(self, worker: str, wake: asyncio.Event) -> None:
