@@ -82,6 +82,13 @@ def _start_up(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
     return up, children
 
 
+def _kill_left(pids: set[int]) -> None:
+    """After a failed check, leave no process of the test behind to hold its ports."""
+    for pid in pids:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
 def _wait_gone(pids: set[int], seconds: float = 60) -> set[int]:
     """The bound is generous: a child told to stop while still starting finishes its start-up
     (imports, the gateway's schema and broker) before its graceful shutdown, slow under load."""
@@ -99,9 +106,7 @@ def test_killed_with_sigkill_it_takes_its_children_along(tmp_path: Path) -> None
         left = _wait_gone(children)
         assert not left, f"children outlived a killed kzgate up: {_commands(left)}"
     finally:
-        for pid in children:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        _kill_left(children)
 
 
 def test_stopped_while_starting_it_stops_its_children_and_exits_cleanly(tmp_path: Path) -> None:
@@ -112,6 +117,4 @@ def test_stopped_while_starting_it_stops_its_children_and_exits_cleanly(tmp_path
         left = _wait_gone(children)
         assert not left, f"children outlived a stopped kzgate up: {_commands(left)}"
     finally:
-        for pid in children:
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        _kill_left(children)
