@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -100,3 +101,34 @@ async def test_postgres_search_path_keeps_tables_in_their_own_schema(
     async with engine.connect() as conn:
         tables = set((await conn.execute(query, {"s": schema})).scalars())
     assert {"messagelog_records", "messagelog_chains", "seen_messages"} <= tables
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+async def test_postgres_pooled_connections_the_server_closed_are_replaced(
+    engine: AsyncEngine, db_url: str
+) -> None:
+    """A server restart while connections idle in the pool fails no later transaction.
+
+    The pool holds several connections; the server ends every one of them (as a restart does),
+    and each of the next transactions still succeeds on its first try, on a fresh connection.
+    """
+    held = [await engine.connect() for _ in range(3)]
+    pids = [(await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar() for conn in held]
+    for conn in held:
+        await conn.close()  # back into the pool, idle
+    admin = create_engine(db_url)
+    try:
+        async with admin.connect() as conn:
+            for pid in pids:
+                await conn.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    finally:
+        await admin.dispose()
+    await asyncio.sleep(0.2)  # the server's goodbye reaches the idle sockets
+    concurrent = await asyncio.gather(*(_new_backend(engine) for _ in range(3)))
+    assert not set(concurrent) & set(pids)
+
+
+async def _new_backend(engine: AsyncEngine) -> int:
+    async with write_transaction(engine) as conn:
+        return (await conn.exec_driver_sql("SELECT pg_backend_pid()")).scalar()
