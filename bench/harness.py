@@ -33,6 +33,7 @@ from gateway.broker.factory import DEFAULT_AMQP_URL  # noqa: E402
 from gateway.broker.port import RetryPolicy  # noqa: E402
 from gateway.observability.metrics import MULTIPROC_ENV  # noqa: E402
 from gateway.registry import load_registry  # noqa: E402
+from kzgate.cli.serve import die_with_parent  # noqa: E402
 from tests.ports import free_port_block  # noqa: E402
 
 BROKER_CHOICES = ["auto", "embedded", "rabbitmq"]
@@ -85,7 +86,9 @@ def start_system(
     system = System(url=f"http://127.0.0.1:{base}", var=var, namespace=_run_namespace())
     env = {**_environment(var, base, broker, system.namespace, database_url), **(extra_env or {})}
     command = [sys.executable, "-m", "kzgate.cli.main", "serve"]
-    system.processes["gateway"] = subprocess.Popen([*command, "gateway"], env=env, cwd=ROOT)
+    # A benchmark killed by a signal it does not handle (SIGTERM, SIGKILL) takes its system along.
+    child = {"cwd": ROOT, "preexec_fn": die_with_parent(os.getpid())}
+    system.processes["gateway"] = subprocess.Popen([*command, "gateway"], env=env, **child)
     system.gateway_urls.append(system.url)
     for number in range(2, instances + 1):
         port = free_port_block(1)
@@ -101,12 +104,12 @@ def start_system(
                 "KZGATE_INSTANCE_ID": f"{socket.gethostname()}-bench-{number}",
                 MULTIPROC_ENV: str(metrics),
             },
-            cwd=ROOT,
+            **child,
         )
         system.gateway_urls.append(f"http://127.0.0.1:{port}")
     for system_id in simulators:
         system.processes[system_id] = subprocess.Popen(
-            [*command, "simulator", system_id], env=env, cwd=ROOT
+            [*command, "simulator", system_id], env=env, **child
         )
         system.simulator_urls[system_id] = roster_entry(system_id).url("127.0.0.1", base)
     try:

@@ -128,7 +128,7 @@ class _StartUpStop:
             raise _StopRequested
 
 
-def _die_with_parent(parent: int) -> Callable[[], None]:
+def die_with_parent(parent: int) -> Callable[[], None]:
     """What each child runs before exec: the kernel sends it SIGTERM when ``kzgate up`` dies, even
     by SIGKILL, so an orchestrator or a tester killing ``up`` leaves no orphaned gateway or
     simulator holding its port (Linux's PR_SET_PDEATHSIG; elsewhere nothing is done). If ``up``
@@ -187,7 +187,7 @@ def _spawn_command(command: list[str]) -> subprocess.Popen:
     return subprocess.Popen(
         command,
         env=os.environ.copy(),
-        preexec_fn=_die_with_parent(os.getpid()),  # kzgate up forks from one thread
+        preexec_fn=die_with_parent(os.getpid()),  # kzgate up forks from one thread
     )
 
 

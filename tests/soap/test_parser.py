@@ -202,3 +202,46 @@ def test_parsing_time_grows_linearly_with_the_message():
         large_runs.append(timed(large, 1))
     ratio = 16 * min(large_runs) / min(small_runs)
     assert ratio < 48, f"16x the rows took {ratio:.1f}x the time"
+
+
+def _outcome(parse, data: bytes) -> tuple[str, str]:
+    try:
+        return "parsed", etree.tostring(parse(data), method="c14n").decode()
+    except GatewayError as error:
+        return error.fault.code, error.detail
+
+
+_CORPORA = [Path(__file__).parents[1] / "fuzz" / name for name in ("corpus", "regressions")]
+
+
+@pytest.mark.parametrize(
+    ("variant", "some_parse"),
+    [
+        pytest.param(lambda d: d, True, id="as-is"),
+        pytest.param(lambda d: b"\xef\xbb\xbf" + d, True, id="utf8-bom"),
+        pytest.param(lambda d: d.replace(b"><", b"><!-- c --><", 3), True, id="comments"),
+        pytest.param(lambda d: d.replace(b"<", b"<a:x xmlns:a='u'/><", 1) + b"x", False, id="junk"),
+    ],
+)
+def test_the_quick_road_reads_and_refuses_exactly_as_the_full_way(variant, some_parse, monkeypatch):
+    """Every document the fuzzers keep, and variants of it, gets the same tree or the same fault
+    whether or not ``parse_document`` may take its quick road for documents within the limits."""
+    from connectors.soap import parser
+
+    documents = [variant(p.read_bytes()) for c in _CORPORA for p in sorted(c.glob("*.xml"))]
+    documents += [variant(request_xml()), variant(request_xml(data="<d><![CDATA[<x/>]]></d>"))]
+    tight = {**LIMITS, "max_depth": 8, "limits": XmlLimits(max_attributes=6)}
+    quick = [
+        _outcome(lambda d, kw=kw: parse_document(d, **kw), d)
+        for kw in (LIMITS, tight)
+        for d in documents
+    ]
+    monkeypatch.setattr(parser, "_parse_plain", lambda *_: None)
+    full = [
+        _outcome(lambda d, kw=kw: parse_document(d, **kw), d)
+        for kw in (LIMITS, tight)
+        for d in documents
+    ]
+    assert quick == full
+    assert (sum(o[0] == "parsed" for o in full) > len(documents) // 4) is some_parse
+    assert any(o[0] != "parsed" for o in full)
