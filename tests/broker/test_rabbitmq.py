@@ -221,3 +221,29 @@ def test_dlq_cli_lists_shows_and_replays(
         assert capfdbinary.readouterr().out == b""
     finally:
         _delete_namespace(url, namespace)
+
+
+async def test_a_reply_to_a_requester_on_another_connection_travels_through_its_queue() -> None:
+    """Two gateway processes: one asks, the other's connector answers. The answer crosses the
+    broker to the asker's reply queue (a requester in the answering process itself gets it in
+    memory: ``test_contract.test_request_gets_the_reply_of_its_own_request``)."""
+    url, namespace = require_rabbitmq(), fresh_namespace()
+    async with contextlib.AsyncExitStack() as stack:
+        asker, answerer = [
+            await stack.enter_async_context(
+                contextlib.asynccontextmanager(rabbit_broker)(url, namespace=namespace)
+            )
+            for _ in range(2)
+        ]
+
+        async def answer(delivery: Delivery) -> None:
+            request = delivery.message
+            await delivery.reply(
+                Message(b"<a>" + request.body + b"</a>", "re", request.correlation_id)
+            )
+
+        await answerer.consume(ALPHA, answer)
+        asked = [message(f"<q>{n}</q>".encode()) for n in range(3)]
+        replies = await asyncio.gather(*(asker.request(ALPHA, m, timeout=5) for m in asked))
+    assert [r.body for r in replies] == [b"<a>" + m.body + b"</a>" for m in asked]
+    assert [r.correlation_id for r in replies] == [m.correlation_id for m in asked]

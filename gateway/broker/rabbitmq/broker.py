@@ -301,10 +301,19 @@ class RabbitBroker(AdapterBase):
         )  # fmt: skip
 
     async def settle_reply(self, delivery: RabbitDelivery, reply: Message) -> None:
-        """The answer to the requester's reply queue, carrying the request id back."""
+        """The answer to the requester's reply queue, carrying the request id back.
+
+        When the requester waits in this very process (the connector that answered runs beside
+        the intake that asked), the answer is handed over in memory: its reply queue is exclusive
+        to this connection and dies with the process, so the broker would keep nothing the
+        requester could outlive. The ack of the request follows either way.
+        """
         reply_to, answer = addressed_reply(delivery.message, reply)
         extra = {}
         request_id = text_headers(delivery.incoming.headers).get(REQUEST_ID_HEADER)
+        if request_id and reply_to == self._reply_queue and self._replies.awaits(request_id):
+            self._replies.resolve(request_id, answer)
+            return
         if request_id:
             extra[REQUEST_ID_HEADER] = request_id
         try:
