@@ -232,6 +232,14 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all the machine's cores have been busy so far (Linux /proc/stat: user, nice,
+    system, irq, softirq, steal): over a level, what every process on the machine spent."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields)
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_bytes(pid: int) -> dict[int, int]:
     """Resident set size of a process and of every live process under it, by pid (Linux /proc):
     each gateway worker is reported on its own, since the per-worker RSS is what has a bound."""

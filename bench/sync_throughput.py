@@ -64,6 +64,7 @@ from bench.harness import (  # noqa: E402
     cpu_ms_per_message,
     cpu_snapshot,
     level_progress,
+    machine_busy_seconds,
     percentile,
     print_figures,
     rss_snapshot,
@@ -274,8 +275,10 @@ def measure(
 ) -> dict[str, Any]:
     """One level: the rate, latencies and CPU ms per trip of each named process."""
     before = {name: value for name, value in cpu_snapshot(system).items() if name in processes}
+    machine, client = machine_busy_seconds(), time.process_time()
     with level_progress(f"{clients} clients, {len(bodies)} round trips"):
         rate, latencies = asyncio.run(run_level(urls, bodies, clients))
+    client, machine = time.process_time() - client, machine_busy_seconds() - machine
     after = {name: value for name, value in cpu_snapshot(system).items() if name in processes}
     cpu = dict(zip(before, cpu_ms_per_message(before, after, len(bodies)), strict=True))
     return {
@@ -284,6 +287,10 @@ def measure(
         "p50Ms": percentile(latencies, 0.5),
         "p99Ms": percentile(latencies, 0.99),
         "cpuMsPerTrip": cpu,
+        # What the load generator (this process) and the whole machine spent per trip: the rest
+        # (machine − named processes − load generator) is RabbitMQ, PostgreSQL and the kernel.
+        "loadGeneratorCpuMsPerTrip": client * 1000 / len(bodies),
+        "machineCpuMsPerTrip": machine * 1000 / len(bodies),
     }
 
 
@@ -349,6 +356,12 @@ def gateway_levels(
         cpu = level_figures["cpuMsPerTrip"]
         level_figures["gatewayCpuMsPerTrip"] = sum(cpu[name] for name in gateways)
         level_figures["gbdulCpuMsPerTrip"] = cpu["GBDUL"]
+        level_figures["restCpuMsPerTrip"] = (
+            level_figures["machineCpuMsPerTrip"]
+            - level_figures["gatewayCpuMsPerTrip"]
+            - cpu["GBDUL"]
+            - level_figures["loadGeneratorCpuMsPerTrip"]
+        )
         figures.append(level_figures)
     return figures
 
@@ -383,7 +396,7 @@ def print_levels(
     print(
         f"{'clients':>7} {'trips/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'× floor':>8} "
         f"{'× direct':>9} {'× amqp/2':>9} {'gw CPU ms':>10} {'÷ its crypto':>13} "
-        f"{'GBDUL CPU ms':>13}"
+        f"{'GBDUL CPU ms':>13} {'client ms':>10} {'rest ms':>8} {'no-gw ceiling/s':>16}"
     )
     for level in figures:
         clients, rate = level["clients"], level["roundTripsPerSecond"]
@@ -393,11 +406,17 @@ def print_levels(
         level["vsDirect"] = rate / bare["roundTripsPerSecond"] if bare else None
         floor = (amqp or {}).get(clients)
         level["vsAmqpHalf"] = rate * BROKER_CROSSINGS / floor.delivered_per_s if floor else None
+        # The most trips/s the machine's cores could serve if the gateway cost nothing and
+        # everything else (provider, load generator, broker, database, kernel) cost what it did.
+        others = level["machineCpuMsPerTrip"] - level["gatewayCpuMsPerTrip"]
+        level["noGatewayCeilingPerSecond"] = CORES * 1000 / others if others > 0 else float("inf")
         print(
             f"{clients:>7} {rate:>8,.0f} {level['p50Ms']:>8.1f} {level['p99Ms']:>8.1f} "
             f"{level['vsCryptoFloor']:>8.3f} {_ratio(level['vsDirect'], 9)} "
             f"{_ratio(level['vsAmqpHalf'], 9)} {level['gatewayCpuMsPerTrip']:>10.2f} "
-            f"{level['gatewayCpuOverItsCrypto']:>12.1f}× {level['gbdulCpuMsPerTrip']:>13.2f}"
+            f"{level['gatewayCpuOverItsCrypto']:>12.1f}× {level['gbdulCpuMsPerTrip']:>13.2f} "
+            f"{level['loadGeneratorCpuMsPerTrip']:>10.2f} {level['restCpuMsPerTrip']:>8.2f} "
+            f"{level['noGatewayCeilingPerSecond']:>16,.0f}"
         )
 
 

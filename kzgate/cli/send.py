@@ -75,8 +75,15 @@ def client_for(
 def _send(args: argparse.Namespace) -> int:
     client = client_for(Settings(), args.sender, args.password, args.gateway)
     payload = read_payload(args.data)
+
+    async def send_once():
+        try:
+            return await client.send(args.service, payload, correlation_id=args.correlation_id)
+        finally:
+            await client.aclose()
+
     try:
-        result = asyncio.run(client.send(args.service, payload, correlation_id=args.correlation_id))
+        result = asyncio.run(send_once())
     except GatewayFault as fault:
         info = fault.info
         print(f"fault {info.error_code}: {info.error_message}", file=sys.stderr)

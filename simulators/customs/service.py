@@ -232,6 +232,7 @@ class Keden:
         await self.participant.inbox.close()  # closes the record store too
         if self.clearance is not None:
             await self.clearance.store.close()
+            await self.clearance.client.aclose()
 
     async def _listing(self, request: Request) -> Response:
         holder = request.query_params.get("holder")

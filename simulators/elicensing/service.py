@@ -82,6 +82,7 @@ class Elicense:
         await self.store.close()
         if self.permit_query is not None:
             await self.permit_query.ledger.close()
+        await self.flow.client.aclose()  # the pilot's flow shares it
 
     # --- intake -------------------------------------------------------------------------------
 
