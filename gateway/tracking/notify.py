@@ -57,8 +57,7 @@ class StatusNotifier:
         dead_lettered: bool = False,
     ) -> None:
         now = self._clock()
-        await self.tracker.set_state(message_id, state, code, text, now)
-        tracked = await self.tracker.get(message_id)
+        tracked = await self.tracker.set_state(message_id, state, code, text, now)
         if tracked is None:
             return
         await self._notify_sender(tracked, now)

@@ -89,14 +89,27 @@ class MessageTracker:
 
     async def set_state(
         self, message_id: str, state: MessageState, code: str, message: str, at: datetime
-    ) -> None:
-        await self._update(
-            message_id,
-            state=state.value,
-            status_code=code,
-            status_message=message[:250],  # StatusInfo/message is at most 250 characters
-            status_date=at,
-        )
+    ) -> TrackedMessage | None:
+        """Move the message to ``state``; the message as it now stands, None if it is unknown.
+
+        One statement (UPDATE … RETURNING) where a change followed by a read was two transactions
+        on every delivery (issue 12).
+        """
+        async with write_transaction(self._engine) as conn:
+            row = (
+                await conn.execute(
+                    update(async_messages)
+                    .where(async_messages.c.message_id == message_id)
+                    .values(
+                        state=state.value,
+                        status_code=code,
+                        status_message=message[:250],  # StatusInfo/message: 250 characters
+                        status_date=at,
+                    )
+                    .returning(*async_messages.c)
+                )
+            ).first()
+        return _tracked(row) if row else None
 
     async def mailbox(
         self,
