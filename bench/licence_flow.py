@@ -494,9 +494,10 @@ def report(
     )
     run = f"{time.time_ns():x}"
     registered_on = clock.now().astimezone(KZ_TIME).date()
-    warm = applications(applicants, registered_on, f"{run}-warm", args.warm_up)
-    pay_fees(client, applicants, registered_on.year, f"{run}-warm", args.warm_up)
-    run_level(system, client, clock, warm, min(4, max(1, args.warm_up)), args.timeout)
+    if args.warm_up > 0:  # --warm-up 0: the first level meets a cold system
+        warm = applications(applicants, registered_on, f"{run}-warm", args.warm_up)
+        pay_fees(client, applicants, registered_on.year, f"{run}-warm", args.warm_up)
+        run_level(system, client, clock, warm, min(4, args.warm_up), args.timeout)
     measured = []
     for rate in (args.rate, None):
         tag = f"{run}-{rate or 'sat'}"
