@@ -50,7 +50,7 @@ from connectors.soap.sync import (
 )
 from connectors.soap.values import KZ_TZ, format_datetime, new_session_id, parse_datetime
 from connectors.tracing import trace_headers
-from connectors.wire import GATEWAY_ID, SOAP_CONTENT_TYPE, SOAP_HEADERS
+from connectors.wire import GATEWAY_ID, KEEPALIVE_EXPIRY_SECONDS, SOAP_CONTENT_TYPE, SOAP_HEADERS
 from connectors.wsse.payload import sign_payload, verify_payload
 from connectors.wsse.pki import init_pki
 from connectors.wsse.transport import (
@@ -65,6 +65,7 @@ from connectors.zeep_wsse import ShepSignature
 
 __all__ = [
     "GATEWAY_ID",
+    "KEEPALIVE_EXPIRY_SECONDS",
     "KZ_TZ",
     "SOAP_CONTENT_TYPE",
     "SOAP_ENV",

@@ -42,7 +42,7 @@ from connectors.soap.sync import (
     parse_sync_response,
 )
 from connectors.tracing import trace_headers
-from connectors.wire import GATEWAY_ID, SOAP_HEADERS
+from connectors.wire import GATEWAY_ID, KEEPALIVE_EXPIRY_SECONDS, SOAP_HEADERS
 from connectors.wsse.transport import (
     TransportKey,
     VerifiedSignature,
@@ -244,7 +244,8 @@ class ShepClient:
         if self._own is None or self._own[0] is not loop:
             # Kept-alive connections belong to the loop that opened them: a client used from a
             # new loop (one asyncio.run per command) opens a client there.
-            self._own = (loop, httpx.AsyncClient())
+            limits = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS)
+            self._own = (loop, httpx.AsyncClient(limits=limits))
         return self._own[1]
 
     async def aclose(self) -> None:

@@ -16,6 +16,7 @@ EXPORTED = {
     "GATEWAY_ID",
     "SOAP_CONTENT_TYPE",
     "SOAP_HEADERS",
+    "KEEPALIVE_EXPIRY_SECONDS",
     "all_faults",
     "AnswerNotTrusted",
     "AsyncMessageInfo",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from connectors import SOAP_HEADERS, GatewayError, errors
+from connectors import KEEPALIVE_EXPIRY_SECONDS, SOAP_HEADERS, GatewayError, errors
 from connectors.tracing import trace_headers
 from gateway.registry import Service
 from gateway.routing.dispatcher import Envelope, ProviderAnswer
@@ -15,7 +15,11 @@ class HttpDispatcher:
 
     def __init__(self, client: httpx.AsyncClient | None = None) -> None:
         self._client = client or httpx.AsyncClient(
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50)
+            limits=httpx.Limits(
+                max_connections=200,
+                max_keepalive_connections=50,
+                keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
+            )
         )
 
     async def dispatch_sync(
