@@ -194,16 +194,7 @@ async def test_a_worker_that_died_holding_a_claim_delays_its_application_until_t
         app = await world.delivered(filed.number, seconds=lease + 10)
         assert app.outcome is Outcome.ISSUED and app.document_number.endswith("000001")
         assert app.in_work_at == MONDAY_10  # the dead worker's step stands, resumed
-        [document] = await world.portal_documents()
-        assert _number_of(document) == app.document_number
-        records = await world.keden_records_of(IMPORTER)
-        assert [r.number for r in records] == [app.document_number]
-        assert sorted(await world.stages(filed.number)) == [
-            "DELIVERED",
-            "IN_WORK",
-            "ISSUED",
-            "REGISTERED",
-        ]
+        await _issued_and_delivered_once(world, filed.number, app.document_number)
 
 
 async def test_a_decision_slower_than_the_lease_keeps_its_claim_and_is_decided_once(
@@ -234,16 +225,7 @@ async def test_a_decision_slower_than_the_lease_keeps_its_claim_and_is_decided_o
         app = await world.delivered(filed.number, seconds=slow + 30)
         assert app.outcome is Outcome.ISSUED and app.document_number.endswith("000001")
         assert await _gbdul_answers(world) - gbdul_before == 1  # the facts gathered once
-        [document] = await world.portal_documents()
-        assert _number_of(document) == app.document_number
-        records = await world.keden_records_of(IMPORTER)
-        assert [r.number for r in records] == [app.document_number]
-        assert sorted(await world.stages(filed.number)) == [
-            "DELIVERED",
-            "IN_WORK",
-            "ISSUED",
-            "REGISTERED",
-        ]
+        await _issued_and_delivered_once(world, filed.number, app.document_number)
 
 
 def _application(contract: str):
@@ -269,3 +251,12 @@ async def _gbdul_answers(world: World) -> int:
         for line in text.splitlines()
         if line.startswith("kzgate_simulator_requests_total{") and 'channel="sync"' in line
     )
+
+
+async def _issued_and_delivered_once(world: World, number: str, document_number: str) -> None:
+    """One licence in the cabinet, one customs record, each stage reported once."""
+    [document] = await world.portal_documents()
+    assert _number_of(document) == document_number
+    records = await world.keden_records_of(IMPORTER)
+    assert [r.number for r in records] == [document_number]
+    assert sorted(await world.stages(number)) == ["DELIVERED", "IN_WORK", "ISSUED", "REGISTERED"]
