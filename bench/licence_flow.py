@@ -29,6 +29,11 @@ Applications are built before the clock starts. Per level:
 - CPU ms per licence of each process, from the level's start until every licence is in KEDEN
   and every application DELIVERED (all its messages acknowledged). While waiting, KEDEN's
   ``/ops/records`` is polled every 0.25 s and ELICENSE's ``/ops/sla`` only every 2 s.
+- Beside them, per licence over the same span: ``bench`` (this process: filing, paying, polling),
+  ``machine`` (every core's busy time in ``/proc/stat``), ``rest`` (the machine minus every
+  process named: RabbitMQ, PostgreSQL, the kernel), and ``no-gw lic/s``: cores × 1000 ÷
+  (machine − gateway), the most licences/s these cores could carry if the gateway cost nothing
+  and everything else what it did.
 
 Business clock: ELICENSE registers a filing made outside working hours (Trade Committee hours,
 09:00–18:00 KZT with lunch 13–14, working days only) at the next working day's opening, and
@@ -47,6 +52,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import os
 import sys
 import tempfile
 import time
@@ -70,6 +76,7 @@ from bench.harness import (  # noqa: E402
     cpu_snapshot,
     level_figures,
     level_progress,
+    machine_busy_seconds,
     percentile,
     print_figures,
     start_system,
@@ -99,6 +106,7 @@ from simulators.payments.store import fixture_payments  # noqa: E402
 from simulators.tax.store import MRP_FIXTURES, MrpTable  # noqa: E402
 
 SENDER = "EGOV_PORTAL"
+CORES = os.cpu_count() or 1
 WORKERS_ENV = "KZGATE_ELICENSE_WORKERS"
 SUBMIT = "ElicenseSubmitApplication_v1"
 FEE_PURPOSE = "LICENCE_FEE_IMPORT_EXPORT"  # simulators.elicensing.facts.PEP_FEE_PURPOSE
@@ -137,6 +145,8 @@ class Level:
     missed: int
     in_keden: int
     cpu_ms: list[float]
+    bench_cpu_ms: float  # this process per licence: filing, paying, polling
+    machine_cpu_ms: float  # every core's busy time per licence (/proc/stat)
 
 
 # --- applications ----------------------------------------------------------------------------
@@ -313,10 +323,12 @@ def run_level(
 ) -> Level:
     known = set(keden_records(system.simulator_urls["KEDEN"]))
     cpu_before = cpu_snapshot(system)
+    machine, own = machine_busy_seconds(), time.process_time()
     started_at, submit_latencies = asyncio.run(file_all(client, clock, elements, filers, rate))
     first = min(started_at.values())
     apps, new_records = settle(system, set(started_at), known, timeout)
     cpu = cpu_ms_per_message(cpu_before, cpu_snapshot(system), len(elements))
+    own, machine = time.process_time() - own, machine_busy_seconds() - machine
     issued = {
         a["documentNumber"]: a["registrationNumber"] for a in apps if a["outcome"] == "ISSUED"
     }
@@ -337,6 +349,8 @@ def run_level(
         missed=sum(bool(a["missed"]) for a in apps) + n - len(apps),
         in_keden=len(records),
         cpu_ms=cpu,
+        bench_cpu_ms=own * 1000 / n,
+        machine_cpu_ms=machine * 1000 / n,
     )
 
 
@@ -370,13 +384,27 @@ def print_level(level: Level) -> None:
 
 
 def print_cpu(levels: Iterable[Level], names: list[str]) -> None:
-    print("CPU ms per licence, per process")
+    print("CPU ms per licence, per process; then this process, the machine, the rest of it")
     print(
-        f"{'workers':>7} {'load':>6} " + " ".join(f"{CPU_LABELS.get(n, n)[:8]:>8}" for n in names)
+        f"{'workers':>7} {'load':>6} "
+        + " ".join(f"{CPU_LABELS.get(n, n)[:8]:>8}" for n in names)
+        + f" {'bench':>8} {'machine':>8} {'rest':>8} {'no-gw lic/s':>12}"
     )
     for level in levels:
         cpu = " ".join(f"{ms:>8.2f}" for ms in level.cpu_ms)
-        print(f"{level.workers:>7} {level.load:>6} {cpu}")
+        rest = level.machine_cpu_ms - sum(level.cpu_ms) - level.bench_cpu_ms
+        print(
+            f"{level.workers:>7} {level.load:>6} {cpu} {level.bench_cpu_ms:>8.2f} "
+            f"{level.machine_cpu_ms:>8.2f} {rest:>8.2f} {no_gateway_ceiling(level, names):>12.1f}"
+        )
+
+
+def no_gateway_ceiling(level: Level, names: list[str]) -> float:
+    """Licences/s the machine's cores could carry if the gateway cost nothing and every other
+    process, the broker, the database and the kernel cost what they did in ``level``."""
+    gateway = level.cpu_ms[names.index("gateway")]
+    others = level.machine_cpu_ms - gateway
+    return CORES * 1000 / others if others > 0 else float("inf")
 
 
 def print_ratios(levels: list[Level]) -> None:

@@ -8,6 +8,10 @@ the gateways' CPU per trip (every instance and worker summed), and two instances
 (the issue's target is ≥ 1.6× when the provider is not the limit — on a 2-core machine that also
 runs the provider and the load generator, the cores are the limit long before).
 
+``busy`` is how much of the machine (every core, ``/proc/stat``) the one-instance level kept busy;
+``ceiling ÷ 1`` its inverse: the most any number of instances could add on these cores, with
+every trip costing the machine what it did with one instance.
+
     .venv/bin/python bench/scale_out.py [--levels 8,32,64] [--requests 300] [--workers 1]
 """
 
@@ -23,7 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.harness import add_json_option, print_figures, tables_unless_json  # noqa: E402
-from bench.sync_throughput import Requests, gateway_levels, parse_workers, running  # noqa: E402
+from bench.sync_throughput import (  # noqa: E402
+    CORES,
+    Requests,
+    gateway_levels,
+    parse_workers,
+    running,
+)
 from connectors import init_pki  # noqa: E402
 
 SETUP = "rabbitmq+postgres"
@@ -57,12 +67,19 @@ def print_table(figures: dict[str, Any], levels: list[int], workers: int) -> Non
     print(f"{SETUP}, {workers} worker(s) per instance; clients spread over the instances")
     print(
         f"{'clients':>7} {'1 inst trips/s':>15} {'p50 ms':>7} {'p99 ms':>7} {'gw CPU ms':>10} "
-        f"{'2 inst trips/s':>15} {'p50 ms':>7} {'p99 ms':>7} {'gw CPU ms':>10} {'2 ÷ 1':>6}"
+        f"{'2 inst trips/s':>15} {'p50 ms':>7} {'p99 ms':>7} {'gw CPU ms':>10} {'2 ÷ 1':>6} "
+        f"{'busy':>5} {'ceiling ÷ 1':>11}"
     )
     for index, clients in enumerate(levels):
         one, two = figures["1"][index], figures["2"][index]
         two["vsOneInstance"] = two["roundTripsPerSecond"] / one["roundTripsPerSecond"]
-        print(f"{clients:>7} {_columns(one)} {_columns(two)} {two['vsOneInstance']:>5.2f}×")
+        # The share of the machine one instance's level kept busy, and what is left to add.
+        busy = one["roundTripsPerSecond"] * one["machineCpuMsPerTrip"] / (CORES * 1000)
+        one["machineBusy"], one["ceilingOverOne"] = busy, 1 / busy
+        print(
+            f"{clients:>7} {_columns(one)} {_columns(two)} {two['vsOneInstance']:>5.2f}× "
+            f"{busy:>5.0%} {1 / busy:>10.2f}×"
+        )
 
 
 def _columns(level: dict[str, Any]) -> str:
