@@ -190,7 +190,7 @@ class LicensingFlow:
 
     async def advance(self, app: Application) -> Application:
         """Take ``app`` as far as it goes: registered stage, decision, deliveries, DELIVERED."""
-        await self._stage_once(app, "stage_registered", Stage.REGISTERED, app.registered_at)
+        app = await self._stage_once(app, "stage_registered", Stage.REGISTERED, app.registered_at)
         if app.state is State.REGISTERED:
             app = await self.decide_step(app)
         return await self.deliver_step(app)
@@ -199,7 +199,7 @@ class LicensingFlow:
         """REGISTERED → DECIDED: facts, decision, the signed document, stored in one step."""
         if app.in_work_at is None:
             app = await self._mark(app, in_work_at=self.clock.now())
-        await self._stage_once(app, "stage_in_work", Stage.IN_WORK, app.in_work_at)
+        app = await self._stage_once(app, "stage_in_work", Stage.IN_WORK, app.in_work_at)
         form = parse_form(app)
         registered_on = app.registered_at.astimezone(KZ_TIME).date()
         if isinstance(form, PermitDraft):
@@ -219,17 +219,16 @@ class LicensingFlow:
     async def deliver_step(self, app: Application) -> Application:
         """Send what is not acknowledged yet; DELIVERED once every target has it."""
         # IN_WORK again: a crash may have come between the decision and that stage's ack.
-        await self._stage_once(app, "stage_in_work", Stage.IN_WORK, app.in_work_at)
+        app = await self._stage_once(app, "stage_in_work", Stage.IN_WORK, app.in_work_at)
         decided_stage = Stage.ISSUED if app.outcome is Outcome.ISSUED else Stage.REFUSED
-        await self._stage_once(app, "stage_decided", decided_stage, app.decided_at)
+        app = await self._stage_once(app, "stage_decided", decided_stage, app.decided_at)
         if not app.sent_portal:
             app = await self._send(app, "sent_portal", PORTAL_SERVICE, document(app))
         if app.outcome is Outcome.ISSUED and not app.sent_keden:
             app = await self._send(app, "sent_keden", KEDEN_SERVICE, registration(app))
         if app.completed_at is None:
             app = await self._complete(app)
-        await self._stage_once(app, "stage_delivered", Stage.DELIVERED, app.completed_at)
-        app = await self.store.get(app.number) or app
+        app = await self._stage_once(app, "stage_delivered", Stage.DELIVERED, app.completed_at)
         if not pending_flags(app):
             app = await self._mark(app, state=State.DELIVERED.value)
         return app
@@ -247,11 +246,14 @@ class LicensingFlow:
 
     async def _stage_once(
         self, app: Application, flag: str, stage: Stage, occurred_at: datetime | None
-    ) -> None:
+    ) -> Application:
+        """Report ``stage`` to MONITORING unless ``flag`` says it was; ``app`` as it now stands."""
         if getattr(app, flag):
-            return
+            return app
         event = stage_event(app, stage, occurred_at)
-        await self._send(app, flag, MONITORING_SERVICE, event, purpose=f"stage-{stage.value}")
+        return await self._send(
+            app, flag, MONITORING_SERVICE, event, purpose=f"stage-{stage.value}"
+        )
 
     async def _send(
         self,
@@ -269,8 +271,7 @@ class LicensingFlow:
         return await self._mark(app, **{flag: True})
 
     async def _mark(self, app: Application, **values: Any) -> Application:
-        await self.store.update(app.number, **values)
-        return await self.store.get(app.number) or app
+        return await self.store.update(app.number, **values) or app
 
 
 __all__ = [

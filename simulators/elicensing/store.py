@@ -190,11 +190,21 @@ class ApplicationStore:
         """Every application not yet DELIVERED, oldest registration first."""
         return await self._select(applications.c.state != State.DELIVERED.value)
 
-    async def update(self, number: str, **values: Any) -> None:
+    async def update(self, number: str, **values: Any) -> Application | None:
+        """Write ``values``; the application as it now stands (None if ``number`` is unknown).
+
+        One statement (UPDATE … RETURNING): the deciding workers mark every step, and a write
+        followed by a read was two transactions a step (issue 12).
+        """
         await self._ensure_schema()
         async with write_transaction(self._engine) as conn:
-            await conn.execute(
-                update(applications).where(applications.c.number == number).values(**values)
+            return _one(
+                await conn.execute(
+                    update(applications)
+                    .where(applications.c.number == number)
+                    .values(**values)
+                    .returning(*applications.c)
+                )
             )
 
     async def decide(self, number: str, judge: Judge) -> Application:
