@@ -17,11 +17,11 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -30,10 +30,11 @@ from connectors import TransportKey, TrustStore
 from connectors.db import write_transaction
 from gateway.messagelog.chain import GENESIS_HASH, body_digest, compute_record_hash
 from gateway.messagelog.checkpoint import make_checkpoint
+from gateway.messagelog.postgres import Head, append_rows
 from gateway.messagelog.records import HopRecord, StoredRecord, utc_now
 from gateway.messagelog.schema import chains, from_row, records, to_row, traces
 from gateway.messagelog.verify import VerifyReport, verify_log
-from gateway.storage.seen_messages import claim_on
+from gateway.storage.seen_messages import claim_on, claim_on_driver
 
 log = logging.getLogger(__name__)
 
@@ -225,38 +226,99 @@ class MessageLog:
             _settle(group, outcome)
 
     async def _write(self, batch: list[_Group]) -> list[list[StoredRecord] | Exception]:
-        length, prev = self._length, self._head
+        if self._engine.dialect.name == "postgresql":
+            return await self._write_on_postgres(batch)
+        return await self._write_portable(batch)
+
+    async def _write_portable(self, batch: list[_Group]) -> list[list[StoredRecord] | Exception]:
+        """The batch through SQLAlchemy in one transaction (SQLite: the database's write lock)."""
         async with write_transaction(self._engine) as conn:
             outcomes: list[list[StoredRecord] | Exception] = []
-            count = 0
             for group in batch:
-                if group.claim is not None and not await _claim(conn, group.claim):
-                    outcomes.append(AlreadyClaimed(group.claim.message_id))
-                    continue
-                outcomes.append([])
-                count += len(group.records)
+                claimed = group.claim is None or await _claim(conn, group.claim)
+                outcomes.append([] if claimed else AlreadyClaimed(_claimed_id(group)))
+            count = sum(
+                len(group.records)
+                for group, outcome in zip(batch, outcomes, strict=True)
+                if not isinstance(outcome, Exception)
+            )
             if count == 0:
                 return outcomes
-            ids = iter(await _record_ids(conn, count))
-            rows: list[StoredRecord] = []
-            for index, group in enumerate(batch):
-                stored = outcomes[index]
-                if isinstance(stored, Exception):
-                    continue
-                for record, digest in zip(group.records, group.digests, strict=True):
-                    length += 1
-                    link = compute_record_hash(prev, self.chain_id, length, record, digest)
-                    place = (next(ids), self.chain_id, length)
-                    stored.append(_stored(record, digest, place, prev, link))
-                    prev = link
-                rows += stored
+            linked, length, head = self._link(batch, outcomes, iter(await _record_ids(conn, count)))
+            rows = [stored for _, stored in linked]
             await conn.execute(records.insert(), [to_row(item) for item in rows])
             traced = [{"seq": r.seq, "trace_id": r.trace_id} for r in rows if r.trace_id]
             if traced:
                 await conn.execute(traces.insert(), traced)
-            await self._move_head(conn, length, prev)
-        self._length, self._head, self._opened = length, prev, True  # committed: ends here
+            await self._move_head(conn, length, head)
+        _hand_out(outcomes, linked)
+        self._length, self._head, self._opened = length, head, True  # committed: ends here
         return outcomes
+
+    async def _write_on_postgres(self, batch: list[_Group]) -> list[list[StoredRecord] | Exception]:
+        """The batch as one statement on the driver's connection (``messagelog.postgres``); in a
+        transaction with the claims when a group has one."""
+        async with self._engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            if all(group.claim is None for group in batch):
+                return await self._append_on_postgres(driver, batch, [[] for _ in batch])
+            async with driver.transaction():
+                outcomes: list[list[StoredRecord] | Exception] = []
+                for group in batch:
+                    claim = group.claim
+                    claimed = claim is None or await claim_on_driver(
+                        driver, claim.sender_id, claim.message_id, claim.expires_at, claim.now
+                    )
+                    outcomes.append([] if claimed else AlreadyClaimed(_claimed_id(group)))
+                return await self._append_on_postgres(driver, batch, outcomes)
+
+    async def _append_on_postgres(
+        self, driver: Any, batch: list[_Group], outcomes: list[list[StoredRecord] | Exception]
+    ) -> list[list[StoredRecord] | Exception]:
+        linked, length, head = self._link(batch, outcomes, None)
+        if not linked:
+            return outcomes
+        rows = [{**to_row(stored), "trace_id": stored.trace_id} for _, stored in linked]
+        where = Head(
+            chain_id=self.chain_id,
+            length=length,
+            head_hash=head,
+            previous_length=self._length,
+            opening=not self._opened,
+            instance_id=self._instance_id,
+            worker=str(os.getpid()),
+            opened_at=utc_now(),
+        )
+        numbers = await append_rows(driver, rows, where)
+        if not numbers:
+            raise _moved_by_someone_else(self.chain_id)
+        _hand_out(outcomes, [(i, replace(r, seq=numbers[r.chain_seq])) for i, r in linked])
+        self._length, self._head, self._opened = length, head, True  # committed: ends here
+        return outcomes
+
+    def _link(
+        self,
+        batch: list[_Group],
+        outcomes: list[list[StoredRecord] | Exception],
+        numbers: Iterator[int] | None,
+    ) -> tuple[list[tuple[int, StoredRecord]], int, str]:
+        """The records of the groups whose claims held, linked onto this writer's chain in order,
+        each with its group's index; the chain's new length and head. ``numbers`` gives the
+        log-wide record numbers, or None when the database assigns them (0 until then)."""
+        length, prev = self._length, self._head
+        linked: list[tuple[int, StoredRecord]] = []
+        for index, group in enumerate(batch):
+            if isinstance(outcomes[index], Exception):
+                continue
+            for record, digest in zip(group.records, group.digests, strict=True):
+                length += 1
+                link = compute_record_hash(prev, self.chain_id, length, record, digest)
+                seq = 0 if numbers is None else next(numbers)
+                linked.append(
+                    (index, _stored(record, digest, (seq, self.chain_id, length), prev, link))
+                )
+                prev = link
+        return linked, length, prev
 
     async def _move_head(self, conn: AsyncConnection, length: int, head_hash: str) -> None:
         """Write the chain's new end; refuse when its row is not where this writer left it."""
@@ -278,10 +340,28 @@ class MessageLog:
             .values(length=length, head_hash=head_hash)
         )
         if moved.rowcount != 1:
-            raise MessageLogCorrupted(
-                f"chain {self.chain_id}'s row is missing or was moved by someone else; "
-                "run `kzgate log verify`"
-            )
+            raise _moved_by_someone_else(self.chain_id)
+
+
+def _hand_out(
+    outcomes: list[list[StoredRecord] | Exception], linked: list[tuple[int, StoredRecord]]
+) -> None:
+    """Each written record to its group's result, in chain order."""
+    for index, stored in linked:
+        written = outcomes[index]
+        assert not isinstance(written, Exception)
+        written.append(stored)
+
+
+def _moved_by_someone_else(chain_id: str) -> MessageLogCorrupted:
+    return MessageLogCorrupted(
+        f"chain {chain_id}'s row is missing or was moved by someone else; run `kzgate log verify`"
+    )
+
+
+def _claimed_id(group: _Group) -> str:
+    assert group.claim is not None
+    return group.claim.message_id
 
 
 async def _claim(conn: AsyncConnection, claim: MessageClaim) -> bool:

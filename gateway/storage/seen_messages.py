@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Column, Index, String, Table, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.db import UtcDateTime, write_transaction
@@ -54,6 +55,10 @@ def _claim_statement(dialect: str) -> Any:
 
 
 _CLAIMS = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
+# The same statement as asyncpg runs it, for a writer on the driver's connection (the message
+# log's PostgreSQL append): its SQL and the order of its parameters.
+_DRIVER_CLAIM = _CLAIMS["postgresql"].compile(dialect=asyncpg_dialect())
+_DRIVER_ORDER = tuple(_DRIVER_CLAIM.positiontup or ())
 
 
 async def claim_on(
@@ -72,6 +77,20 @@ async def claim_on(
     }
     statement = _CLAIMS["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
     return (await conn.execute(statement, parameters)).first() is not None
+
+
+async def claim_on_driver(
+    connection: Any, sender_id: str, message_id: str, expires_at: datetime, now: datetime
+) -> bool:
+    """``claim_on`` inside a transaction of an asyncpg ``connection`` (aware datetimes)."""
+    parameters = {
+        "sender_id": sender_id,
+        "message_id": message_id,
+        "expires_at": expires_at,
+        "now": now,
+    }
+    arguments = [parameters[name] for name in _DRIVER_ORDER]
+    return await connection.fetchrow(_DRIVER_CLAIM.string, *arguments) is not None
 
 
 class SeenMessages:
