@@ -7,8 +7,14 @@ once (``tables``). It defines no table of its own: the gateway's tables live in
 ``gateway.storage`` and the others', each simulator's, in its own package.
 """
 
-from connectors.db.engine import create_engine, write_transaction
+from connectors.db.engine import create_engine, write_statement, write_transaction
 from connectors.db.tables import create_tables
 from connectors.db.types import UtcDateTime
 
-__all__ = ["UtcDateTime", "create_engine", "create_tables", "write_transaction"]
+__all__ = [
+    "UtcDateTime",
+    "create_engine",
+    "create_tables",
+    "write_statement",
+    "write_transaction",
+]

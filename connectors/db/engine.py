@@ -52,6 +52,24 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
             yield conn
 
 
+@asynccontextmanager
+async def write_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for exactly one writing statement, atomic and durable on its own.
+
+    On PostgreSQL the statement runs in autocommit: one statement is its own transaction, so the
+    BEGIN and COMMIT round trips that ``write_transaction`` adds are not needed — through
+    SQLAlchemy they were half the CPU of a one-statement write (0.45 → 0.22 ms, issue 12). On
+    SQLite it is ``write_transaction`` (the write lock from BEGIN). Use ``write_transaction`` for
+    anything that runs two statements or reads before it writes.
+    """
+    if engine.dialect.name != "postgresql":
+        async with write_transaction(engine) as conn:
+            yield conn
+        return
+    async with engine.connect() as conn:
+        yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def _sqlite_engine(url: URL) -> AsyncEngine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import MessageState
-from connectors.db import UtcDateTime, write_transaction
+from connectors.db import UtcDateTime, write_statement
 from gateway.storage.schema import metadata
 
 async_messages = Table(
@@ -66,7 +66,7 @@ class MessageTracker:
     async def accept(self, message: TrackedMessage) -> tuple[TrackedMessage, bool]:
         """Insert ``message``; if its id is taken, return the earlier one and False."""
         try:
-            async with write_transaction(self._engine) as conn:
+            async with write_statement(self._engine) as conn:
                 await conn.execute(async_messages.insert().values(**_row(message)))
             return message, True
         except IntegrityError:
@@ -95,7 +95,7 @@ class MessageTracker:
         One statement (UPDATE … RETURNING) where a change followed by a read was two transactions
         on every delivery (issue 12).
         """
-        async with write_transaction(self._engine) as conn:
+        async with write_statement(self._engine) as conn:
             row = (
                 await conn.execute(
                     update(async_messages)
@@ -137,7 +137,7 @@ class MessageTracker:
             return [_tracked(row) for row in await conn.execute(query)]
 
     async def _update(self, message_id: str, **values: object) -> None:
-        async with write_transaction(self._engine) as conn:
+        async with write_statement(self._engine) as conn:
             await conn.execute(
                 update(async_messages)
                 .where(async_messages.c.message_id == message_id)

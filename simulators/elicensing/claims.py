@@ -103,7 +103,7 @@ class Claims:
 
     async def renew(self, number: str, worker: str) -> bool:
         """A full lease from now on ``worker``'s claim; False if it no longer holds ``number``."""
-        async with self.store.write() as conn:
+        async with self.store.write_one() as conn:
             result = await conn.execute(
                 update(applications)
                 .where(applications.c.number == number, applications.c.claimed_by == worker)
@@ -137,7 +137,7 @@ class Claims:
         """Let go of ``number`` (with ``values`` written), retryable after ``retry_in`` real
         seconds; False if ``worker`` no longer held it (its lease expired and another took it)."""
         retry_at = None if retry_in is None else real_now() + timedelta(seconds=retry_in)
-        async with self.store.write() as conn:
+        async with self.store.write_one() as conn:
             result = await conn.execute(
                 update(applications)
                 .where(applications.c.number == number, applications.c.claimed_by == worker)

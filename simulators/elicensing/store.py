@@ -28,7 +28,7 @@ from sqlalchemy import Column, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connectors.db import create_engine, create_tables, write_transaction
+from connectors.db import create_engine, create_tables, write_statement, write_transaction
 from simulators.elicensing.ledger import Judge, Ledger, Taken
 from simulators.elicensing.register_tables import applications, fee_uses, metadata, next_value
 
@@ -154,6 +154,10 @@ class ApplicationStore:
         """A write transaction on the register (SQLite: its write lock taken at BEGIN)."""
         return write_transaction(self._engine)
 
+    def write_one(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for one writing statement on the register (``write_statement``)."""
+        return write_statement(self._engine)
+
     async def register(self, new: NewApplication) -> Registered:
         """Register ``new`` under the next ``ELA-YYYY-NNNNNN``, or find it by its digest."""
         await self._ensure_schema()
@@ -197,7 +201,7 @@ class ApplicationStore:
         followed by a read was two transactions a step (issue 12).
         """
         await self._ensure_schema()
-        async with write_transaction(self._engine) as conn:
+        async with write_statement(self._engine) as conn:
             return _one(
                 await conn.execute(
                     update(applications)

@@ -19,7 +19,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors import format_datetime
-from connectors.db import UtcDateTime, create_engine, create_tables, write_transaction
+from connectors.db import (
+    UtcDateTime,
+    create_engine,
+    create_tables,
+    write_statement,
+    write_transaction,
+)
 from simulators.kit.tables import OnFirstUse
 
 metadata = MetaData()
@@ -156,7 +162,7 @@ class Inbox:
         """Store a status notification once per notificationId; True when it was new."""
         await self._ensure_schema()
         row = {"system_id": self.system_id, **asdict(notice)}
-        async with write_transaction(self._engine) as conn:
+        async with write_statement(self._engine) as conn:
             return await self._insert_new(conn, status_notifications, row)
 
     async def messages(self) -> list[InboxMessage]:

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, Table, insert, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.db import UtcDateTime, create_engine, write_transaction
+from connectors.db import UtcDateTime, create_engine, write_statement, write_transaction
 from gateway.storage import create_schema, metadata
 
 # A table of the tests' own, on a private MetaData so create_schema never creates it elsewhere.
@@ -82,6 +82,27 @@ async def test_utc_datetime_round_trips_with_microseconds(engine: AsyncEngine) -
     assert stored == moment
     assert stored.tzinfo == UTC
     assert stored.microsecond == 123456
+
+
+async def test_a_single_write_statement_is_all_or_nothing_and_committed_when_it_returns(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(_probe_metadata.create_all)
+    try:
+        async with write_statement(engine) as conn:
+            await conn.execute(insert(probe), [{"id": 1}, {"id": 2}])
+        # Seen by another connection at once: committed, with no COMMIT of its own.
+        async with engine.connect() as other:
+            assert (await other.execute(select(probe.c.id))).scalars().all() == [1, 2]
+        with pytest.raises(IntegrityError):
+            async with write_statement(engine) as conn:  # 3 is new, 2 is taken: neither
+                await conn.execute(insert(probe), [{"id": 3}, {"id": 2}])
+        async with engine.connect() as other:
+            assert (await other.execute(select(probe.c.id))).scalars().all() == [1, 2]
+    finally:
+        async with engine.begin() as conn:
+            await conn.run_sync(_probe_metadata.drop_all)
 
 
 async def test_utc_datetime_refuses_naive_values(engine: AsyncEngine) -> None:
