@@ -7,7 +7,12 @@ once (``tables``). It defines no table of its own: the gateway's tables live in
 ``gateway.storage`` and the others', each simulator's, in its own package.
 """
 
-from connectors.db.engine import create_engine, write_statement, write_transaction
+from connectors.db.engine import (
+    create_engine,
+    read_statement,
+    write_statement,
+    write_transaction,
+)
 from connectors.db.tables import create_tables
 from connectors.db.types import UtcDateTime
 
@@ -15,6 +20,7 @@ __all__ = [
     "UtcDateTime",
     "create_engine",
     "create_tables",
+    "read_statement",
     "write_statement",
     "write_transaction",
 ]

@@ -70,6 +70,20 @@ async def write_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]
         yield await conn.execution_options(isolation_level="AUTOCOMMIT")
 
 
+@asynccontextmanager
+async def read_statement(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for exactly one reading statement, which sees one snapshot on its own.
+
+    On PostgreSQL it runs in autocommit: a plain ``engine.connect()`` read costs a BEGIN before
+    it and a ROLLBACK when the connection goes back to the pool, two round trips for nothing a
+    single SELECT needs (issue 12). On SQLite it is a plain connection.
+    """
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        yield conn
+
+
 def _sqlite_engine(url: URL) -> AsyncEngine:
     database = url.database
     if database and database != ":memory:" and not database.startswith("file:"):

@@ -102,8 +102,7 @@ class SystemConnector:
         await delivery.ack()
 
     async def _already_delivered(self, message_id: str) -> bool:
-        tracked = await self.ctx.tracker.get(message_id)
-        return tracked is not None and tracked.state is MessageState.DELIVERED
+        return await self.ctx.tracker.state_of(message_id) is MessageState.DELIVERED
 
     async def _post_verified(self, body: bytes) -> None:
         """POST to the system's push endpoint; only its own signed success counts."""

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import MessageState
-from connectors.db import UtcDateTime, write_statement
+from connectors.db import UtcDateTime, read_statement, write_statement
 from gateway.storage.schema import metadata
 
 async_messages = Table(
@@ -76,13 +76,20 @@ class MessageTracker:
             return existing, False
 
     async def get(self, message_id: str) -> TrackedMessage | None:
-        async with self._engine.connect() as conn:
+        async with read_statement(self._engine) as conn:
             row = (
                 await conn.execute(
                     select(async_messages).where(async_messages.c.message_id == message_id)
                 )
             ).first()
         return _tracked(row) if row else None
+
+    async def state_of(self, message_id: str) -> MessageState | None:
+        """Where the message stands, without its envelope (a connector's check on each delivery)."""
+        query = select(async_messages.c.state).where(async_messages.c.message_id == message_id)
+        async with read_statement(self._engine) as conn:
+            state = (await conn.execute(query)).scalar()
+        return None if state is None else MessageState(state)
 
     async def mark_published(self, message_id: str) -> None:
         await self._update(message_id, published=True)
@@ -133,7 +140,7 @@ class MessageTracker:
             query = query.where(table.c.message_id == message_id)
         if correlation_id:
             query = query.where(table.c.correlation_id == correlation_id)
-        async with self._engine.connect() as conn:
+        async with read_statement(self._engine) as conn:
             return [_tracked(row) for row in await conn.execute(query)]
 
     async def _update(self, message_id: str, **values: object) -> None:

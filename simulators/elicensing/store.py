@@ -28,7 +28,13 @@ from sqlalchemy import Column, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connectors.db import create_engine, create_tables, write_statement, write_transaction
+from connectors.db import (
+    create_engine,
+    create_tables,
+    read_statement,
+    write_statement,
+    write_transaction,
+)
 from simulators.elicensing.ledger import Judge, Ledger, Taken
 from simulators.elicensing.register_tables import applications, fee_uses, metadata, next_value
 
@@ -176,7 +182,7 @@ class ApplicationStore:
         except IntegrityError:
             # The same application registered by another process between our read and insert
             # (PostgreSQL; SQLite's write lock at BEGIN rules it out): the unique digest decided.
-            async with self._engine.connect() as conn:
+            async with read_statement(self._engine) as conn:
                 existing = await _in_flight(conn, new.digest)
             if existing is None:
                 raise
@@ -184,7 +190,7 @@ class ApplicationStore:
 
     async def get(self, number: str) -> Application | None:
         await self._ensure_schema()
-        async with self._engine.connect() as conn:
+        async with read_statement(self._engine) as conn:
             return await _by_number(conn, number)
 
     async def all(self) -> list[Application]:
@@ -264,7 +270,7 @@ class ApplicationStore:
     async def fee_uses(self) -> dict[str, str]:
         """payment id → the application whose licence consumed it."""
         await self._ensure_schema()
-        async with self._engine.connect() as conn:
+        async with read_statement(self._engine) as conn:
             rows = await conn.execute(select(fee_uses.c.payment_id, fee_uses.c.application))
             return {r.payment_id: r.application for r in rows}
 
@@ -279,7 +285,7 @@ class ApplicationStore:
         query = select(applications).order_by(applications.c.registered_at, applications.c.number)
         if condition is not None:
             query = query.where(condition)
-        async with self._engine.connect() as conn:
+        async with read_statement(self._engine) as conn:
             rows = await conn.execute(query)
             return [Application.from_row(dict(r._mapping)) for r in rows]
 

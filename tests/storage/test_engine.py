@@ -9,7 +9,13 @@ from sqlalchemy import Column, Integer, Table, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from connectors.db import UtcDateTime, create_engine, write_statement, write_transaction
+from connectors.db import (
+    UtcDateTime,
+    create_engine,
+    read_statement,
+    write_statement,
+    write_transaction,
+)
 from gateway.storage import create_schema, metadata
 
 # A table of the tests' own, on a private MetaData so create_schema never creates it elsewhere.
@@ -103,6 +109,25 @@ async def test_a_single_write_statement_is_all_or_nothing_and_committed_when_it_
     finally:
         async with engine.begin() as conn:
             await conn.run_sync(_probe_metadata.drop_all)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+@pytest.mark.parametrize("one_statement", [read_statement, write_statement])
+async def test_postgres_one_statement_leaves_no_transaction_open(
+    engine: AsyncEngine, one_statement: object
+) -> None:
+    # A plain connection would sit "idle in transaction" after its statement (holding a
+    # snapshot until the pool's ROLLBACK); these run the statement as its own transaction.
+    async with one_statement(engine) as conn:  # type: ignore[operator]
+        pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar()
+        async with engine.connect() as other:
+            state = (
+                await other.execute(
+                    text("SELECT state FROM pg_stat_activity WHERE pid = :pid"), {"pid": pid}
+                )
+            ).scalar()
+    assert state == "idle"
 
 
 async def test_utc_datetime_refuses_naive_values(engine: AsyncEngine) -> None:
