@@ -7,6 +7,8 @@ channel to judge; no answer at all is the provider's fault, never the caller's.
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 import respx
@@ -14,6 +16,7 @@ import respx
 from connectors import FaultCode, GatewayError, errors
 from connectors.tracing import setup_tracing, tracer
 from gateway.routing import Envelope
+from gateway.routing import http as http_module
 from gateway.routing.http import HttpDispatcher
 
 PROVIDER = "http://gbdul.test/shep"
@@ -96,3 +99,36 @@ async def test_a_service_without_an_endpoint_is_unreachable_without_a_request() 
     finally:
         await dispatcher.close()
     assert raised.value.fault is errors.PROVIDER_UNREACHABLE
+
+
+async def test_a_system_that_does_not_answer_holds_only_its_own_connections(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One connection per system: with a pool shared by every system, the silent system's call
+    # would hold it and the other system's call would wait behind it.
+    monkeypatch.setattr(http_module, "SYSTEM_CONNECTIONS", 1)
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        await asyncio.sleep(30)
+
+    async def answering(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(65536)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n<answer/>")
+        await writer.drain()
+
+    servers = [await asyncio.start_server(h, "127.0.0.1", 0) for h in (silent, answering)]
+    (silent_url, answering_url) = (
+        f"http://127.0.0.1:{s.sockets[0].getsockname()[1]}/shep" for s in servers
+    )
+    dispatcher = HttpDispatcher()
+    try:
+        hanging = asyncio.create_task(dispatcher.post("KGD", silent_url, SIGNED, timeout=20))
+        await asyncio.sleep(0.2)  # KGD's only connection is taken
+        answer = await dispatcher.post("GBDUL", answering_url, SIGNED, timeout=2)
+        assert (answer.http_status, answer.body) == (200, b"<answer/>")
+        hanging.cancel()
+    finally:
+        await dispatcher.close()
+        for server in servers:
+            server.close()
