@@ -17,13 +17,13 @@ import contextlib
 import logging
 import os
 import secrets
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors import TransportKey, TrustStore
@@ -31,15 +31,21 @@ from connectors.db import write_transaction
 from gateway.messagelog.chain import GENESIS_HASH, body_digest, compute_record_hash
 from gateway.messagelog.checkpoint import make_checkpoint
 from gateway.messagelog.postgres import Head, append_rows
-from gateway.messagelog.records import HopRecord, StoredRecord, utc_now
-from gateway.messagelog.schema import chains, from_row, records, to_row, traces
+from gateway.messagelog.records import HopRecord, StoredRecord, linked_record, utc_now
+from gateway.messagelog.schema import (
+    chains,
+    from_row,
+    numbers_after_last,
+    records,
+    to_row,
+    traces,
+)
 from gateway.messagelog.verify import VerifyReport, verify_log
 from gateway.storage.seen_messages import claim_on, claim_on_driver
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 256
-_HOP_FIELDS = tuple(f.name for f in fields(HopRecord))
 
 
 class MessageLogClosed(RuntimeError):
@@ -233,10 +239,7 @@ class MessageLog:
     async def _write_portable(self, batch: list[_Group]) -> list[list[StoredRecord] | Exception]:
         """The batch through SQLAlchemy in one transaction (SQLite: the database's write lock)."""
         async with write_transaction(self._engine) as conn:
-            outcomes: list[list[StoredRecord] | Exception] = []
-            for group in batch:
-                claimed = group.claim is None or await _claim(conn, group.claim)
-                outcomes.append([] if claimed else AlreadyClaimed(_claimed_id(group)))
+            outcomes = await _claimed(batch, lambda *claim: claim_on(conn, *claim))
             count = sum(
                 len(group.records)
                 for group, outcome in zip(batch, outcomes, strict=True)
@@ -244,7 +247,9 @@ class MessageLog:
             )
             if count == 0:
                 return outcomes
-            linked, length, head = self._link(batch, outcomes, iter(await _record_ids(conn, count)))
+            linked, length, head = self._link(
+                batch, outcomes, iter(await numbers_after_last(conn, count))
+            )
             rows = [stored for _, stored in linked]
             await conn.execute(records.insert(), [to_row(item) for item in rows])
             traced = [{"seq": r.seq, "trace_id": r.trace_id} for r in rows if r.trace_id]
@@ -263,13 +268,7 @@ class MessageLog:
             if all(group.claim is None for group in batch):
                 return await self._append_on_postgres(driver, batch, [[] for _ in batch])
             async with driver.transaction():
-                outcomes: list[list[StoredRecord] | Exception] = []
-                for group in batch:
-                    claim = group.claim
-                    claimed = claim is None or await claim_on_driver(
-                        driver, claim.sender_id, claim.message_id, claim.expires_at, claim.now
-                    )
-                    outcomes.append([] if claimed else AlreadyClaimed(_claimed_id(group)))
+                outcomes = await _claimed(batch, lambda *claim: claim_on_driver(driver, *claim))
                 return await self._append_on_postgres(driver, batch, outcomes)
 
     async def _append_on_postgres(
@@ -315,7 +314,7 @@ class MessageLog:
                 link = compute_record_hash(prev, self.chain_id, length, record, digest)
                 seq = 0 if numbers is None else next(numbers)
                 linked.append(
-                    (index, _stored(record, digest, (seq, self.chain_id, length), prev, link))
+                    (index, linked_record(record, digest, (seq, self.chain_id, length), prev, link))
                 )
                 prev = link
         return linked, length, prev
@@ -359,39 +358,21 @@ def _moved_by_someone_else(chain_id: str) -> MessageLogCorrupted:
     )
 
 
-def _claimed_id(group: _Group) -> str:
-    assert group.claim is not None
-    return group.claim.message_id
-
-
-async def _claim(conn: AsyncConnection, claim: MessageClaim) -> bool:
-    return await claim_on(conn, claim.sender_id, claim.message_id, claim.expires_at, claim.now)
-
-
-async def _record_ids(conn: AsyncConnection, count: int) -> list[int]:
-    """``count`` fresh log-wide record numbers (``seq``), in increasing order."""
-    if conn.dialect.name == "postgresql":
-        query = text("SELECT nextval('messagelog_record_ids') FROM generate_series(1, :n)")
-        return sorted(int(n) for n in (await conn.execute(query, {"n": count})).scalars())
-    # SQLite: this transaction holds the database's write lock (BEGIN IMMEDIATE).
-    top = (await conn.execute(select(func.coalesce(func.max(records.c.seq), 0)))).scalar()
-    return list(range(int(top or 0) + 1, int(top or 0) + 1 + count))
-
-
-def _stored(
-    record: HopRecord, digest: str, place: tuple[int, str, int], prev: str, link: str
-) -> StoredRecord:
-    hop = {name: getattr(record, name) for name in _HOP_FIELDS}
-    seq, chain_id, chain_seq = place
-    return StoredRecord(
-        **hop,
-        seq=seq,
-        chain_id=chain_id,
-        chain_seq=chain_seq,
-        body_sha256=digest,
-        prev_hash=prev,
-        record_hash=link,
-    )
+async def _claimed(
+    batch: list[_Group], take: Callable[..., Awaitable[bool]]
+) -> list[list[StoredRecord] | Exception]:
+    """Each group's claim taken (by ``take``) in order: an empty result list to fill for a
+    group whose claim holds or that has none, AlreadyClaimed for one whose claim is held."""
+    outcomes: list[list[StoredRecord] | Exception] = []
+    for group in batch:
+        claim = group.claim
+        if claim is not None and not await take(
+            claim.sender_id, claim.message_id, claim.expires_at, claim.now
+        ):
+            outcomes.append(AlreadyClaimed(claim.message_id))
+        else:
+            outcomes.append([])
+    return outcomes
 
 
 def _settle(group: _Group, outcome: list[StoredRecord] | Exception) -> None:

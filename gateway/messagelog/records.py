@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -81,3 +81,24 @@ class StoredRecord(HopRecord):
     @property
     def body_size(self) -> int:
         return len(self.body)
+
+
+_HOP_FIELDS = tuple(f.name for f in fields(HopRecord))
+
+
+def linked_record(
+    record: HopRecord, digest: str, place: tuple[int, str, int], prev: str, link: str
+) -> StoredRecord:
+    """``record`` at ``place`` (log-wide number, chain id, position in the chain), linked to the
+    chain by ``prev`` and its own hash ``link``; ``digest`` is its body's SHA-256."""
+    hop = {name: getattr(record, name) for name in _HOP_FIELDS}
+    seq, chain_id, chain_seq = place
+    return StoredRecord(
+        **hop,
+        seq=seq,
+        chain_id=chain_id,
+        chain_seq=chain_seq,
+        body_sha256=digest,
+        prev_hash=prev,
+        record_hash=link,
+    )

@@ -41,8 +41,9 @@ def _one_of(column: str, values: list[str]) -> CheckConstraint:
     return CheckConstraint(f"{column} IN ({quoted})", name=f"ck_messagelog_records_{column}")
 
 
-# Numbers for ``seq`` on PostgreSQL: nextval never waits for another transaction. (SQLite has
-# one writer at a time anyway; there the writer takes max(seq) + 1.)
+# Numbers for ``seq`` on PostgreSQL: nextval never waits for another transaction (the append in
+# ``messagelog.postgres`` takes them). SQLite has one writer at a time anyway; there the writer
+# takes max(seq) + 1 (``numbers_after_last``).
 RECORD_IDS = Sequence("messagelog_record_ids", metadata=metadata)
 
 records = Table(
@@ -90,6 +91,14 @@ chains = Table(
 )
 
 COLUMN_NAMES = tuple(column.name for column in records.columns)
+
+
+async def numbers_after_last(conn: AsyncConnection, count: int) -> list[int]:
+    """``count`` fresh log-wide record numbers after the highest one, in increasing order; only
+    for a transaction that holds SQLite's write lock (BEGIN IMMEDIATE), so no one else takes
+    them meanwhile."""
+    top = int((await conn.execute(select(func.coalesce(func.max(records.c.seq), 0)))).scalar() or 0)
+    return list(range(top + 1, top + 1 + count))
 
 
 def to_row(stored: StoredRecord) -> dict[str, Any]:

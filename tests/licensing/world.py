@@ -115,7 +115,17 @@ class World:
         records = parse_lookup_answer(answer.response.data).records
         return records[0] if records else None
 
-    async def keden_records_of(self, holder: str) -> list[CustomsRecord]:
+    async def keden_records_of(self, holder: str, at_least: int = 0) -> list[CustomsRecord]:
+        """The holder's customs records in KEDEN (the registration follows the gateway's ack of
+        ELICENSE's message, so wait for ``at_least`` of them)."""
+
+        async def registered() -> bool:
+            return len(await self._keden_records_of(holder)) >= at_least
+
+        await eventually(registered)
+        return await self._keden_records_of(holder)
+
+    async def _keden_records_of(self, holder: str) -> list[CustomsRecord]:
         answer = await self.portal_client.send("KedenRecordsByHolder_v1", build_by_holder(holder))
         return list(parse_lookup_answer(answer.response.data).records)
 
