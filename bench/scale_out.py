@@ -9,8 +9,9 @@ the gateways' CPU per trip (every instance and worker summed), and two instances
 runs the provider and the load generator, the cores are the limit long before).
 
 ``busy`` is how much of the machine (every core, ``/proc/stat``) the one-instance level kept busy;
-``ceiling ÷ 1`` its inverse: the most any number of instances could add on these cores, with
-every trip costing the machine what it did with one instance.
+``ceiling ÷ 1`` its inverse: what any number of instances could add on these cores if every trip
+cost the machine what it did with one instance. An estimate, not a bound: a trip costs a little
+less as load grows (more hops share a commit), so two instances can land slightly above it.
 
     .venv/bin/python bench/scale_out.py [--levels 8,32,64] [--requests 300] [--workers 1]
 """
