@@ -61,6 +61,12 @@ _DRIVER_CLAIM = _CLAIMS["postgresql"].compile(dialect=asyncpg_dialect())
 _DRIVER_ORDER = tuple(_DRIVER_CLAIM.positiontup or ())
 
 
+def _claim_parameters(
+    sender_id: str, message_id: str, expires_at: datetime, now: datetime
+) -> dict[str, object]:
+    return {"sender_id": sender_id, "message_id": message_id, "expires_at": expires_at, "now": now}
+
+
 async def claim_on(
     conn: AsyncConnection, sender_id: str, message_id: str, expires_at: datetime, now: datetime
 ) -> bool:
@@ -69,12 +75,7 @@ async def claim_on(
     One statement decides: insert, or on a key conflict take over the row only if it has
     expired. Concurrent claimers in any number of processes get exactly one True.
     """
-    parameters = {
-        "sender_id": sender_id,
-        "message_id": message_id,
-        "expires_at": expires_at,
-        "now": now,
-    }
+    parameters = _claim_parameters(sender_id, message_id, expires_at, now)
     statement = _CLAIMS["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
     return (await conn.execute(statement, parameters)).first() is not None
 
@@ -83,12 +84,7 @@ async def claim_on_driver(
     connection: Any, sender_id: str, message_id: str, expires_at: datetime, now: datetime
 ) -> bool:
     """``claim_on`` inside a transaction of an asyncpg ``connection`` (aware datetimes)."""
-    parameters = {
-        "sender_id": sender_id,
-        "message_id": message_id,
-        "expires_at": expires_at,
-        "now": now,
-    }
+    parameters = _claim_parameters(sender_id, message_id, expires_at, now)
     arguments = [parameters[name] for name in _DRIVER_ORDER]
     return await connection.fetchrow(_DRIVER_CLAIM.string, *arguments) is not None
 

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, Integer, Table, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.db import (
     UtcDateTime,
@@ -115,11 +117,12 @@ async def test_a_single_write_statement_is_all_or_nothing_and_committed_when_it_
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 @pytest.mark.parametrize("one_statement", [read_statement, write_statement])
 async def test_postgres_one_statement_leaves_no_transaction_open(
-    engine: AsyncEngine, one_statement: object
+    engine: AsyncEngine,
+    one_statement: Callable[[AsyncEngine], AbstractAsyncContextManager[AsyncConnection]],
 ) -> None:
     # A plain connection would sit "idle in transaction" after its statement (holding a
     # snapshot until the pool's ROLLBACK); these run the statement as its own transaction.
-    async with one_statement(engine) as conn:  # type: ignore[operator]
+    async with one_statement(engine) as conn:
         pid = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar()
         async with engine.connect() as other:
             state = (
