@@ -37,6 +37,7 @@ from connectors.soap.async_ import (
 from connectors.soap.contracts import ContractNotFound, render_wsdl, render_xsd
 from connectors.soap.envelope import Envelope, split_envelope
 from connectors.soap.faults import ErrorInfo, build_fault_envelope, parse_fault
+from connectors.soap.fields import envelope_skeleton
 from connectors.soap.namespaces import SOAP_ENV, WSSE, WSU, XSI, local_name, qname
 from connectors.soap.parser import XmlLimits, parse_document
 from connectors.soap.schema import PayloadSchemas, validate_operation
@@ -110,6 +111,7 @@ __all__ = [
     "build_send_message_envelope",
     "check_gateway_signature",
     # the fault catalogue
+    "envelope_skeleton",
     "errors",
     "find_transport_signature",
     "format_datetime",

@@ -28,6 +28,7 @@ EXPORTED = {
     "build_send_message_envelope",
     "ContractNotFound",
     "Envelope",
+    "envelope_skeleton",
     "ErrorInfo",
     "errors",
     "FaultCode",

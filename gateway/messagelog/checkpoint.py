@@ -25,7 +25,14 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connectors import GATEWAY_ID, GatewayError, TransportKey, TrustStore, sign_envelope
+from connectors import (
+    GATEWAY_ID,
+    GatewayError,
+    TransportKey,
+    TrustStore,
+    envelope_skeleton,
+    sign_envelope,
+)
 from connectors import verify_envelope as verify_signed_envelope
 from gateway.messagelog.chain import field_bytes, format_time
 from gateway.messagelog.schema import chains, checkpoints
@@ -91,9 +98,7 @@ def merkle_root(heads: Iterable[ChainHead]) -> str:
 
 
 def build_checkpoint(heads: Sequence[ChainHead], made_at: datetime, key: TransportKey) -> bytes:
-    envelope = etree.Element(etree.QName(SOAP_NS, "Envelope"), nsmap={"soap": SOAP_NS})
-    etree.SubElement(envelope, etree.QName(SOAP_NS, "Header"))
-    body = etree.SubElement(envelope, etree.QName(SOAP_NS, "Body"))
+    envelope, body = envelope_skeleton(None)
     point = etree.SubElement(
         body, etree.QName(NAMESPACE, "MessageLogCheckpoint"), nsmap={"kzg": NAMESPACE}
     )
