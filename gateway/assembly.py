@@ -211,3 +211,4 @@ async def disassemble(runtime: Runtime) -> None:
     if runtime.provider_http is not None:
         await runtime.provider_http.close()
     await runtime.engine.dispose()
+    runtime.context.xml_threads.shutdown()

@@ -11,6 +11,7 @@ from connectors.config import Settings
 from gateway.broker import Broker
 from gateway.channels.admission import AdmissionRules
 from gateway.channels.policy import SecurityPolicy
+from gateway.channels.threads import XmlThreads
 from gateway.messagelog import MessageLog
 from gateway.observability.metrics import GatewayMetrics
 from gateway.registry import Registry
@@ -39,6 +40,8 @@ class GatewayContext:
     notifier: StatusNotifier | None = None
     clock: Callable[[], datetime] = utc_now
     metrics: GatewayMetrics = field(default_factory=GatewayMetrics)
+    # Where the channels parse and check messages: threads with a bounded name dictionary.
+    xml_threads: XmlThreads = field(default_factory=XmlThreads)
 
     @property
     def policy(self) -> SecurityPolicy:

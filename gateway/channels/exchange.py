@@ -9,6 +9,7 @@ serves every other caller and ``/health``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -109,17 +110,19 @@ class Channel:
         *args: P.args,
         **kwargs: P.kwargs,
     ) -> T:
-        """``work(*args, **kwargs)`` in a worker thread, refused with DEADLINE past the deadline.
+        """``work(*args, **kwargs)`` in one of the XML threads (``gateway.channels.threads``),
+        refused with DEADLINE past the deadline.
 
         The thread cannot be stopped, but the parser's limits bound what it can still cost; the
         deadline bounds how long the caller waits and keeps it from holding its connection.
         """
         deadline = self.ctx.settings.request_deadline_seconds
         remaining = deadline - (time.perf_counter() - exchange.started)
+        done = asyncio.get_running_loop().run_in_executor(
+            self.ctx.xml_threads, functools.partial(work, *args, **kwargs)
+        )
         try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(work, *args, **kwargs), timeout=max(remaining, 0.0)
-            )
+            return await asyncio.wait_for(done, timeout=max(remaining, 0.0))
         except TimeoutError:
             raise GatewayError(
                 errors.DEADLINE, f"checking took longer than {deadline:g} s"
