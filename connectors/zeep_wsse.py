@@ -32,6 +32,10 @@ class ShepSignature:
     def apply(
         self, envelope: etree._Element, headers: dict[str, str]
     ) -> tuple[etree._Element, dict[str, str]]:
+        # zeep builds its envelope with etree.Element; signed as it is, each request's fresh
+        # wsu:Id would stay in lxml's name dictionary of the calling thread for the thread's life
+        # (see connectors.soap.fields.envelope_skeleton). A parsed copy keeps its ids to itself.
+        envelope = etree.fromstring(etree.tostring(envelope))
         sign_envelope(envelope, self.key, with_timestamp=self.with_timestamp)
         return envelope, headers
 

@@ -13,6 +13,8 @@ from datetime import datetime
 from lxml import etree
 
 from connectors import (
+    SOAP_ENV,
+    ShepSignature,
     SyncRequest,
     TransportKey,
     TrustStore,
@@ -66,4 +68,27 @@ def test_signed_async_messages_do_not_grow_the_name_dictionary(gateway_key, trus
     for _ in range(MESSAGES):
         envelope, _wrapper = new_operation(tag, "request", f"id-{uuid.uuid4()}")
         _sign_and_check(envelope, gateway_key, trust, now)
+    assert _names() - before < 10
+
+
+def test_the_zeep_plugin_does_not_grow_the_name_dictionary(gateway_key, trust, now):
+    """zeep builds its envelopes with etree.Element, as a state system's own client may."""
+    plugin = ShepSignature(gateway_key, trust)
+
+    def zeep_like() -> etree._Element:
+        envelope = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+        etree.SubElement(envelope, f"{{{SOAP_ENV}}}Header")
+        body = etree.SubElement(envelope, f"{{{SOAP_ENV}}}Body")
+        etree.SubElement(body, "ping").text = str(uuid.uuid4())
+        return envelope
+
+    plugin.apply(zeep_like(), {})  # warm
+    before = _names()
+    for _ in range(MESSAGES):
+        signed, _headers = plugin.apply(zeep_like(), {})
+        verify_envelope(
+            parse_document(etree.tostring(signed), max_bytes=1_000_000, max_depth=64),
+            trust,
+            now=now,
+        )
     assert _names() - before < 10
