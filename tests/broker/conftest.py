@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from connectors.db import create_engine
-from gateway.broker import Broker, Delivery, RetryPolicy
+from gateway.broker import Broker, BrokerUnavailable, Delivery, RetryPolicy
 from gateway.broker.rabbitmq import RabbitBroker
 from gateway.storage import create_schema
 from tests.services import require_rabbitmq
@@ -66,8 +66,22 @@ async def rabbit_broker(
     try:
         yield broker
     finally:
-        await broker.delete_topology()
+        await _delete_topology(broker)
         await broker.close()
+
+
+async def _delete_topology(broker: RabbitBroker, within: float = 15.0) -> None:
+    """Delete the test's queues, retrying while a connection restored after a broker restart
+    is still settling (RabbitMQ has refused its first channel with CHANNEL_ERROR then)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        try:
+            await broker.delete_topology()
+            return
+        except BrokerUnavailable:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 class Inbox:
