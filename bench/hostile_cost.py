@@ -26,12 +26,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from lxml import etree
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.channels.threads import XmlThreads  # noqa: E402
+from gateway.channels.threads import XmlThreads, names_known  # noqa: E402
 from tests.gateway.harness import (  # noqa: E402
     SERVICE,
     Harness,
@@ -126,11 +124,6 @@ async def made_up_names(gateway: Harness, messages: int, per_message: int = 5_00
             f"{await most_names_held(threads):>23,}",
             flush=True,
         )
-
-
-def names_known() -> int:
-    """This thread's lxml dictionary, with the main thread's that it looks in first."""
-    return int(etree.memory_debugger.dict_size())
 
 
 async def most_names_held(threads: XmlThreads) -> int:

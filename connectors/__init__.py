@@ -110,8 +110,8 @@ __all__ = [
     "build_response_envelope",
     "build_send_message_envelope",
     "check_gateway_signature",
-    # the fault catalogue
     "envelope_skeleton",
+    # the fault catalogue
     "errors",
     "find_transport_signature",
     "format_datetime",

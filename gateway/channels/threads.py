@@ -22,7 +22,7 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["DEFAULT_MAX_NAMES", "XmlThreads"]
+__all__ = ["DEFAULT_MAX_NAMES", "XmlThreads", "names_known"]
 
 # ~100 bytes a name: a retired thread had at most a few MB of names.
 DEFAULT_MAX_NAMES = 20_000
@@ -30,9 +30,9 @@ DEFAULT_MAX_NAMES = 20_000
 _Task = tuple[Future[Any], Callable[[], Any]]
 
 
-def _names() -> int:
-    """Strings this thread's dictionary knows: its own, plus its parent's (lxml gives every
-    thread but the first a sub-dictionary of the first thread's, which it looks in first)."""
+def names_known() -> int:
+    """Strings the calling thread's lxml dictionary knows: its own, plus its parent's (lxml gives
+    every thread but the first a sub-dictionary of the first thread's, which it looks in first)."""
     return int(etree.memory_debugger.dict_size())
 
 
@@ -77,7 +77,7 @@ class XmlThreads(Executor):
         threading.Thread(target=self._work, name="kzgate-xml", daemon=True).start()
 
     def _work(self) -> None:
-        inherited = _names()  # the parent's, as this thread's own dictionary starts empty
+        inherited = names_known()  # the parent's, as this thread's own dictionary starts empty
         while True:
             task = self._tasks.get()
             if task is None:
@@ -92,7 +92,7 @@ class XmlThreads(Executor):
             # Nothing of the task stays referenced here: its documents (and this thread's
             # dictionary, if it retires) are freed as soon as the caller lets them go.
             del future, call
-            if _names() - inherited > self.max_names:
+            if names_known() - inherited > self.max_names:
                 with self._lock:
                     self.retired += 1
                     if not self._closed:

@@ -15,7 +15,7 @@ import uuid
 import pytest
 from lxml import etree
 
-from gateway.channels.threads import XmlThreads
+from gateway.channels.threads import XmlThreads, names_known
 from tests.gateway.harness import SERVICE, Harness, lookup
 from tests.gateway.test_hostile_findings import _fault_code
 
@@ -30,11 +30,6 @@ def _made_up_names(count: int) -> str:
 def _parse_made_up(count: int) -> int:
     etree.fromstring(f"<a>{_made_up_names(count)}</a>".encode())
     return threading.get_ident()
-
-
-def _names_here() -> int:
-    """This thread's dictionary, with the main thread's it looks in first."""
-    return int(etree.memory_debugger.dict_size())
 
 
 def test_results_errors_and_the_callers_context_reach_the_task():
@@ -59,7 +54,7 @@ def test_a_thread_whose_dictionary_passes_the_bound_hands_over_to_a_fresh_one():
         assert threads.submit(_parse_made_up, 600).result(timeout=5) == first  # 1,200 > 1,000
         assert threads.retired == 1
         # The successor starts with an empty dictionary and serves the queue as before.
-        assert threads.submit(_names_here).result(timeout=5) - _names_here() < 100
+        assert threads.submit(names_known).result(timeout=5) - names_known() < 100
         assert threads.submit(_parse_made_up, 10).result(timeout=5) != first
     finally:
         threads.shutdown()
@@ -92,9 +87,9 @@ async def test_made_up_names_sent_to_the_gateway_do_not_stay_in_its_memory(gatew
     assert threads.retired >= 1
     loop = asyncio.get_running_loop()
     held = await asyncio.gather(
-        *(loop.run_in_executor(threads, _names_here) for _ in range(4 * threads.threads))
+        *(loop.run_in_executor(threads, names_known) for _ in range(4 * threads.threads))
     )
     # Each thread holds at most its bound plus the names of the one message that crossed it.
-    assert max(held) - _names_here() <= threads.max_names + per_message
+    assert max(held) - names_known() <= threads.max_names + per_message
     answer = await client.send(SERVICE, lookup())
     assert answer.response.status_code == "SCSS001"
