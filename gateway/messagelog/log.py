@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors import TransportKey, TrustStore
-from connectors.db import write_transaction
+from connectors.db import driver_connection, write_transaction
 from gateway.messagelog.chain import GENESIS_HASH, body_digest, compute_record_hash
 from gateway.messagelog.checkpoint import make_checkpoint
 from gateway.messagelog.postgres import Head, append_rows
@@ -263,8 +263,7 @@ class MessageLog:
     async def _write_on_postgres(self, batch: list[_Group]) -> list[list[StoredRecord] | Exception]:
         """The batch as one statement on the driver's connection (``messagelog.postgres``); in a
         transaction with the claims when a group has one."""
-        async with self._engine.connect() as conn:
-            driver = (await conn.get_raw_connection()).driver_connection
+        async with driver_connection(self._engine) as driver:
             if all(group.claim is None for group in batch):
                 return await self._append_on_postgres(driver, batch, [[] for _ in batch])
             async with driver.transaction():

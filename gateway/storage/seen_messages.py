@@ -12,10 +12,9 @@ from typing import Any
 
 from sqlalchemy import Column, Index, String, Table, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connectors.db import UtcDateTime, write_transaction
+from connectors.db import DriverStatement, UtcDateTime, write_transaction
 from gateway.storage.schema import metadata
 
 seen_messages = Table(
@@ -56,9 +55,8 @@ def _claim_statement(dialect: str) -> Any:
 
 _CLAIMS = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
 # The same statement as asyncpg runs it, for a writer on the driver's connection (the message
-# log's PostgreSQL append): its SQL and the order of its parameters.
-_DRIVER_CLAIM = _CLAIMS["postgresql"].compile(dialect=asyncpg_dialect())
-_DRIVER_ORDER = tuple(_DRIVER_CLAIM.positiontup or ())
+# log's PostgreSQL append).
+_DRIVER_CLAIM = DriverStatement(_CLAIMS["postgresql"])
 
 
 def _claim_parameters(
@@ -85,8 +83,7 @@ async def claim_on_driver(
 ) -> bool:
     """``claim_on`` inside a transaction of an asyncpg ``connection`` (aware datetimes)."""
     parameters = _claim_parameters(sender_id, message_id, expires_at, now)
-    arguments = [parameters[name] for name in _DRIVER_ORDER]
-    return await connection.fetchrow(_DRIVER_CLAIM.string, *arguments) is not None
+    return bool(await _DRIVER_CLAIM.fetch_on(connection, parameters))
 
 
 class SeenMessages:
