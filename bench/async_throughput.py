@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -110,9 +110,9 @@ async def send_all(
     pending = iter(messages.items())
     sent_at: dict[str, float] = {}
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async def sender(http: httpx.AsyncClient) -> None:
+    async def sender(http: httpx2.AsyncClient) -> None:
         for message_id, body in pending:  # shared: each sender takes the next message
             sent_at[message_id] = time.time()
             started = time.perf_counter()
@@ -121,7 +121,7 @@ async def send_all(
             if response.status_code != 200 or b"Fault>" in response.content:
                 raise RuntimeError(f"refused: {response.text[:500]}")
 
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+    async with httpx2.AsyncClient(limits=limits, timeout=60) as http:
         wall_start, started = time.time(), time.perf_counter()
         await asyncio.gather(*(sender(http) for _ in range(concurrency)))
         return wall_start, time.perf_counter() - started, sent_at, latencies
@@ -131,7 +131,7 @@ def wait_for_inbox(monitoring_url: str, ids: set[str]) -> dict[str, float]:
     """The inbox's ``received_at`` (epoch seconds) of each of ``ids``, once all are there."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while True:
-        inbox = httpx.get(f"{monitoring_url}/ops/inbox", timeout=30).json()
+        inbox = httpx2.get(f"{monitoring_url}/ops/inbox", timeout=30).json()
         received = {
             m["messageId"]: datetime.fromisoformat(m["received_at"]).timestamp()
             for m in inbox
@@ -148,7 +148,7 @@ def wait_for_notifications(portal_url: str, ids: set[str]) -> None:
     """Until the sender has been told DELIVERED for each of ``ids``."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
     while True:
-        notices = httpx.get(f"{portal_url}/ops/notifications", timeout=30).json()
+        notices = httpx2.get(f"{portal_url}/ops/notifications", timeout=30).json()
         told = {n["messageId"] for n in notices if n["state"] == MessageState.DELIVERED.value}
         if ids <= told:
             return
@@ -159,7 +159,7 @@ def wait_for_notifications(portal_url: str, ids: set[str]) -> None:
 
 async def delivered_in_status(client: ShepClient, ids: list[str]) -> int:
     """How many of ``ids`` getMessageStatus reports as DELIVERED."""
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx2.AsyncClient(timeout=30) as http:
         asking = dataclasses.replace(client, http=http)
         answers = [await asking.message_status(message_id) for message_id in ids]
     return sum(answer.state is MessageState.DELIVERED for answer in answers)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -57,7 +57,7 @@ class System:
         return [name for name in self.processes if name.split("-")[0] == "gateway"]
 
     def health(self) -> dict:
-        return httpx.get(f"{self.url}/health", timeout=5).json()
+        return httpx2.get(f"{self.url}/health", timeout=5).json()
 
     def uses_rabbitmq(self) -> bool:
         return "RabbitMQ" in self.health()["dispatch"]
@@ -150,9 +150,9 @@ def _wait(url: str, process: subprocess.Popen) -> None:
         if process.poll() is not None:
             raise RuntimeError(f"{process.args} exited with {process.returncode} during start-up")
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                 return
-        except httpx.TransportError:
+        except httpx2.TransportError:
             pass
         time.sleep(0.2)
     raise RuntimeError(f"{url} did not come up")
@@ -180,7 +180,7 @@ def stop_system(system: System) -> None:
 def _safely_uses_rabbitmq(system: System) -> bool:
     try:
         return system.uses_rabbitmq()
-    except (httpx.HTTPError, KeyError, ValueError):
+    except (httpx2.HTTPError, KeyError, ValueError):
         return True  # cannot ask: delete the namespace anyway (a no-op if it was never made)
 
 

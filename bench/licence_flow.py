@@ -62,7 +62,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
+import httpx2
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,7 +235,7 @@ async def file_all(
     pending = iter(elements)
     started_at: dict[str, datetime] = {}
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
     async def file_one(filing: ShepClient, element: etree._Element) -> None:
         moment, started = clock.now(), time.perf_counter()
@@ -254,7 +254,7 @@ async def file_all(
         await asyncio.sleep(i / rate)
         await file_one(filing, element)
 
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+    async with httpx2.AsyncClient(limits=limits, timeout=60) as http:
         filing = dataclasses.replace(client, http=http)
         if rate is None:
             await asyncio.gather(*(filer(filing) for _ in range(concurrency)))
@@ -269,12 +269,12 @@ def fields(element: etree._Element) -> dict[str, str]:
 
 def keden_records(keden_url: str) -> dict[str, datetime]:
     """Every customs record KEDEN lists (``GET /ops/records``): its registration, by number."""
-    records = httpx.get(f"{keden_url}/ops/records", timeout=30).json()
+    records = httpx2.get(f"{keden_url}/ops/records", timeout=30).json()
     return {r["number"]: datetime.fromisoformat(r["registeredAt"]) for r in records}
 
 
 def sla_entries(elicense_url: str, numbers: set[str]) -> list[dict]:
-    report = httpx.get(f"{elicense_url}/ops/sla", timeout=30).json()
+    report = httpx2.get(f"{elicense_url}/ops/sla", timeout=30).json()
     return [a for a in report["applications"] if a["registrationNumber"] in numbers]
 
 
@@ -514,7 +514,7 @@ def report(
     args: argparse.Namespace,
 ) -> list[Level]:
     """Warm up, then run and print the offered-load level and the saturation level."""
-    elicense_clock = httpx.get(f"{system.simulator_urls['ELICENSE']}/ops/clock", timeout=5).json()
+    elicense_clock = httpx2.get(f"{system.simulator_urls['ELICENSE']}/ops/clock", timeout=5).json()
     print(
         f"-- ELICENSE with {workers} worker(s); {system.broker_line(args.broker)}; "
         f"dispatch: {system.health()['dispatch']}; ELICENSE now {elicense_clock['now']} "

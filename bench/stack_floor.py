@@ -2,12 +2,12 @@
 
 The issue's first target asks the gateway to spend at most 2× its own crypto per sync trip. Before
 the gateway does anything of its own, a trip through it needs, on the libraries this project is
-built on (uvicorn + Starlette, httpx, SQLAlchemy async on asyncpg, aio-pika):
+built on (uvicorn + Starlette, httpx2, SQLAlchemy async on asyncpg, aio-pika):
 
 - **HTTP in**: one request of a signed envelope's size received and answered by uvicorn (uvloop,
   httptools) and Starlette — the server's CPU, read from ``/proc`` of a server process that does
   nothing else (it echoes the body);
-- **HTTP out**: one POST of that size on a kept-alive httpx connection (the call to the provider)
+- **HTTP out**: one POST of that size on a kept-alive httpx2 connection (the call to the provider)
   — the CPU of this process, which is the client of that echo server;
 - **two durable writes**: the request must be in the message log before it is relayed, and the
   answer before it is returned — two PostgreSQL transactions, each inserting two rows of that
@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aio_pika  # noqa: E402
-import httpx  # noqa: E402
+import httpx2  # noqa: E402
 from sqlalchemy import Column, LargeBinary, MetaData, String, Table, insert  # noqa: E402
 from starlette.applications import Starlette  # noqa: E402
 from starlette.requests import Request  # noqa: E402
@@ -98,7 +98,7 @@ async def _spread(count: int, one: Any) -> None:
 
 
 def http_parts(body: bytes, trips: int) -> list[Part]:
-    """HTTP in (the echo server's CPU) and HTTP out (this process's, as its httpx client)."""
+    """HTTP in (the echo server's CPU) and HTTP out (this process's, as its httpx2 client)."""
     port = free_port_block(1)
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench.stack_floor:echo_app", "--port", str(port),
@@ -110,12 +110,12 @@ def http_parts(body: bytes, trips: int) -> list[Part]:
         url = f"http://127.0.0.1:{port}/sync"
 
         async def run() -> tuple[float, float]:
-            async with httpx.AsyncClient(timeout=10) as client:
+            async with httpx2.AsyncClient(timeout=10) as client:
                 for _ in range(100):  # up, and every pooled connection opened
                     try:
                         await client.get(f"http://127.0.0.1:{port}/")
                         break
-                    except httpx.TransportError:
+                    except httpx2.TransportError:
                         await asyncio.sleep(0.1)
 
                 async def post() -> None:
@@ -132,7 +132,7 @@ def http_parts(body: bytes, trips: int) -> list[Part]:
         server.wait(timeout=10)
     return [
         Part("HTTP in", server_s * 1000 / trips, "uvicorn + Starlette, server CPU"),
-        Part("HTTP out", client_s * 1000 / trips, "httpx, kept-alive connection"),
+        Part("HTTP out", client_s * 1000 / trips, "httpx2, kept-alive connection"),
     ]
 
 

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
+import httpx2
 from lxml import etree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -142,9 +142,9 @@ async def run_level(
         queue.put_nowait(body)
     latencies: list[float] = []
     headers = {"Content-Type": "text/xml; charset=utf-8"}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx2.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
 
-    async def worker(http: httpx.AsyncClient, url: str) -> None:
+    async def worker(http: httpx2.AsyncClient, url: str) -> None:
         while not queue.empty():
             body = queue.get_nowait()
             started = time.perf_counter()
@@ -153,7 +153,7 @@ async def run_level(
             if response.status_code != 200:
                 raise RuntimeError(f"refused: {_fault_of(response)}")
 
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+    async with httpx2.AsyncClient(limits=limits, timeout=60) as http:
         started = time.perf_counter()
         await asyncio.gather(*(worker(http, urls[i % len(urls)]) for i in range(concurrency)))
         elapsed = time.perf_counter() - started
@@ -169,16 +169,16 @@ async def run_offered(
     latency a caller sees at a given load, not at saturation."""
     latencies: list[float] = []
     headers = {"Content-Type": "text/xml; charset=utf-8"}
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+    limits = httpx2.Limits(max_connections=256, max_keepalive_connections=256)
 
-    async def one(http: httpx.AsyncClient, url: str, body: bytes) -> None:
+    async def one(http: httpx2.AsyncClient, url: str, body: bytes) -> None:
         started = time.perf_counter()
         response = await http.post(url, content=body, headers=headers)
         latencies.append(time.perf_counter() - started)
         if response.status_code != 200:
             raise RuntimeError(f"refused: {response.text[:500]}")
 
-    async with httpx.AsyncClient(limits=limits, timeout=60) as http:
+    async with httpx2.AsyncClient(limits=limits, timeout=60) as http:
         loop = asyncio.get_running_loop()
         start = loop.time()
         tasks = []
@@ -420,7 +420,7 @@ def print_levels(
         )
 
 
-def _fault_of(response: httpx.Response) -> str:
+def _fault_of(response: httpx2.Response) -> str:
     """The fault's code and message (a signed fault's header alone fills the first 500 bytes)."""
     try:
         fault = parse_fault(etree.fromstring(response.content))

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-import httpx
+import httpx2
 from cryptography.x509.oid import NameOID
 from lxml import etree
 
@@ -100,10 +100,10 @@ class ShepClient:
     password: str
     key: TransportKey
     trust: TrustStore
-    http: httpx.AsyncClient | None = None
+    http: httpx2.AsyncClient | None = None
     timeout: float = 60.0
     # The client of its own, with the event loop its connections belong to.
-    _own: tuple[asyncio.AbstractEventLoop, httpx.AsyncClient] | None = field(
+    _own: tuple[asyncio.AbstractEventLoop, httpx2.AsyncClient] | None = field(
         default=None, init=False, repr=False, compare=False
     )
 
@@ -237,15 +237,15 @@ class ShepClient:
         reply = await self._http().post(url, content=body, headers=headers, timeout=self.timeout)
         return reply.content
 
-    def _http(self) -> httpx.AsyncClient:
+    def _http(self) -> httpx2.AsyncClient:
         if self.http is not None:
             return self.http
         loop = asyncio.get_running_loop()
         if self._own is None or self._own[0] is not loop:
             # Kept-alive connections belong to the loop that opened them: a client used from a
             # new loop (one asyncio.run per command) opens a client there.
-            limits = httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS)
-            self._own = (loop, httpx.AsyncClient(limits=limits))
+            limits = httpx2.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS)
+            self._own = (loop, httpx2.AsyncClient(limits=limits))
         return self._own[1]
 
     async def aclose(self) -> None:

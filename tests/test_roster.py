@@ -15,7 +15,7 @@ import textwrap
 import time
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from connectors.config import Settings
@@ -95,7 +95,7 @@ def test_a_roster_entry_is_all_the_pki_catalogue_and_launcher_need(tmp_path: Pat
     child = subprocess.Popen(simulator_command(settings, NEW), env=env)
     try:
         health = _wait_for(f"http://127.0.0.1:{base + 9}/health", child)
-        wsdl = httpx.get(f"http://127.0.0.1:{base + 9}/shep/sync?wsdl", timeout=5)
+        wsdl = httpx2.get(f"http://127.0.0.1:{base + 9}/shep/sync?wsdl", timeout=5)
     finally:
         child.terminate()
         child.wait(timeout=10)
@@ -108,8 +108,8 @@ def _wait_for(url: str, child: subprocess.Popen, seconds: float = 30.0) -> dict:
     while time.monotonic() < deadline:
         assert child.poll() is None, f"the simulator exited with code {child.returncode}"
         try:
-            return httpx.get(url, timeout=1).json()
-        except httpx.TransportError:
+            return httpx2.get(url, timeout=1).json()
+        except httpx2.TransportError:
             time.sleep(0.2)
     raise AssertionError(f"nothing answered at {url}")
 

@@ -21,7 +21,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from lxml import etree
 
@@ -175,8 +175,8 @@ def test_kzgate_up_from_an_empty_folder_serves_health_contracts_and_requests(
         banner = _wait_for_banner(up)
         url = f"http://127.0.0.1:{port}"
         assert f"{url}/sync" in banner
-        assert httpx.get(f"{url}/health", timeout=5).status_code == 200
-        wsdl = httpx.get(f"{url}/sync?wsdl", timeout=5)
+        assert httpx2.get(f"{url}/health", timeout=5).status_code == 200
+        wsdl = httpx2.get(f"{url}/sync?wsdl", timeout=5)
         assert wsdl.status_code == 200, wsdl.text
         root = etree.fromstring(wsdl.content)
         assert root.tag == f"{{{WSDL_NS}}}definitions"

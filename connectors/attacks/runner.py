@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
+import httpx2
 from lxml import etree
 
 from connectors import GatewayError, parse_document, parse_fault
@@ -53,7 +53,7 @@ def judge(probe: Probe, status: int, body: bytes) -> tuple[bool, str | None]:
     return True, None
 
 
-async def post(http: httpx.AsyncClient, url: str, probe: Probe) -> httpx.Response:
+async def post(http: httpx2.AsyncClient, url: str, probe: Probe) -> httpx2.Response:
     return await http.post(url, content=probe.body, headers={"Content-Type": probe.content_type})
 
 
@@ -62,7 +62,7 @@ def honest(kit: AttackKit) -> Probe:
     return Probe(etree.tostring(kit.signed(), xml_declaration=True, encoding="UTF-8"))
 
 
-async def control(http: httpx.AsyncClient, url: str, kit: AttackKit) -> str | None:
+async def control(http: httpx2.AsyncClient, url: str, kit: AttackKit) -> str | None:
     """None when the honest message is accepted; else why nothing can be judged."""
     probe = honest(kit)
     response = await post(http, url, probe)
@@ -72,7 +72,7 @@ async def control(http: httpx.AsyncClient, url: str, kit: AttackKit) -> str | No
     return f"the honest control message was refused (HTTP {response.status_code}, {code})"
 
 
-async def run_attack(http: httpx.AsyncClient, url: str, kit: AttackKit, attack: Attack) -> Outcome:
+async def run_attack(http: httpx2.AsyncClient, url: str, kit: AttackKit, attack: Attack) -> Outcome:
     probe = attack.build(kit)
     if probe is None:
         return Outcome(attack, None, None, None, "skipped: the kit lacks the key it needs")
@@ -84,7 +84,7 @@ async def run_attack(http: httpx.AsyncClient, url: str, kit: AttackKit, attack: 
 
 
 async def run_attacks(
-    http: httpx.AsyncClient, url: str, kit: AttackKit, attacks: list[Attack]
+    http: httpx2.AsyncClient, url: str, kit: AttackKit, attacks: list[Attack]
 ) -> list[Outcome]:
     return [await run_attack(http, url, kit, attack) for attack in attacks]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -35,7 +35,7 @@ _FINAL = (Direction.RESPONSE_OUT.value, Direction.FAULT_OUT.value)
 class ConsoleBackend:
     context: GatewayContext
     engine: AsyncEngine
-    ops: httpx.AsyncClient
+    ops: httpx2.AsyncClient
 
     # --- catalogue, SLA board and the testers' controls: the systems' side -------------------
 

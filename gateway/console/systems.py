@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 
 from connectors.config import Settings
 from connectors.ops_access import operator_headers
@@ -27,7 +27,7 @@ class NotFound(LookupError):
 class SystemsView:
     registry: Registry
     settings: Settings
-    ops: httpx.AsyncClient
+    ops: httpx2.AsyncClient
 
     # --- catalogue --------------------------------------------------------------------------
 
@@ -113,7 +113,7 @@ class SystemsView:
             reply = await self.ops.request(
                 method, base + path, json=body, timeout=OPS_TIMEOUT, headers=operator_headers()
             )
-        except httpx.HTTPError as exc:
+        except httpx2.HTTPError as exc:
             return {"error": f"{system_id} is not reachable: {exc.__class__.__name__}"}
         try:
             data = reply.json()

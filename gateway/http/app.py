@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 
-import httpx
+import httpx2
 from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -62,7 +62,7 @@ def create_app(
         context, engine = runtime.context, runtime.engine
         app.state.context = context
         app.state.engine = engine
-        ops_http = httpx.AsyncClient() if runtime.provider_http is None else None
+        ops_http = httpx2.AsyncClient() if runtime.provider_http is None else None
         app.state.console = ConsoleBackend(
             context,
             engine,

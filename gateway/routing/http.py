@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 
 from connectors import KEEPALIVE_EXPIRY_SECONDS, SOAP_HEADERS, GatewayError, errors
 from connectors.tracing import trace_headers
@@ -17,9 +17,9 @@ SYSTEM_CONNECTIONS = 100
 SYSTEM_KEEPALIVE = 32
 
 
-def _pool(connections: int, keepalive: int) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        limits=httpx.Limits(
+def _pool(connections: int, keepalive: int) -> httpx2.AsyncClient:
+    return httpx2.AsyncClient(
+        limits=httpx2.Limits(
             max_connections=connections,
             max_keepalive_connections=keepalive,
             keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS,
@@ -37,12 +37,12 @@ class HttpDispatcher:
     serves every system.
     """
 
-    def __init__(self, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, client: httpx2.AsyncClient | None = None) -> None:
         self._given = client
         self._shared = client or _pool(SYSTEM_CONNECTIONS, SYSTEM_KEEPALIVE)
-        self._pools: dict[str, httpx.AsyncClient] = {}
+        self._pools: dict[str, httpx2.AsyncClient] = {}
 
-    def _client_of(self, system_id: str) -> httpx.AsyncClient:
+    def _client_of(self, system_id: str) -> httpx2.AsyncClient:
         if self._given is not None:
             return self._given
         pool = self._pools.get(system_id)
@@ -66,18 +66,18 @@ class HttpDispatcher:
             response = await self._client_of(system_id).post(
                 url, content=body, headers=headers, timeout=timeout
             )
-        except httpx.TimeoutException as exc:
+        except httpx2.TimeoutException as exc:
             raise GatewayError(
                 errors.PROVIDER_TIMEOUT, f"{system_id} gave no answer in {timeout:g} s"
             ) from exc
-        except httpx.TransportError as exc:
+        except httpx2.TransportError as exc:
             raise GatewayError(
                 errors.PROVIDER_UNREACHABLE, f"{system_id} at {url}: {exc!r}"
             ) from exc
         return ProviderAnswer(body=response.content, http_status=response.status_code)
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> httpx2.AsyncClient:
         """A pooled client for other calls to the same systems (the console's ops calls)."""
         return self._shared
 

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
+import httpx2
 from lxml import etree
 
 from connectors import GATEWAY_ID
@@ -111,7 +111,7 @@ async def attack_system(
     system_id: str,
     *,
     settings: Settings,
-    http: httpx.AsyncClient | None = None,
+    http: httpx2.AsyncClient | None = None,
     service_id: str | None = None,
     payload: etree._Element | None = None,
     channel: str = "sync",
@@ -143,7 +143,7 @@ async def attack_system(
             raise AttackRefused(f"no such attack: {', '.join(unknown)}")
         attacks = [a for a in attacks if a.name in only]
     own = http is None
-    client = http or httpx.AsyncClient(timeout=60.0)
+    client = http or httpx2.AsyncClient(timeout=60.0)
     try:
         problem = await control(client, target, kit)
         if problem is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import httpx
+import httpx2
 
 from connectors.config import Settings
 from gateway.console.systems import SystemsView
@@ -19,12 +19,12 @@ def register(sub: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def ops_client() -> httpx.AsyncClient:
+def ops_client() -> httpx2.AsyncClient:
     """The client that reaches the gateway and the simulators (tests route it in-process)."""
-    return httpx.AsyncClient()
+    return httpx2.AsyncClient()
 
 
-def systems_view(settings: Settings, http: httpx.AsyncClient | None = None) -> SystemsView:
+def systems_view(settings: Settings, http: httpx2.AsyncClient | None = None) -> SystemsView:
     registry = load_registry(
         settings.pki_dir,
         catalogue=settings.catalogue_path,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import httpx
+import httpx2
 from lxml import etree
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
@@ -153,7 +153,7 @@ def _demo_licence(args: argparse.Namespace) -> int:
     client = client_for(settings, "EGOV_PORTAL", None, None)
     try:
         return report.finish(asyncio.run(_run_demo(settings, client, args.timeout, report)))
-    except (GatewayFault, AnswerNotTrusted, httpx.HTTPError) as exc:
+    except (GatewayFault, AnswerNotTrusted, httpx2.HTTPError) as exc:
         return report.fault(exc)
 
 
@@ -258,7 +258,7 @@ def virtual_clock_line(day: dt.date) -> str:
 
 async def business_now(settings: Settings) -> dt.datetime:
     """ELICENSE's business clock (it may be virtual): the application's dates follow it."""
-    async with httpx.AsyncClient() as http:
+    async with httpx2.AsyncClient() as http:
         reply = await http.get(f"{simulator_url(settings, 'ELICENSE')}/ops/clock", timeout=10)
     return dt.datetime.fromisoformat(reply.json()["now"])
 

@@ -17,7 +17,7 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey, sign_payload
 from connectors.config import Settings
@@ -226,7 +226,7 @@ def _demo_declaration(args: argparse.Namespace) -> int:
     report = DemoReport(as_json=args.json)
     try:
         return report.finish(asyncio.run(_main(settings, args.timeout, report)))
-    except (GatewayFault, AnswerNotTrusted, httpx.HTTPError) as exc:
+    except (GatewayFault, AnswerNotTrusted, httpx2.HTTPError) as exc:
         return report.fault(exc)
 
 

@@ -15,7 +15,7 @@ import asyncio
 import datetime as dt
 import time
 
-import httpx
+import httpx2
 from lxml import etree
 
 from connectors import AnswerNotTrusted, ErrorInfo, GatewayFault, ShepClient
@@ -61,7 +61,7 @@ def _demo(args: argparse.Namespace) -> int:
     report = DemoReport(as_json=args.json)
     try:
         return report.finish(asyncio.run(_run(settings, client, args, report)))
-    except (GatewayFault, AnswerNotTrusted, httpx.HTTPError) as exc:
+    except (GatewayFault, AnswerNotTrusted, httpx2.HTTPError) as exc:
         return report.fault(exc)
 
 
@@ -70,7 +70,7 @@ async def _run(
 ) -> int:
     now = await business_now(settings)
     desk = simulator_url(settings, "ELICENSE")
-    async with httpx.AsyncClient(base_url=desk, timeout=30) as http:
+    async with httpx2.AsyncClient(base_url=desk, timeout=30) as http:
         return await run_demo(
             client, http, now, args.timeout, auto=args.auto, terminate=args.terminate, report=report
         )
@@ -78,7 +78,7 @@ async def _run(
 
 async def run_demo(
     client: ShepClient,
-    http: httpx.AsyncClient,
+    http: httpx2.AsyncClient,
     now: dt.datetime,
     timeout: float,
     *,

@@ -23,7 +23,7 @@ import json
 import sys
 from typing import Any
 
-import httpx
+import httpx2
 
 from connectors.config import Settings
 from connectors.ops_access import operator_headers
@@ -77,19 +77,19 @@ def _main(args: argparse.Namespace) -> int:
     from kzgate.cli.demo import simulator_url
 
     async def run() -> int:
-        async with httpx.AsyncClient(
+        async with httpx2.AsyncClient(
             base_url=simulator_url(settings, "ELICENSE"), headers=operator_headers()
         ) as http:
             return await officer_command(args, http)
 
     try:
         return asyncio.run(run())
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         print(f"ELICENSE is not reachable: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 
 
-async def officer_command(args: argparse.Namespace, http: httpx.AsyncClient) -> int:
+async def officer_command(args: argparse.Namespace, http: httpx2.AsyncClient) -> int:
     """Run one desk action over ``http`` (ELICENSE's base URL); print the answer as JSON."""
     action = args.action
     if action == "queue":

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 
 from connectors.config import Settings
 from connectors.ops_access import operator_headers
@@ -114,7 +114,7 @@ def _play(loaded: list[tuple[Path, Scenario]], junit: Path | None) -> int:
 async def _play_all(loaded: list[tuple[Path, Scenario]]) -> list[ScenarioResult]:
     results = []
     # The operator's token rides along when one is configured: the same run works beyond loopback.
-    async with httpx.AsyncClient(timeout=30, headers=operator_headers()) as http:
+    async with httpx2.AsyncClient(timeout=30, headers=operator_headers()) as http:
         for file, scenario in loaded:
             print(f"{scenario.name} ({file})", flush=True)
             rehearsal = Rehearsal(Settings(), http)

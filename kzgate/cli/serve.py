@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 
-import httpx
+import httpx2
 
 from connectors import init_pki
 from connectors.config import Settings
@@ -207,9 +207,9 @@ def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen]) -> No
                     f"{name} exited during start-up (code {children[name].returncode})"
                 )
             try:
-                if httpx.get(url, timeout=1.0).status_code == 200:
+                if httpx2.get(url, timeout=1.0).status_code == 200:
                     break
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise SystemExit(f"{name} did not become ready at {url}")
@@ -218,7 +218,7 @@ def _wait_ready(settings: Settings, children: dict[str, subprocess.Popen]) -> No
 
 def _print_banner(settings: Settings) -> None:
     base = settings.gateway_url
-    health = httpx.get(f"{base}/health", timeout=5).json()
+    health = httpx2.get(f"{base}/health", timeout=5).json()
     lines = [
         f"kzgate is up — security policy '{settings.security_policy}', "
         f"message log {settings.database_url}",

@@ -8,7 +8,7 @@ import asyncio
 import sys
 from typing import Any
 
-import httpx
+import httpx2
 
 from connectors.config import Settings
 from kzgate.cli import catalogue
@@ -30,7 +30,7 @@ async def gather(settings: Settings) -> dict[str, Any]:
         try:
             reply = await http.get(f"{settings.gateway_url}/health", timeout=5)
             gateway: dict[str, Any] = reply.json()
-        except (httpx.HTTPError, ValueError) as exc:
+        except (httpx2.HTTPError, ValueError) as exc:
             gateway = {"status": "down", "error": exc.__class__.__name__}
         systems = []
         for system in view.simulated_systems():

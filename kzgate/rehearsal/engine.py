@@ -19,7 +19,7 @@ import datetime as dt
 import time
 from typing import Any
 
-import httpx
+import httpx2
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient
 from connectors.config import Settings
@@ -44,7 +44,7 @@ __all__ = ["Rehearsal", "ScenarioResult", "StepResult"]
 class Rehearsal(Filings, Expectations):
     """One run of one scenario against the system ``settings`` point at."""
 
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(self, settings: Settings, http: httpx2.AsyncClient) -> None:
         self.settings = settings
         self.http = http
         self.view = systems_view(settings, http)
@@ -103,7 +103,7 @@ class Rehearsal(Filings, Expectations):
             info = fault.info
             result.status = "error"
             result.message = f"gateway fault {info.error_code}: {info.error_message}"
-        except (AnswerNotTrusted, httpx.HTTPError, KeyError, ValueError) as exc:
+        except (AnswerNotTrusted, httpx2.HTTPError, KeyError, ValueError) as exc:
             result.status, result.message = "error", f"{type(exc).__name__}: {exc}"
         result.seconds = time.monotonic() - started
         return result

@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 from lxml import etree
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -89,7 +89,7 @@ FORMATION_UNAVAILABLE = FaultCode(
     "KEDEN could not reach a state database it must ask to form the declaration",
     "Nothing was filed; send the same declaration again later (the same filingReference).",
 )
-UNREACHABLE = (GatewayFault, AnswerNotTrusted, httpx.HTTPError, FactsMissing)
+UNREACHABLE = (GatewayFault, AnswerNotTrusted, httpx2.HTTPError, FactsMissing)
 
 
 def declaration_handler(clearance: Clearance, trust: TrustStore, other: Handler) -> Handler:

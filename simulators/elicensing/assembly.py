@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
+import httpx2
 from starlette.applications import Starlette
 
 from connectors import GatewayError, ShepClient, SyncRequest, TransportKey, TrustStore, errors
@@ -37,7 +37,7 @@ def create_elicense(
     database_url: str,
     *,
     gateway_url: str,
-    http: httpx.AsyncClient | None = None,
+    http: httpx2.AsyncClient | None = None,
     clock: Clock | None = None,
     trust: TrustStore | None = None,
     retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,

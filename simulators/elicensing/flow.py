@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import httpx
+import httpx2
 from lxml import etree
 
 from connectors import AnswerNotTrusted, GatewayFault, ShepClient, TransportKey
@@ -78,7 +78,7 @@ from simulators.support_desk.desk import SupportDesk
 log = logging.getLogger(__name__)
 
 WATCH_EVERY_SECONDS = 0.25  # idle workers read the whole register at most this often
-TRANSIENT = (GatewayFault, AnswerNotTrusted, FactsUnavailable, httpx.HTTPError, OSError)
+TRANSIENT = (GatewayFault, AnswerNotTrusted, FactsUnavailable, httpx2.HTTPError, OSError)
 
 
 @dataclass

@@ -294,7 +294,7 @@ class ApplicationStore:
         await self._ensure_schema()
 
     async def _ensure_schema(self) -> None:
-        # On first use, not at start-up: an app driven through httpx ASGITransport runs no
+        # On first use, not at start-up: an app driven through httpx2 ASGITransport runs no
         # lifespan, and intake must work there too.
         if self._ready:
             return

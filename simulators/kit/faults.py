@@ -264,11 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import httpx  # only the CLI talks HTTP
+    import httpx2  # only the CLI talks HTTP
 
     args = build_parser().parse_args(argv)
     url = args.url.rstrip("/") + "/ops/faults"
-    with httpx.Client(timeout=10) as client:
+    with httpx2.Client(timeout=10) as client:
         if args.clear:
             client.delete(url).raise_for_status()
         body = cli_request(args)

@@ -1,6 +1,6 @@
 """Create-on-first-use: a simulator's tables are made the first time it touches its database.
 
-Not at start-up: an ASGI app driven in-process (httpx ``ASGITransport``) never runs the lifespan
+Not at start-up: an ASGI app driven in-process (httpx2 ``ASGITransport``) never runs the lifespan
 events, and a simulator must work the same either way. ``OnFirstUse`` runs the creation once per
 process — concurrent first requests wait for the one that creates — and again only if that one
 failed. Several processes racing on one database are the creation's own concern

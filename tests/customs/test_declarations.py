@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-import httpx
+import httpx2
 import pytest
 from lxml import etree
 from signxml import XMLVerifier
@@ -369,8 +369,8 @@ async def test_officer_result_through_ops_endpoint_and_repeated_once(world: Worl
     filed = await _file(world, _declaration("EXP-OPS", "700", (licence,)))
     number = str(filed["declarationNumber"])
     await clearance.run_once()
-    transport = httpx.ASGITransport(app=keden.app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://keden") as ops:
+    transport = httpx2.ASGITransport(app=keden.app())
+    async with httpx2.AsyncClient(transport=transport, base_url="http://keden") as ops:
         body = {"officer": "инспектор Сапарова А.", "finding": "goods match"}
         for _ in range(2):  # the officer's action delivered twice
             answer = await ops.post(f"/ops/declarations/{number}/control-result", json=body)
@@ -523,8 +523,8 @@ async def test_officer_result_violations_must_be_a_json_boolean(world: World) ->
     filed = await _file(world, _declaration("EXP-STR", "10", (licence,)))
     number = str(filed["declarationNumber"])
     await clearance.run_once()
-    transport = httpx.ASGITransport(app=world.harness.keden.app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://keden") as ops:
+    transport = httpx2.ASGITransport(app=world.harness.keden.app())
+    async with httpx2.AsyncClient(transport=transport, base_url="http://keden") as ops:
         url = f"/ops/declarations/{number}/control-result"
         body = {"officer": "инспектор Сапарова А.", "violations": "false", "finding": "ok"}
         answer = await ops.post(url, json=body)
@@ -539,8 +539,8 @@ async def test_officer_result_for_a_declaration_needing_none_is_refused(world: W
     filed = await _file(world, _declaration("EXP-NO", "1", (), code="0101210000"))
     number = str(filed["declarationNumber"])
     await _clearance(world).run_once()
-    transport = httpx.ASGITransport(app=world.harness.keden.app())
-    async with httpx.AsyncClient(transport=transport, base_url="http://keden") as ops:
+    transport = httpx2.ASGITransport(app=world.harness.keden.app())
+    async with httpx2.AsyncClient(transport=transport, base_url="http://keden") as ops:
         body = {"officer": "инспектор Сапарова А.", "violations": True, "finding": "late"}
         answer = await ops.post(f"/ops/declarations/{number}/control-result", json=body)
         unknown = await ops.post("/ops/declarations/ED-2026-9999999/control-result", json=body)

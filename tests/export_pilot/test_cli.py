@@ -6,7 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from kzgate.cli.demo import EXIT_FAULT, DemoReport
@@ -22,9 +22,9 @@ from tests.licensing.world import running_world
 JANUARY_2027 = dt.datetime(2027, 1, 5, 10, 0, tzinfo=KZ_TIME)
 
 
-def _desk(pilot: PilotWorld) -> httpx.AsyncClient:
+def _desk(pilot: PilotWorld) -> httpx2.AsyncClient:
     app = pilot.world.harness.apps["ELICENSE"]
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://elicense")
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://elicense")
 
 
 async def _officer(pilot: PilotWorld, *argv: str) -> int:

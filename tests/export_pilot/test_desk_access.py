@@ -4,7 +4,7 @@ changes; reading the queue stays open."""
 
 from __future__ import annotations
 
-import httpx
+import httpx2
 import pytest
 
 from simulators.elicensing.export_pilot.goods import Annex
@@ -14,9 +14,9 @@ from tests.export_pilot.world import PilotWorld
 
 
 async def _desk(pilot: PilotWorld, method: str, path: str, token: str | None = None, **body):
-    transport = httpx.ASGITransport(app=pilot.world.harness.apps["ELICENSE"])
+    transport = httpx2.ASGITransport(app=pilot.world.harness.apps["ELICENSE"])
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(transport=transport, base_url="http://elicense") as http:
+    async with httpx2.AsyncClient(transport=transport, base_url="http://elicense") as http:
         return await http.request(method, path, json=body or None, headers=headers)
 
 
@@ -60,7 +60,7 @@ async def test_taking_while_the_registry_is_down_is_a_503_naming_it_and_changes_
     assert (await pilot.app(number)).state is State.RECEIVED
 
 
-async def _ops(app, method: str, path: str, body: dict) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://system") as http:
+async def _ops(app, method: str, path: str, body: dict) -> httpx2.Response:
+    transport = httpx2.ASGITransport(app=app)
+    async with httpx2.AsyncClient(transport=transport, base_url="http://system") as http:
         return await http.request(method, path, json=body)

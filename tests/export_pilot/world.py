@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 from lxml import etree
 
 from connectors import ShepClient
@@ -50,10 +50,10 @@ class PilotWorld:
         etree.SubElement(request, "applicationNumber").text = number
         return (await self.portal.send(QUERY_SERVICE, request)).response.data[0]
 
-    async def desk(self, method: str, path: str, **body: Any) -> httpx.Response:
+    async def desk(self, method: str, path: str, **body: Any) -> httpx2.Response:
         """The officers' HTTP desk on ELICENSE's app."""
-        transport = httpx.ASGITransport(app=self.world.harness.apps["ELICENSE"])
-        async with httpx.AsyncClient(transport=transport, base_url="http://elicense") as http:
+        transport = httpx2.ASGITransport(app=self.world.harness.apps["ELICENSE"])
+        async with httpx2.AsyncClient(transport=transport, base_url="http://elicense") as http:
             return await http.request(method, path, json=body or None)
 
     async def issue(self, annex: Annex) -> tuple[str, str]:

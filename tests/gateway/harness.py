@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 from lxml import etree
 
 from connectors import ShepClient, TransportKey, TrustStore
@@ -49,7 +49,7 @@ def copy_pki(source: Path, target: Path) -> Path:
 class Harness:
     settings: Settings
     context: GatewayContext
-    http: httpx.AsyncClient
+    http: httpx2.AsyncClient
     monitoring: AsyncParticipant | None = None
     portal: AsyncParticipant | None = None
     elicense: Elicense | None = None  # its worker starts with ``elicense.flow.start()``
@@ -82,7 +82,7 @@ class Harness:
             http=self.http,
         )
 
-    async def post(self, body: bytes) -> httpx.Response:
+    async def post(self, body: bytes) -> httpx2.Response:
         return await self.http.post(
             "/sync", content=body, headers={"Content-Type": "text/xml; charset=utf-8"}
         )
@@ -130,11 +130,11 @@ async def running_gateway(
     apps["ELICENSE"] = elicense.app()
     async with registry_apps(settings) as registries:
         apps.update(registries)
-        provider_http = HttpDispatcher(httpx.AsyncClient(mounts=in_process_mounts(settings, apps)))
+        provider_http = HttpDispatcher(httpx2.AsyncClient(mounts=in_process_mounts(settings, apps)))
         app = create_app(settings, provider_http=provider_http, clock=clock)
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
+            transport = httpx2.ASGITransport(app=app)
+            async with httpx2.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
                 elicense.flow.client.http = http  # ELICENSE reaches the gateway in-process
                 assert keden.clearance is not None
                 keden.clearance.client.http = http  # so does KEDEN's declaration desk
@@ -168,13 +168,13 @@ def _participants(settings: Settings) -> tuple[AsyncParticipant, AsyncParticipan
 
 def in_process_mounts(
     settings: Settings, apps: Mapping[str, object]
-) -> dict[str, httpx.AsyncBaseTransport]:
+) -> dict[str, httpx2.AsyncBaseTransport]:
     """Each simulated system's URL (as the catalogue computes it) served by its app in-process:
-    the ``mounts`` of an ``httpx.AsyncClient`` that reaches ``apps`` as if they listened."""
+    the ``mounts`` of an ``httpx2.AsyncClient`` that reaches ``apps`` as if they listened."""
     registry = load_registry(settings.pki_dir)
     base = settings.simulator_base_port
     return {
-        f"http://{settings.host}:{base + registry.senders[sid].port_offset}": httpx.ASGITransport(
+        f"http://{settings.host}:{base + registry.senders[sid].port_offset}": httpx2.ASGITransport(
             app=app
         )
         for sid, app in apps.items()

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from connectors import MessageState, ShepClient, TransportKey, TrustStore
@@ -68,9 +68,9 @@ class System:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                if httpx2.get(f"{url}/health", timeout=1).status_code == 200:
                     return
-            except httpx.TransportError:
+            except httpx2.TransportError:
                 time.sleep(0.2)
         raise AssertionError(f"{url} did not come up")
 
@@ -117,7 +117,7 @@ def system(tmp_path: Path) -> Iterator[System]:
 def test_a_connector_killed_mid_push_is_redelivered_and_applied_once(system: System) -> None:
     first = system.connectors()
     slow = {"kind": "slow", "count": 1, "seconds": 3}
-    assert httpx.post(f"{system.monitoring_url}/ops/faults", json=slow).status_code == 200
+    assert httpx2.post(f"{system.monitoring_url}/ops/faults", json=slow).status_code == 200
     client = system.client()
     event = build_stage_event("KZ-CRASH-1", "REGISTERED", "ELICENSE", datetime.now(UTC))
     ack = asyncio.run(client.send_async(client.async_request(STAGES, event)))
@@ -133,5 +133,5 @@ def test_a_connector_killed_mid_push_is_redelivered_and_applied_once(system: Sys
         assert time.monotonic() < deadline, "not redelivered"
         time.sleep(0.2)
 
-    inbox = httpx.get(f"{system.monitoring_url}/ops/inbox").json()
+    inbox = httpx2.get(f"{system.monitoring_url}/ops/inbox").json()
     assert [m["messageId"] for m in inbox].count(ack.message_id) == 1, "applied exactly once"

@@ -9,7 +9,7 @@ import copy
 import time
 from datetime import UTC, datetime
 
-import httpx
+import httpx2
 import pytest
 from lxml import etree
 
@@ -24,7 +24,7 @@ SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 TYPES = "http://bip.bee.kz/SyncChannel/v10/Types"
 
 
-async def _fault_code(response: httpx.Response) -> str:
+async def _fault_code(response: httpx2.Response) -> str:
     assert response.status_code == 500, response.text
     fault = parse_fault(etree.fromstring(response.content))
     assert fault is not None, response.text

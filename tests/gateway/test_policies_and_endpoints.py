@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from lxml import etree
 
@@ -54,20 +54,20 @@ async def test_production_refuses_dev_passwords_and_keys(shared_pki: Path, tmp_p
 
 
 async def _gateway_with_provider_transport(
-    shared_pki: Path, tmp_path: Path, transport: httpx.AsyncBaseTransport
+    shared_pki: Path, tmp_path: Path, transport: httpx2.AsyncBaseTransport
 ):
     from gateway.http.app import create_app
 
     settings = Settings(var_dir=tmp_path, pki_dir_override=shared_pki, broker="embedded")
-    provider_http = HttpDispatcher(httpx.AsyncClient(transport=transport))
+    provider_http = HttpDispatcher(httpx2.AsyncClient(transport=transport))
     return create_app(settings, provider_http=provider_http)
 
 
 async def _call(app, gateway_client_factory) -> tuple[int, str, object]:
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://gateway.test"
+        httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=app), base_url="http://gateway.test"
         ) as http,
     ):
         harness = Harness(settings=app.state.context.settings, context=app.state.context, http=http)
@@ -77,18 +77,18 @@ async def _call(app, gateway_client_factory) -> tuple[int, str, object]:
         return response.status_code, fault.error_code, fault
 
 
-def _raising(exc: Exception) -> httpx.MockTransport:
-    def handler(request: httpx.Request) -> httpx.Response:
+def _raising(exc: Exception) -> httpx2.MockTransport:
+    def handler(request: httpx2.Request) -> httpx2.Response:
         raise exc
 
-    return httpx.MockTransport(handler)
+    return httpx2.MockTransport(handler)
 
 
 @pytest.mark.parametrize(
     ("failure", "code"),
     [
-        (httpx.ConnectError("connection refused"), "Server.Provider.Unreachable"),
-        (httpx.ReadTimeout("no answer"), "Server.Provider.Timeout"),
+        (httpx2.ConnectError("connection refused"), "Server.Provider.Unreachable"),
+        (httpx2.ReadTimeout("no answer"), "Server.Provider.Timeout"),
     ],
 )
 async def test_provider_that_does_not_answer(
@@ -105,7 +105,7 @@ async def test_provider_answer_signed_with_the_wrong_key(shared_pki: Path, tmp_p
 
     impostor.key = TransportKey.from_files(shared_pki / "KEDEN.pem", shared_pki / "KEDEN.key")
     app = await _gateway_with_provider_transport(
-        shared_pki, tmp_path, httpx.ASGITransport(app=impostor.app())
+        shared_pki, tmp_path, httpx2.ASGITransport(app=impostor.app())
     )
     _, error_code, fault = await _call(app, None)
     assert error_code == "Server.Provider.SignatureRejected"
@@ -127,7 +127,7 @@ async def test_provider_answer_signed_with_the_wrong_key(shared_pki: Path, tmp_p
 async def test_provider_answer_that_is_not_soap(
     status: int, text: str, code: str, shared_pki: Path, tmp_path: Path
 ) -> None:
-    transport = httpx.MockTransport(lambda request: httpx.Response(status, text=text))
+    transport = httpx2.MockTransport(lambda request: httpx2.Response(status, text=text))
     app = await _gateway_with_provider_transport(shared_pki, tmp_path, transport)
     _, error_code, fault = await _call(app, None)
     assert error_code == code
@@ -142,7 +142,7 @@ async def test_provider_fault_is_relayed_as_sub_error(shared_pki: Path, tmp_path
     provider = GBDUL.provider(shared_pki)
     provider.handler = failing
     app = await _gateway_with_provider_transport(
-        shared_pki, tmp_path, httpx.ASGITransport(app=provider.app())
+        shared_pki, tmp_path, httpx2.ASGITransport(app=provider.app())
     )
     _, error_code, fault = await _call(app, None)
     assert error_code == "Server.Provider.Fault"

@@ -1,4 +1,5 @@
-"""The gateway's HTTP edge to a provider, on respx: what it posts, and how it names a silence.
+"""The gateway's HTTP edge to a provider, on a mock transport: what it posts, and how it names a
+silence.
 
 The relayed envelope is the gateway's signed copy: it must leave byte for byte as signed, as SOAP
 1.1 over HTTP, with the caller's trace; an answer of any status comes back as it was, for the
@@ -9,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
+import httpx2
 import pytest
-import respx
 
 from connectors import FaultCode, GatewayError, errors
 from connectors.tracing import setup_tracing, tracer
@@ -32,17 +32,38 @@ def _envelope() -> Envelope:
     return Envelope(SIGNED, "m-1", "c-1", "EGOV_PORTAL")
 
 
-@respx.mock
+class _Provider:
+    """A provider behind a mock transport: answers ``status`` (or raises ``failure``) and keeps
+    every request it was sent."""
+
+    def __init__(
+        self, status: int = 200, body: bytes = b"<answer/>", failure: Exception | None = None
+    ):
+        self.status, self.body, self.failure = status, body, failure
+        self.requests: list[httpx2.Request] = []
+
+    def dispatcher(self) -> HttpDispatcher:
+        return HttpDispatcher(httpx2.AsyncClient(transport=httpx2.MockTransport(self._answer)))
+
+    def _answer(self, request: httpx2.Request) -> httpx2.Response:
+        self.requests.append(request)
+        if self.failure is not None:
+            raise self.failure
+        assert str(request.url) == PROVIDER
+        return httpx2.Response(self.status, content=self.body)
+
+
 async def test_the_signed_copy_leaves_byte_for_byte_as_soap_with_the_callers_trace() -> None:
     setup_tracing("kzgate-test")
-    route = respx.post(PROVIDER).respond(200, content=b"<answer/>")
-    dispatcher = HttpDispatcher()
+    provider = _Provider()
+    dispatcher = provider.dispatcher()
     try:
         with tracer().start_as_current_span("caller") as span:
             answer = await dispatcher.dispatch_sync(_Service(), _envelope(), timeout=5)
     finally:
         await dispatcher.close()
-    sent = route.calls.last.request
+    (sent,) = provider.requests
+    assert sent.method == "POST"
     assert sent.content == SIGNED
     assert sent.headers["content-type"] == "text/xml; charset=utf-8"
     assert sent.headers["soapaction"] == '""'
@@ -51,11 +72,9 @@ async def test_the_signed_copy_leaves_byte_for_byte_as_soap_with_the_callers_tra
     assert (answer.http_status, answer.body) == (200, b"<answer/>")
 
 
-@respx.mock
 @pytest.mark.parametrize("status", [200, 500, 503])
 async def test_an_answer_of_any_status_comes_back_as_it_was(status: int) -> None:
-    respx.post(PROVIDER).respond(status, content=b"not judged here")
-    dispatcher = HttpDispatcher()
+    dispatcher = _Provider(status, b"not judged here").dispatcher()
     try:
         answer = await dispatcher.dispatch_sync(_Service(), _envelope(), timeout=5)
     finally:
@@ -63,21 +82,19 @@ async def test_an_answer_of_any_status_comes_back_as_it_was(status: int) -> None
     assert (answer.http_status, answer.body) == (status, b"not judged here")
 
 
-@respx.mock
 @pytest.mark.parametrize(
     ("failure", "fault", "detail"),
     [
-        (httpx.ReadTimeout("slow"), errors.PROVIDER_TIMEOUT, "GBDUL gave no answer in 2.5 s"),
-        (httpx.ConnectTimeout("slow"), errors.PROVIDER_TIMEOUT, "GBDUL gave no answer in 2.5 s"),
-        (httpx.ConnectError("refused"), errors.PROVIDER_UNREACHABLE, f"GBDUL at {PROVIDER}"),
-        (httpx.RemoteProtocolError("hung up"), errors.PROVIDER_UNREACHABLE, "GBDUL at"),
+        (httpx2.ReadTimeout("slow"), errors.PROVIDER_TIMEOUT, "GBDUL gave no answer in 2.5 s"),
+        (httpx2.ConnectTimeout("slow"), errors.PROVIDER_TIMEOUT, "GBDUL gave no answer in 2.5 s"),
+        (httpx2.ConnectError("refused"), errors.PROVIDER_UNREACHABLE, f"GBDUL at {PROVIDER}"),
+        (httpx2.RemoteProtocolError("hung up"), errors.PROVIDER_UNREACHABLE, "GBDUL at"),
     ],
 )
 async def test_no_answer_is_the_providers_fault(
     failure: Exception, fault: FaultCode, detail: str
 ) -> None:
-    respx.post(PROVIDER).mock(side_effect=failure)
-    dispatcher = HttpDispatcher()
+    dispatcher = _Provider(failure=failure).dispatcher()
     try:
         with pytest.raises(GatewayError) as raised:
             await dispatcher.dispatch_sync(_Service(), _envelope(), timeout=2.5)
@@ -91,11 +108,12 @@ async def test_a_service_without_an_endpoint_is_unreachable_without_a_request() 
     class Polled(_Service):
         endpoint = None
 
-    dispatcher = HttpDispatcher()
+    provider = _Provider()
+    dispatcher = provider.dispatcher()
     try:
-        with respx.mock(assert_all_called=False) as mock, pytest.raises(GatewayError) as raised:
+        with pytest.raises(GatewayError) as raised:
             await dispatcher.dispatch_sync(Polled(), _envelope(), timeout=5)
-        assert not mock.calls
+        assert not provider.requests
     finally:
         await dispatcher.close()
     assert raised.value.fault is errors.PROVIDER_UNREACHABLE

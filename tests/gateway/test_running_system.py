@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import xmlsec
 import zeep
@@ -136,7 +136,7 @@ def test_kzgate_send_reports_a_refusal(system: RunningSystem) -> None:
 
 
 def test_health_answers(system: RunningSystem) -> None:
-    assert httpx.get(f"{system.url}/health").json()["status"] == "ok"
+    assert httpx2.get(f"{system.url}/health").json()["status"] == "ok"
 
 
 class _SignOnly(Signature):
@@ -235,18 +235,18 @@ def test_status_console_and_metrics_of_the_running_system(system: RunningSystem)
     assert json.loads(machine.stdout)["gateway"]["status"] == "ok"
 
     # Whichever worker answers a scrape counts every worker's exchanges.
-    workers = httpx.get(f"{system.url}/health").json()["worker"]["of"]
+    workers = httpx2.get(f"{system.url}/health").json()["worker"]["of"]
     assert workers == (os.cpu_count() or 1)  # KZGATE_WORKERS' default: one per core
-    before = [_delivered(httpx.get(f"{system.url}/metrics").text) for _ in range(4)]
+    before = [_delivered(httpx2.get(f"{system.url}/metrics").text) for _ in range(4)]
     sent = system.kzgate(
         "send", "--as", "EGOV_PORTAL", "--service", SERVICE,
         "--data", str(PROJECT_ROOT / "examples" / "gbdul-request.xml"),
     )  # fmt: skip
     assert sent.returncode == 0, sent.stderr.decode()
-    after = [_delivered(httpx.get(f"{system.url}/metrics").text) for _ in range(4)]
+    after = [_delivered(httpx2.get(f"{system.url}/metrics").text) for _ in range(4)]
     assert len(set(before)) == 1 and set(after) == {before[0] + 1}
 
     login = ("operator", "dev-console")
-    assert httpx.get(f"{system.url}/console/catalogue").status_code == 303
-    api = httpx.get(f"{system.url}/console/api/catalogue", auth=login)
+    assert httpx2.get(f"{system.url}/console/catalogue").status_code == 303
+    api = httpx2.get(f"{system.url}/console/api/catalogue", auth=login)
     assert api.status_code == 200 and "GBDUL" in {s["systemId"] for s in api.json()["systems"]}

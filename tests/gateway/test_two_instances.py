@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from sqlalchemy import delete, func, select, update
 
@@ -122,7 +122,7 @@ def _signed_events(client: ShepClient, count: int, tag: str) -> list[tuple[str, 
 
 async def _send_all(pair: Pair, signed: list[tuple[str, bytes]]) -> list[str]:
     gate = asyncio.Semaphore(IN_FLIGHT)
-    async with httpx.AsyncClient(timeout=60) as http:  # kept-alive connections, as real callers
+    async with httpx2.AsyncClient(timeout=60) as http:  # kept-alive connections, as real callers
         clients = [pair.client(instance) for instance in INSTANCES]
         for client in clients:
             client.http = http

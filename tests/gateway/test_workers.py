@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from connectors import GatewayFault, MessageState, build_send_message_envelope, split_envelope
@@ -54,8 +54,8 @@ def _worker_pids(url: str, want: int, seconds: float = 90) -> set[int]:
         assert time.monotonic() < deadline, f"only workers {seen} answered"
         try:
             # A fresh connection each time: the kernel spreads new connections over the workers.
-            health = httpx.get(f"{url}/health", timeout=2).json()
-        except httpx.TransportError:
+            health = httpx2.get(f"{url}/health", timeout=2).json()
+        except httpx2.TransportError:
             continue
         assert health["worker"]["of"] == 2
         seen.add(health["worker"]["pid"])
@@ -70,7 +70,7 @@ async def _send_until_acked(system: System, body: bytes) -> str:
         try:
             root, _ = await client.call("/async", body)
             return parse_send_message_response(split_envelope(root).operation).message_id
-        except (httpx.TransportError, GatewayFault) as exc:
+        except (httpx2.TransportError, GatewayFault) as exc:
             if isinstance(exc, GatewayFault) and not exc.info.error_code.startswith("Server."):
                 raise  # a refusal of the message itself is a defect, not a lost answer
             assert time.monotonic() < deadline, f"never acked: {exc!r}"
@@ -138,5 +138,5 @@ def test_a_worker_killed_under_load_loses_nothing_accepted(workers: System) -> N
         late = [m for m, state in now.items() if state is not MessageState.DELIVERED]
         assert time.monotonic() < deadline, f"not delivered: {late}"
         time.sleep(0.5)
-    inbox = [m["messageId"] for m in httpx.get(f"{workers.monitoring_url}/ops/inbox").json()]
+    inbox = [m["messageId"] for m in httpx2.get(f"{workers.monitoring_url}/ops/inbox").json()]
     assert sorted(m for m in inbox if m in ids) == sorted(ids), "each applied exactly once"

@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2
 from lxml import etree
 
 from connectors import ShepClient, parse_datetime
@@ -159,9 +159,9 @@ class World:
         async with self._ops_client(system) as http:
             (await http.post(path, json=body)).raise_for_status()
 
-    def _ops_client(self, system: str) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=self.harness.apps[system])
-        return httpx.AsyncClient(transport=transport, base_url="http://sim")
+    def _ops_client(self, system: str) -> httpx2.AsyncClient:
+        transport = httpx2.ASGITransport(app=self.harness.apps[system])
+        return httpx2.AsyncClient(transport=transport, base_url="http://sim")
 
     async def pay_fee(
         self, payer: str, amount: str = "43250.00", reference: str = "FEE-T-1"

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from gateway.messagelog.flows import find_flow
@@ -40,12 +40,14 @@ def _route_commands(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KZGATE_PORT", "80")
     monkeypatch.setenv("KZGATE_HOST", harness.settings.host)
     mounts = in_process_mounts(harness.settings, harness.apps)
-    gateway = httpx.ASGITransport(app=harness.app)
+    gateway = httpx2.ASGITransport(app=harness.app)
     # The commands' HTTP reaches the in-process gateway and simulators instead of real ports.
     monkeypatch.setattr(
         catalogue,
         "ops_client",
-        lambda: httpx.AsyncClient(mounts={**mounts, f"http://{harness.settings.host}:80": gateway}),
+        lambda: httpx2.AsyncClient(
+            mounts={**mounts, f"http://{harness.settings.host}:80": gateway}
+        ),
     )
 
 

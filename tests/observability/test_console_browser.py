@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 import uvicorn
 from playwright.async_api import Page, async_playwright, expect
@@ -77,8 +77,8 @@ async def _dead_letter(flow: LicenceFlow) -> str:
 async def _stuck_application(flow: LicenceFlow) -> str:
     """A second application that cannot be decided: GBDUL is down for three days."""
     window = {"start": MONDAY_10.isoformat(), "end": (MONDAY_10 + timedelta(days=3)).isoformat()}
-    transport = httpx.ASGITransport(app=flow.world.harness.apps["GBDUL"])
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+    transport = httpx2.ASGITransport(app=flow.world.harness.apps["GBDUL"])
+    async with httpx2.AsyncClient(transport=transport, base_url="http://sim") as http:
         (await http.post("/ops/faults", json={"down": [window]})).raise_for_status()
     filed = await flow.world.file(export_application(number=None))  # not the first one again
     return filed.number

@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -105,8 +105,8 @@ async def test_counters_match_exactly_what_was_sent(observed_pki: Path, tmp_path
 async def simulator_metrics(gateway: Harness, system: str) -> str:
     """``system``'s ``/metrics`` exposition, from its app in-process."""
     assert gateway.apps is not None
-    transport = httpx.ASGITransport(app=gateway.apps[system])
-    async with httpx.AsyncClient(transport=transport, base_url="http://sim") as http:
+    transport = httpx2.ASGITransport(app=gateway.apps[system])
+    async with httpx2.AsyncClient(transport=transport, base_url="http://sim") as http:
         response = await http.get("/metrics")
         response.raise_for_status()
         return response.text

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from lxml import etree
 
@@ -135,8 +135,8 @@ async def test_a_provider_in_hostile_mode_is_caught_by_the_gateway(
     # on a loaded CI machine, where the gateway rightly answers Server.Deadline instead: this
     # test is about which fault, not about the deadline (tests/gateway/test_hostile_findings.py).
     async with running_gateway(pki, tmp_path, request_deadline_seconds=60) as gateway:
-        gbdul = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=gateway.apps["GBDUL"]), base_url="http://gbdul"
+        gbdul = httpx2.AsyncClient(
+            transport=httpx2.ASGITransport(app=gateway.apps["GBDUL"]), base_url="http://gbdul"
         )
         client = gateway.client("ELICENSE")
         offered = (await gbdul.get("/ops/hostile")).json()["attacks"]

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 from cryptography.x509.oid import NameOID
 from lxml import etree
 from starlette.applications import Starlette
@@ -97,15 +97,15 @@ def signed(envelope: etree._Element, key: TransportKey | None) -> bytes:
 
 
 @asynccontextmanager
-async def client_of(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+async def client_of(app: Starlette) -> AsyncIterator[httpx2.AsyncClient]:
     """An HTTP client on ``app``, with its lifespan run so the app closes its database."""
     async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url=BASE_URL) as http:
             yield http
 
 
-async def post(http: httpx.AsyncClient, body: bytes) -> tuple[int, etree._Element]:
+async def post(http: httpx2.AsyncClient, body: bytes) -> tuple[int, etree._Element]:
     """POST a SOAP request; the HTTP status and the parsed answer envelope."""
     response = await http.post(PATH, content=body, headers={"Content-Type": "text/xml"})
     root = parse_document(response.content, max_bytes=10_000_000, max_depth=64)

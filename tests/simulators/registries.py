@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
+import httpx2
 from starlette.applications import Starlette
 
 from connectors.config import Settings
@@ -54,9 +54,9 @@ async def running_gateway_with_registries(
         broker="embedded",
     )
     async with registry_apps(settings) as apps:
-        provider_http = HttpDispatcher(httpx.AsyncClient(mounts=in_process_mounts(settings, apps)))
+        provider_http = HttpDispatcher(httpx2.AsyncClient(mounts=in_process_mounts(settings, apps)))
         app = create_app(settings, provider_http=provider_http, clock=utc_now)
         async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
+            transport = httpx2.ASGITransport(app=app)
+            async with httpx2.AsyncClient(transport=transport, base_url=GATEWAY_URL) as http:
                 yield Harness(settings=settings, context=app.state.context, http=http)

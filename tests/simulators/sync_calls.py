@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-import httpx
+import httpx2
 from lxml import etree
 from starlette.applications import Starlette
 
@@ -42,7 +42,7 @@ def sync_envelope(
 
 
 async def call(
-    http: httpx.AsyncClient, service_id: str, payload: etree._Element, key: TransportKey
+    http: httpx2.AsyncClient, service_id: str, payload: etree._Element, key: TransportKey
 ) -> etree._Element:
     """The payload element of the provider's answer; AssertionError on a fault."""
     response = await http.post(
@@ -56,7 +56,7 @@ async def call(
 
 
 async def fault_of(
-    http: httpx.AsyncClient, service_id: str, payload: etree._Element, key: TransportKey
+    http: httpx2.AsyncClient, service_id: str, payload: etree._Element, key: TransportKey
 ) -> str:
     """The error code of the fault the provider answers with (HTTP 500)."""
     response = await http.post(
@@ -68,6 +68,6 @@ async def fault_of(
     return info.error_code
 
 
-def client_app(app: Starlette) -> httpx.AsyncClient:
+def client_app(app: Starlette) -> httpx2.AsyncClient:
     """An HTTP client on ``app`` (no lifespan: the caller closes what the app opened)."""
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim.test")
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://sim.test")

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from lxml import etree
 
@@ -322,7 +322,7 @@ def sync_body(payload: etree._Element, key: TransportKey) -> bytes:
 
 
 async def sync_lookup(
-    http: httpx.AsyncClient, payload: etree._Element, key: TransportKey
+    http: httpx2.AsyncClient, payload: etree._Element, key: TransportKey
 ) -> tuple[int, etree._Element]:
     """The provider's HTTP status and answer envelope for a look-up."""
     response = await http.post(

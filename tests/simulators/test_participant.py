@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from lxml import etree
 
@@ -75,12 +75,12 @@ def participant(pki: Path, db_url: str, recorder: Recorder) -> AsyncParticipant:
 
 
 @pytest.fixture
-async def http(participant: AsyncParticipant) -> AsyncIterator[httpx.AsyncClient]:
+async def http(participant: AsyncParticipant) -> AsyncIterator[httpx2.AsyncClient]:
     async with client_of(participant.app()) as client:
         yield client
 
 
-async def inbox_listing(http: httpx.AsyncClient) -> list[dict]:
+async def inbox_listing(http: httpx2.AsyncClient) -> list[dict]:
     response = await http.get("/ops/inbox")
     assert response.status_code == 200
     return response.json()
@@ -90,7 +90,7 @@ async def inbox_listing(http: httpx.AsyncClient) -> list[dict]:
 
 
 async def test_push_is_stored_handled_and_answered_signed(
-    http: httpx.AsyncClient, recorder: Recorder, gateway_key, pki: Path
+    http: httpx2.AsyncClient, recorder: Recorder, gateway_key, pki: Path
 ) -> None:
     payload = etree.fromstring('<r:result xmlns:r="urn:x">licence issued</r:result>')
     body = signed(push_envelope("msg-1", payload=payload), gateway_key)
@@ -118,7 +118,7 @@ async def test_push_is_stored_handled_and_answered_signed(
 
 
 async def test_redelivery_is_answered_the_same_but_handled_once(
-    http: httpx.AsyncClient, recorder: Recorder, gateway_key
+    http: httpx2.AsyncClient, recorder: Recorder, gateway_key
 ) -> None:
     answers = []
     for _ in range(2):  # the gateway re-signs each delivery attempt
@@ -134,7 +134,7 @@ async def test_redelivery_is_answered_the_same_but_handled_once(
 
 
 async def test_push_in_the_client_namespace_is_answered_in_it(
-    http: httpx.AsyncClient, recorder: Recorder, gateway_key
+    http: httpx2.AsyncClient, recorder: Recorder, gateway_key
 ) -> None:
     body = signed(push_envelope("msg-3", namespace=ASYNC_TYPES_CLIENT), gateway_key)
     status, root = await post(http, body)
@@ -144,14 +144,14 @@ async def test_push_in_the_client_namespace_is_answered_in_it(
 
 
 async def test_gateway_namespace_push_is_answered_in_the_gateway_namespace(
-    http: httpx.AsyncClient, gateway_key
+    http: httpx2.AsyncClient, gateway_key
 ) -> None:
     _, root = await post(http, signed(push_envelope("msg-4"), gateway_key))
     assert operation_of(root).tag == SEND_MESSAGE_RESPONSE
 
 
 async def test_request_without_correlation_id_echoes_the_message_id(
-    http: httpx.AsyncClient, gateway_key
+    http: httpx2.AsyncClient, gateway_key
 ) -> None:
     body = signed(push_envelope("msg-5", correlation_id=None, session_id=None), gateway_key)
     status, root = await post(http, body)
@@ -160,7 +160,7 @@ async def test_request_without_correlation_id_echoes_the_message_id(
 
 
 async def test_a_failing_handler_stores_nothing_and_the_redelivery_applies_it(
-    http: httpx.AsyncClient, recorder: Recorder, gateway_key
+    http: httpx2.AsyncClient, recorder: Recorder, gateway_key
 ) -> None:
     recorder.failures_left = 1
 
@@ -197,7 +197,7 @@ async def test_a_failing_handler_stores_nothing_and_the_redelivery_applies_it(
     ids=["unsigned", "signed-by-a-system", "signed-by-itself", "no-message-id", "not-a-push"],
 )
 async def test_refused_push_gets_a_signed_fault_and_is_not_stored(
-    http: httpx.AsyncClient, recorder: Recorder, pki: Path, signer, envelope, code: str
+    http: httpx2.AsyncClient, recorder: Recorder, pki: Path, signer, envelope, code: str
 ) -> None:
     key = key_of(pki, signer) if signer else None
     status, root = await post(http, signed(envelope(), key))
@@ -211,7 +211,7 @@ async def test_refused_push_gets_a_signed_fault_and_is_not_stored(
     assert await inbox_listing(http) == []
 
 
-async def test_tampered_push_is_refused(http: httpx.AsyncClient, gateway_key) -> None:
+async def test_tampered_push_is_refused(http: httpx2.AsyncClient, gateway_key) -> None:
     body = signed(push_envelope("msg-8"), gateway_key).replace(b"msg-8", b"msg-X")
     status, root = await post(http, body)
     assert (status, fault_code(root)) == (500, "Client.Security.DigestMismatch")
@@ -221,7 +221,7 @@ async def test_tampered_push_is_refused(http: httpx.AsyncClient, gateway_key) ->
 
 
 async def test_status_notification_is_stored_and_answered(
-    http: httpx.AsyncClient, gateway_key, pki: Path
+    http: httpx2.AsyncClient, gateway_key, pki: Path
 ) -> None:
     status, root = await post(http, signed(notification_envelope("note-1"), gateway_key))
 
@@ -241,7 +241,7 @@ async def test_status_notification_is_stored_and_answered(
 
 
 async def test_failed_delivery_notice_keeps_the_error_and_is_stored_once(
-    http: httpx.AsyncClient, gateway_key
+    http: httpx2.AsyncClient, gateway_key
 ) -> None:
     error = ErrorInfo(error_code="Server.Provider.Unreachable", error_message="no answer")
     for _ in range(2):
@@ -254,7 +254,7 @@ async def test_failed_delivery_notice_keeps_the_error_and_is_stored_once(
 
 
 async def test_unsigned_notification_gets_the_client_fault_element(
-    http: httpx.AsyncClient, pki: Path
+    http: httpx2.AsyncClient, pki: Path
 ) -> None:
     status, root = await post(http, signed(notification_envelope(), None))
     assert (status, fault_code(root)) == (500, "Client.Security.Unsigned")
@@ -268,7 +268,7 @@ async def test_unsigned_notification_gets_the_client_fault_element(
 
 
 async def test_injected_503_fails_transport_and_stores_nothing(
-    http: httpx.AsyncClient, participant: AsyncParticipant, recorder: Recorder, gateway_key
+    http: httpx2.AsyncClient, participant: AsyncParticipant, recorder: Recorder, gateway_key
 ) -> None:
     participant.failures.fail_next(2, "http-503")
 
@@ -287,7 +287,7 @@ async def test_injected_503_fails_transport_and_stores_nothing(
 
 
 async def test_injected_client_fault_is_a_permanent_refusal(
-    http: httpx.AsyncClient, participant: AsyncParticipant, recorder: Recorder, gateway_key
+    http: httpx2.AsyncClient, participant: AsyncParticipant, recorder: Recorder, gateway_key
 ) -> None:
     participant.failures.fail_next(1, "soap-client-fault")
 
@@ -303,7 +303,7 @@ async def test_injected_client_fault_is_a_permanent_refusal(
 
 
 async def test_injected_slowness_delays_only_the_next_answer(
-    http: httpx.AsyncClient, participant: AsyncParticipant, gateway_key
+    http: httpx2.AsyncClient, participant: AsyncParticipant, gateway_key
 ) -> None:
     participant.failures.fail_next(1, "slow", seconds=1.0)
 
@@ -319,7 +319,7 @@ async def test_injected_slowness_delays_only_the_next_answer(
     assert fast < 1.0
 
 
-async def test_faults_are_set_over_http(http: httpx.AsyncClient, gateway_key) -> None:
+async def test_faults_are_set_over_http(http: httpx2.AsyncClient, gateway_key) -> None:
     # The document also carries the standing faults (simulators.kit.faults); the queue is "pending".
     response = await http.post("/ops/faults", json={"kind": "http-503", "count": 1})
     assert response.json()["pending"] == [{"kind": "http-503", "seconds": 0.0}]
@@ -338,7 +338,7 @@ async def test_faults_are_set_over_http(http: httpx.AsyncClient, gateway_key) ->
 @pytest.mark.parametrize(
     "body", [{"kind": "explode"}, {"count": 1}, {"kind": "slow", "count": -1}, ["http-503"]]
 )
-async def test_bad_fault_requests_are_refused(http: httpx.AsyncClient, body: object) -> None:
+async def test_bad_fault_requests_are_refused(http: httpx2.AsyncClient, body: object) -> None:
     response = await http.post("/ops/faults", json=body)
     assert response.status_code == 400
     assert (await http.get("/ops/faults")).json()["pending"] == []
@@ -392,7 +392,7 @@ async def test_systems_sharing_a_database_keep_their_own_inboxes(
         assert len(await inbox_listing(portal)) == 1
 
 
-async def test_contract_and_health(http: httpx.AsyncClient) -> None:
+async def test_contract_and_health(http: httpx2.AsyncClient) -> None:
     wsdl = await http.get(PATH, params={"wsdl": ""})
     assert wsdl.status_code == 200
     tree = etree.fromstring(wsdl.content)
@@ -409,7 +409,7 @@ async def test_contract_and_health(http: httpx.AsyncClient) -> None:
 
 
 async def test_concurrent_deliveries_of_one_message_apply_it_once(
-    http: httpx.AsyncClient, recorder: Recorder, gateway_key
+    http: httpx2.AsyncClient, recorder: Recorder, gateway_key
 ) -> None:
     bodies = [signed(push_envelope("msg-17"), gateway_key) for _ in range(4)]
     results = await asyncio.gather(*(post(http, body) for body in bodies))

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from starlette.applications import Starlette
 
@@ -184,9 +184,9 @@ def test_process_clock_is_one_shared_instance(monkeypatch: pytest.MonkeyPatch) -
 # --- /ops/clock ----------------------------------------------------------------------------------
 
 
-def _client(control: ClockControl) -> httpx.AsyncClient:
+def _client(control: ClockControl) -> httpx2.AsyncClient:
     app = Starlette(routes=control.routes())
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim.test")
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://sim.test")
 
 
 async def test_clock_is_read_and_moved_over_http() -> None:

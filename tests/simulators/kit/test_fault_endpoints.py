@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from lxml import etree
 
@@ -68,7 +68,7 @@ def provider(pki: Path, clock: VirtualClock, counter: Counter) -> SyncProvider:
 
 
 @pytest.fixture
-async def http(provider: SyncProvider) -> AsyncIterator[httpx.AsyncClient]:
+async def http(provider: SyncProvider) -> AsyncIterator[httpx2.AsyncClient]:
     async with client_of(provider.app()) as client:
         yield client
 
@@ -86,13 +86,13 @@ def sync_request(gateway_key) -> bytes:
     return signed(build_request_envelope(request), gateway_key)
 
 
-async def sync_post(http: httpx.AsyncClient, gateway_key) -> httpx.Response:
+async def sync_post(http: httpx2.AsyncClient, gateway_key) -> httpx2.Response:
     return await http.post(
         SYNC_PATH, content=sync_request(gateway_key), headers={"Content-Type": "text/xml"}
     )
 
 
-def fault_of(response: httpx.Response) -> tuple[str, str]:
+def fault_of(response: httpx2.Response) -> tuple[str, str]:
     """(soap faultcode, ErrorInfo code) of a SOAP fault answer."""
     root = parse_document(response.content, max_bytes=10_000_000, max_depth=64)
     info = parse_fault(root)
@@ -104,7 +104,7 @@ def fault_of(response: httpx.Response) -> tuple[str, str]:
 
 
 async def test_provider_answers_normally_without_faults(
-    http: httpx.AsyncClient, counter: Counter, gateway_key
+    http: httpx2.AsyncClient, counter: Counter, gateway_key
 ) -> None:
     response = await sync_post(http, gateway_key)
     assert response.status_code == 200
@@ -112,7 +112,7 @@ async def test_provider_answers_normally_without_faults(
 
 
 async def test_provider_one_shot_failures(
-    http: httpx.AsyncClient, provider: SyncProvider, counter: Counter, gateway_key, pki: Path
+    http: httpx2.AsyncClient, provider: SyncProvider, counter: Counter, gateway_key, pki: Path
 ) -> None:
     provider.faults.failures.fail_next(1, "http-503")
     provider.faults.failures.fail_next(1, "soap-server-fault")
@@ -133,7 +133,7 @@ async def test_provider_one_shot_failures(
 
 
 async def test_an_injected_fault_does_not_hide_a_bad_signature(
-    http: httpx.AsyncClient, provider: SyncProvider, pki: Path
+    http: httpx2.AsyncClient, provider: SyncProvider, pki: Path
 ) -> None:
     provider.faults.failures.fail_next(1, "soap-server-fault")
     response = await http.post(
@@ -143,7 +143,7 @@ async def test_an_injected_fault_does_not_hide_a_bad_signature(
 
 
 async def test_provider_down_window_follows_the_virtual_clock(
-    http: httpx.AsyncClient, clock: VirtualClock, counter: Counter, gateway_key
+    http: httpx2.AsyncClient, clock: VirtualClock, counter: Counter, gateway_key
 ) -> None:
     response = await http.post("/ops/faults", json={"down": [{"start": "10:00", "end": "12:00"}]})
     assert response.status_code == 200
@@ -164,7 +164,7 @@ async def test_provider_down_window_follows_the_virtual_clock(
 
 
 async def test_provider_error_rate_over_http(
-    http: httpx.AsyncClient, counter: Counter, gateway_key
+    http: httpx2.AsyncClient, counter: Counter, gateway_key
 ) -> None:
     await http.post("/ops/faults", json={"error_rate": 1, "error_kind": "soap-server-fault"})
     response = await sync_post(http, gateway_key)
@@ -176,7 +176,7 @@ async def test_provider_error_rate_over_http(
     assert counter.calls == 1
 
 
-async def test_bad_fault_request_is_400(http: httpx.AsyncClient) -> None:
+async def test_bad_fault_request_is_400(http: httpx2.AsyncClient) -> None:
     response = await http.post("/ops/faults", json={"error_rate": 2})
     assert response.status_code == 400
     assert "error_rate" in response.json()["error"]
@@ -215,7 +215,7 @@ async def test_provider_reads_its_faults_from_the_environment(
 @pytest.fixture
 async def participant_http(
     pki: Path, db_url: str, clock: VirtualClock
-) -> AsyncIterator[tuple[AsyncParticipant, httpx.AsyncClient]]:
+) -> AsyncIterator[tuple[AsyncParticipant, httpx2.AsyncClient]]:
     participant = AsyncParticipant(
         system_id="MONITORING",
         key=key_of(pki, "MONITORING"),
@@ -228,7 +228,7 @@ async def participant_http(
 
 
 async def test_participant_server_fault_is_transient_and_stores_nothing(
-    participant_http: tuple[AsyncParticipant, httpx.AsyncClient], gateway_key
+    participant_http: tuple[AsyncParticipant, httpx2.AsyncClient], gateway_key
 ) -> None:
     participant, http = participant_http
     assert participant.faults.failures is participant.failures  # one queue, two names
@@ -252,7 +252,7 @@ async def test_participant_server_fault_is_transient_and_stores_nothing(
 
 
 async def test_participant_down_window_and_clock_over_http(
-    participant_http: tuple[AsyncParticipant, httpx.AsyncClient], gateway_key
+    participant_http: tuple[AsyncParticipant, httpx2.AsyncClient], gateway_key
 ) -> None:
     _, http = participant_http
     window = {"start": "2026-07-07T10:00:00+05:00", "end": "2026-07-07T12:00:00+05:00"}

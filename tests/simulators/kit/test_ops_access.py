@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 
 from connectors import TrustStore
@@ -34,7 +34,7 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture
-async def http(pki: Path, clock: VirtualClock) -> AsyncIterator[httpx.AsyncClient]:
+async def http(pki: Path, clock: VirtualClock) -> AsyncIterator[httpx2.AsyncClient]:
     provider = SyncProvider(
         system_id="GBDUL",
         key=key_of(pki, "GBDUL"),
@@ -47,7 +47,7 @@ async def http(pki: Path, clock: VirtualClock) -> AsyncIterator[httpx.AsyncClien
         yield client
 
 
-async def _change(http: httpx.AsyncClient, method: str, path: str, body, **headers: str):
+async def _change(http: httpx2.AsyncClient, method: str, path: str, body, **headers: str):
     return await http.request(method, path, json=body, headers=headers)
 
 
@@ -113,8 +113,8 @@ async def test_a_request_from_another_machine_needs_the_token_even_if_the_host_s
         wsdl_file="GBDUL.wsdl",
         clock=clock,
     )
-    remote = httpx.ASGITransport(app=provider.app(), client=("10.20.30.40", 51515))
-    async with httpx.AsyncClient(transport=remote, base_url="http://sims.test") as http:
+    remote = httpx2.ASGITransport(app=provider.app(), client=("10.20.30.40", 51515))
+    async with httpx2.AsyncClient(transport=remote, base_url="http://sims.test") as http:
         before = clock.now()
         refused = await _change(http, "POST", "/ops/clock", {"advance_seconds": 3600})
         assert refused.status_code == (403 if token is None else 401)
@@ -183,7 +183,7 @@ async def test_the_operators_tools_send_the_token_and_change_state_beyond_loopba
     settings = Settings(pki_dir_override=pki, host="sims.test")
     registry = load_registry(pki)
     url = f"http://sims.test:{settings.simulator_base_port + registry.senders['GBDUL'].port_offset}"
-    async with httpx.AsyncClient(mounts={url: httpx.ASGITransport(app=provider.app())}) as ops:
+    async with httpx2.AsyncClient(mounts={url: httpx2.ASGITransport(app=provider.app())}) as ops:
         view = SystemsView(registry, settings, ops)
         before = clock.now()
         answer = await view.call("GBDUL", "POST", "/ops/clock", {"advance_seconds": 3600})
