@@ -24,11 +24,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Column, func, inspect, select, text, update
+from sqlalchemy import Column, bindparam, func, inspect, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.db import (
+    DriverStatement,
     create_engine,
     create_tables,
     read_statement,
@@ -204,18 +205,13 @@ class ApplicationStore:
         """Write ``values``; the application as it now stands (None if ``number`` is unknown).
 
         One statement (UPDATE … RETURNING): the deciding workers mark every step, and a write
-        followed by a read was two transactions a step (issue 12).
+        followed by a read was two transactions a step (issue 12). On PostgreSQL it runs on the
+        driver's connection, compiled once per set of columns (``connectors.db.DriverStatement``).
         """
         await self._ensure_schema()
-        async with write_statement(self._engine) as conn:
-            return _one(
-                await conn.execute(
-                    update(applications)
-                    .where(applications.c.number == number)
-                    .values(**values)
-                    .returning(*applications.c)
-                )
-            )
+        statement = _update_of(tuple(sorted(values)))
+        rows = await statement.rows(self._engine, {**values, "of_number": number}, writes=True)
+        return Application.from_row(dict(rows[0].items())) if rows else None
 
     async def decide(self, number: str, judge: Judge) -> Application:
         """Move REGISTERED → DECIDED in one transaction with everything the decision consumes.
@@ -328,6 +324,22 @@ async def _by_number(
 async def _in_flight(conn: AsyncConnection, digest: str) -> Application | None:
     query = select(applications).where(applications.c.open_digest == digest)
     return _one(await conn.execute(query))
+
+
+# The step marks' statements, one per set of columns written (a handful: the flow's steps).
+_UPDATES: dict[tuple[str, ...], DriverStatement] = {}
+
+
+def _update_of(columns: tuple[str, ...]) -> DriverStatement:
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        statement = _UPDATES[columns] = DriverStatement(
+            update(applications)
+            .where(applications.c.number == bindparam("of_number"))
+            .values({column: bindparam(column) for column in columns})
+            .returning(*applications.c)
+        )
+    return statement
 
 
 def _one(result: Any) -> Application | None:
