@@ -8,7 +8,7 @@ of its own: the gateway's tables live in ``gateway.storage`` and the others', ea
 its own package.
 """
 
-from connectors.db.driver import DriverStatement, driver_connection
+from connectors.db.driver import DriverStatement, driver_connection, statement_transaction
 from connectors.db.engine import (
     create_engine,
     read_statement,
@@ -25,6 +25,7 @@ __all__ = [
     "create_tables",
     "driver_connection",
     "read_statement",
+    "statement_transaction",
     "write_statement",
     "write_transaction",
 ]

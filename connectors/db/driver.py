@@ -21,11 +21,11 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
-from connectors.db.engine import read_statement, write_statement
+from connectors.db.engine import read_statement, write_statement, write_transaction
 
 _ASYNCPG = asyncpg_dialect()
 
-__all__ = ["DriverStatement", "driver_connection"]
+__all__ = ["DriverStatement", "driver_connection", "statement_transaction"]
 
 
 @asynccontextmanager
@@ -37,6 +37,19 @@ async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
     """
     async with engine.connect() as conn:
         yield (await conn.get_raw_connection()).driver_connection
+
+
+@asynccontextmanager
+async def statement_transaction(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A write transaction to run ``DriverStatement``s in (``rows_in``): on PostgreSQL the
+    driver's connection inside a transaction, elsewhere ``write_transaction``. It commits when
+    the block ends and rolls back if it raises."""
+    if engine.dialect.name == "postgresql":
+        async with driver_connection(engine) as connection, connection.transaction():
+            yield connection
+        return
+    async with write_transaction(engine) as conn:
+        yield conn
 
 
 class DriverStatement:
@@ -84,5 +97,15 @@ class DriverStatement:
         opened: Callable[[AsyncEngine], AbstractAsyncContextManager[AsyncConnection]]
         opened = write_statement if writes else read_statement
         async with opened(engine) as conn:
-            result = await conn.execute(self._portable, dict(parameters))
-            return [row._mapping for row in result] if result.returns_rows else []
+            return await self.rows_in(conn, parameters)
+
+    async def rows_in(self, connection: Any, parameters: Mapping[str, Any]) -> list[Any]:
+        """The statement's rows inside the caller's transaction (``statement_transaction``):
+        ``connection`` is an asyncpg connection or a SQLAlchemy ``AsyncConnection``."""
+        if not isinstance(connection, AsyncConnection):
+            return await self.fetch_on(connection, parameters)
+        postgres = connection.dialect.name == "postgresql"
+        result = await connection.execute(
+            self._postgresql if postgres else self._portable, dict(parameters)
+        )
+        return [row._mapping for row in result] if result.returns_rows else []
