@@ -8,7 +8,12 @@ of its own: the gateway's tables live in ``gateway.storage`` and the others', ea
 its own package.
 """
 
-from connectors.db.driver import DriverStatement, driver_connection, statement_transaction
+from connectors.db.driver import (
+    DriverStatement,
+    InsertOnce,
+    driver_connection,
+    statement_transaction,
+)
 from connectors.db.engine import (
     create_engine,
     read_statement,
@@ -20,6 +25,7 @@ from connectors.db.types import UtcDateTime
 
 __all__ = [
     "DriverStatement",
+    "InsertOnce",
     "UtcDateTime",
     "create_engine",
     "create_tables",

@@ -17,6 +17,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
+from sqlalchemy import Table, bindparam
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
@@ -25,7 +27,7 @@ from connectors.db.engine import read_statement, write_statement, write_transact
 
 _ASYNCPG = asyncpg_dialect()
 
-__all__ = ["DriverStatement", "driver_connection", "statement_transaction"]
+__all__ = ["DriverStatement", "InsertOnce", "driver_connection", "statement_transaction"]
 
 
 @asynccontextmanager
@@ -109,3 +111,40 @@ class DriverStatement:
             self._postgresql if postgres else self._portable, dict(parameters)
         )
         return [row._mapping for row in result] if result.returns_rows else []
+
+
+class InsertOnce:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING`` its first key column, on ``table``: a row
+    goes in unless its key (or another unique column) is taken, and the caller learns which —
+    the database, not a read before the write, decides between two concurrent inserts.
+
+    One compiled statement per set of columns a row carries, built on first use (a handful per
+    table): building it with the row's values inlined cost SQLAlchemy a statement and a cache key
+    on every insert.
+    """
+
+    def __init__(self, table: Table) -> None:
+        self._table = table
+        self._by_columns: dict[tuple[str, ...], DriverStatement] = {}
+
+    async def insert(self, engine: AsyncEngine, row: Mapping[str, Any]) -> bool:
+        """Insert ``row`` in a statement of its own; True when it went in."""
+        return bool(await self._statement(row).rows(engine, row, writes=True))
+
+    async def insert_in(self, connection: Any, row: Mapping[str, Any]) -> bool:
+        """Insert ``row`` in the caller's transaction (see ``DriverStatement.rows_in``)."""
+        return bool(await self._statement(row).rows_in(connection, row))
+
+    def _statement(self, row: Mapping[str, Any]) -> DriverStatement:
+        columns = tuple(row)
+        statement = self._by_columns.get(columns)
+        if statement is None:
+            table = self._table
+
+            def build(dialect: str) -> Executable:
+                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+                values = {name: bindparam(name) for name in columns}
+                return insert(table).values(values).on_conflict_do_nothing().returning(table.c[0])
+
+            statement = self._by_columns[columns] = DriverStatement(build)
+        return statement

@@ -19,11 +19,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors import MessageState
-from connectors.db import DriverStatement, UtcDateTime, read_statement
+from connectors.db import DriverStatement, InsertOnce, UtcDateTime, read_statement
 from gateway.storage.schema import metadata
 
 async_messages = Table(
@@ -69,21 +68,9 @@ class TrackedMessage:
     delivered_envelope: bytes
 
 
-def _accept_statement(dialect: str) -> Any:
-    """Insert the message unless its id is taken; returns its id when it went in."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = async_messages
-    return (
-        insert(table)
-        .values({column.name: bindparam(column.name) for column in table.columns})
-        .on_conflict_do_nothing(index_elements=[table.c.message_id])
-        .returning(table.c.message_id)
-    )
-
-
 _WHERE_ID = async_messages.c.message_id == bindparam("id")
 # Each statement built and compiled once; a call only binds its parameters (issue 12).
-_ACCEPT = DriverStatement(_accept_statement)
+_ACCEPT = InsertOnce(async_messages)
 _GET = DriverStatement(select(async_messages).where(_WHERE_ID))
 _STATE_OF = DriverStatement(select(async_messages.c.state).where(_WHERE_ID))
 _MARK_PUBLISHED = DriverStatement(update(async_messages).where(_WHERE_ID).values(published=True))
@@ -112,7 +99,7 @@ class MessageTracker:
 
     async def accept(self, message: TrackedMessage) -> tuple[TrackedMessage, bool]:
         """Insert ``message``; if its id is taken, return the earlier one and False."""
-        if await _ACCEPT.rows(self._engine, _row(message), writes=True):
+        if await _ACCEPT.insert(self._engine, _row(message)):
             return message, True
         existing = await self.get(message.message_id)
         if existing is None:  # pragma: no cover - a tracked message is never deleted

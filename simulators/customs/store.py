@@ -19,10 +19,9 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, Date, Index, MetaData, String, Table, Text, select, text
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connectors.db import UtcDateTime, create_engine, write_transaction
+from connectors.db import InsertOnce, UtcDateTime, create_engine, write_transaction
 from simulators.customs.models import (
     Contract,
     Counterparty,
@@ -130,7 +129,7 @@ class RecordStore:
             "source_message_id": message_id,
         }
         async with write_transaction(self._engine) as conn:
-            if await _insert_new(conn, row):
+            if await _INSERT_NEW.insert_in(conn, row):
                 return Registered.CREATED
             existing = await self._one(conn, content.number)
         differing = _differing_fields(existing.content, content)
@@ -253,10 +252,8 @@ async def create_records_table(engine: AsyncEngine) -> None:
         await conn.run_sync(metadata.create_all, checkfirst=True)
 
 
-async def _insert_new(conn: AsyncConnection, row: dict[str, Any]) -> bool:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(records).values(**row).on_conflict_do_nothing().returning(records.c.number)
-    return (await conn.execute(statement)).first() is not None
+# A record stored once per key (the database decides between concurrent inserts).
+_INSERT_NEW = InsertOnce(records)
 
 
 def _differing_fields(stored: RecordContent, incoming: RecordContent) -> list[str]:

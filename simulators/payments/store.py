@@ -28,10 +28,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from connectors.db import UtcDateTime, create_engine, create_tables, write_transaction
+from connectors.db import InsertOnce, UtcDateTime, create_engine, create_tables, write_transaction
 from simulators.kit.fixtures import load_json
 from simulators.kit.tables import OnFirstUse
 from simulators.payments.models import Payment, PaymentStatus
@@ -83,7 +82,7 @@ class PaymentStore:
         """
         await self._ensure_schema()
         async with write_transaction(self._engine) as conn:
-            if await _insert_new(conn, _row(payment)):
+            if await _INSERT_NEW.insert_in(conn, _row(payment)):
                 return payment, True
             query = select(payments).where(
                 payments.c.payer_id == payment.payer_id,
@@ -145,17 +144,13 @@ class PaymentStore:
         async def seed(conn: AsyncConnection) -> None:
             # Insert-if-absent: a seed payment confirmed or changed since keeps its state.
             for payment in self._seed:
-                await _insert_new(conn, _row(payment))
+                await _INSERT_NEW.insert_in(conn, _row(payment))
 
         await create_tables(self._engine, metadata, then=seed)
 
 
-async def _insert_new(conn: AsyncConnection, row: dict[str, Any]) -> bool:
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    statement = (
-        insert(payments).values(**row).on_conflict_do_nothing().returning(payments.c.payment_id)
-    )
-    return (await conn.execute(statement)).first() is not None
+# A payment stored once per key (the database decides between concurrent inserts).
+_INSERT_NEW = InsertOnce(payments)
 
 
 def _row(payment: Payment) -> dict[str, Any]:
