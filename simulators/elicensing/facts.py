@@ -144,9 +144,7 @@ async def fee_payments(client: ShepClient, payer: str) -> tuple[Payment, ...]:
     answer = await _answer(
         client, PEP_PAYMENTS_SERVICE, build_lookup_request(payer, PEP_FEE_PURPOSE)
     )
-    return tuple(
-        _payment(p) for p in answer.iterchildren(tag=etree.Element) if _local(p) == "payment"
-    )
+    return tuple(_payment(p) for p in answer.iterchildren(tag="{*}payment"))
 
 
 def _payment(element: etree._Element) -> Payment:
@@ -173,7 +171,9 @@ async def _answer(client: ShepClient, service: str, payload: etree._Element) -> 
 
 
 def _child(parent: etree._Element, name: str) -> etree._Element | None:
-    return next((c for c in parent.iterchildren(tag=etree.Element) if _local(c) == name), None)
+    # "{*}name": the local name in any namespace, matched by lxml in C; a QName object per child
+    # in Python made reading PEP's answer of 20 payments 4–5× slower (0.74–1.1 ms, issue 12).
+    return next(parent.iterchildren(tag=f"{{*}}{name}"), None)
 
 
 def _text(parent: etree._Element, name: str) -> str:
