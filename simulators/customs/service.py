@@ -217,12 +217,18 @@ class Keden:
 
         @asynccontextmanager
         async def lifespan(app: Starlette) -> AsyncIterator[None]:
-            clearance.start()
             try:
                 async with inner(app):
-                    yield
+                    # Started inside and stopped before the participant's lifespan ends: the
+                    # worker writes to the record store, which that lifespan closes. Stopped
+                    # after, a worker mid-step opened a fresh connection on the disposed engine
+                    # and its thread outlived the event loop.
+                    clearance.start()
+                    try:
+                        yield
+                    finally:
+                        await clearance.stop()
             finally:
-                await clearance.stop()
                 await clearance.store.close()
 
         app.router.lifespan_context = lifespan
