@@ -41,7 +41,7 @@ from gateway.messagelog.schema import (
     traces,
 )
 from gateway.messagelog.verify import VerifyReport, verify_log
-from gateway.storage.seen_messages import claim_on, claim_on_driver
+from gateway.storage.seen_messages import claim_on
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +267,7 @@ class MessageLog:
             if all(group.claim is None for group in batch):
                 return await self._append_on_postgres(driver, batch, [[] for _ in batch])
             async with driver.transaction():
-                outcomes = await _claimed(batch, lambda *claim: claim_on_driver(driver, *claim))
+                outcomes = await _claimed(batch, lambda *claim: claim_on(driver, *claim))
                 return await self._append_on_postgres(driver, batch, outcomes)
 
     async def _append_on_postgres(

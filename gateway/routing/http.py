@@ -31,10 +31,9 @@ class HttpDispatcher:
     """Posts envelopes to systems' endpoints, on a connection pool of each system's own.
 
     One pool per system is a bulkhead: a system that answers slowly holds only its own
-    connections, never those another system's calls need. It is also cheaper: httpcore's pool
-    walks all its connections for every request, so one pool shared by every system cost a push
-    ~12 % more CPU at 64 calls in flight (issue 12). A ``client`` given (tests: a mock transport)
-    serves every system.
+    connections, never those another system's calls need. (It was also cheaper under httpx
+    0.28, whose pool walked all its connections for every request; httpx2's does not.) A
+    ``client`` given (tests: a mock transport) serves every system.
     """
 
     def __init__(self, client: httpx2.AsyncClient | None = None) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Column, Index, String, Table, bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.db import DriverStatement, UtcDateTime, write_transaction
 from gateway.storage.schema import metadata
@@ -53,37 +53,27 @@ def _claim_statement(dialect: str) -> Any:
     )
 
 
-_CLAIMS = {dialect: _claim_statement(dialect) for dialect in ("postgresql", "sqlite")}
-# The same statement as asyncpg runs it, for a writer on the driver's connection (the message
-# log's PostgreSQL append).
-_DRIVER_CLAIM = DriverStatement(_CLAIMS["postgresql"])
-
-
-def _claim_parameters(
-    sender_id: str, message_id: str, expires_at: datetime, now: datetime
-) -> dict[str, object]:
-    return {"sender_id": sender_id, "message_id": message_id, "expires_at": expires_at, "now": now}
+# Built and compiled once per dialect; a claim only binds its parameters. It runs on a
+# SQLAlchemy connection or on the driver's (the message log's PostgreSQL append).
+_CLAIM = DriverStatement(_claim_statement)
 
 
 async def claim_on(
-    conn: AsyncConnection, sender_id: str, message_id: str, expires_at: datetime, now: datetime
+    connection: Any, sender_id: str, message_id: str, expires_at: datetime, now: datetime
 ) -> bool:
     """Claim (sender_id, message_id) inside the caller's transaction; False while a claim holds.
 
+    ``connection`` is a SQLAlchemy ``AsyncConnection`` or an asyncpg connection in a transaction.
     One statement decides: insert, or on a key conflict take over the row only if it has
     expired. Concurrent claimers in any number of processes get exactly one True.
     """
-    parameters = _claim_parameters(sender_id, message_id, expires_at, now)
-    statement = _CLAIMS["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
-    return (await conn.execute(statement, parameters)).first() is not None
-
-
-async def claim_on_driver(
-    connection: Any, sender_id: str, message_id: str, expires_at: datetime, now: datetime
-) -> bool:
-    """``claim_on`` inside a transaction of an asyncpg ``connection`` (aware datetimes)."""
-    parameters = _claim_parameters(sender_id, message_id, expires_at, now)
-    return bool(await _DRIVER_CLAIM.fetch_on(connection, parameters))
+    parameters = {
+        "sender_id": sender_id,
+        "message_id": message_id,
+        "expires_at": expires_at,
+        "now": now,
+    }
+    return bool(await _CLAIM.rows_in(connection, parameters))
 
 
 class SeenMessages:

@@ -220,9 +220,8 @@ class Keden:
             try:
                 async with inner(app):
                     # Started inside and stopped before the participant's lifespan ends: the
-                    # worker writes to the record store, which that lifespan closes. Stopped
-                    # after, a worker mid-step opened a fresh connection on the disposed engine
-                    # and its thread outlived the event loop.
+                    # worker writes to the record store, which that lifespan closes (stopped
+                    # after, a worker mid-step could open a connection on a disposed engine).
                     clearance.start()
                     try:
                         yield
