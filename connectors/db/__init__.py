@@ -11,6 +11,7 @@ its own package.
 from connectors.db.driver import (
     DriverStatement,
     InsertOnce,
+    StatementsByColumns,
     driver_connection,
     statement_transaction,
 )
@@ -26,6 +27,7 @@ from connectors.db.types import UtcDateTime
 __all__ = [
     "DriverStatement",
     "InsertOnce",
+    "StatementsByColumns",
     "UtcDateTime",
     "create_engine",
     "create_tables",

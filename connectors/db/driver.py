@@ -27,7 +27,13 @@ from connectors.db.engine import read_statement, write_statement, write_transact
 
 _ASYNCPG = asyncpg_dialect()
 
-__all__ = ["DriverStatement", "InsertOnce", "driver_connection", "statement_transaction"]
+__all__ = [
+    "DriverStatement",
+    "InsertOnce",
+    "StatementsByColumns",
+    "driver_connection",
+    "statement_transaction",
+]
 
 
 @asynccontextmanager
@@ -113,19 +119,41 @@ class DriverStatement:
         return [row._mapping for row in result] if result.returns_rows else []
 
 
+class StatementsByColumns:
+    """A ``DriverStatement`` per set of columns a call writes, built by ``build(columns)`` on
+    first use and kept: the sets come from code (a flow's steps, a table's rows), so there are a
+    handful, and each is compiled once."""
+
+    def __init__(self, build: Callable[[tuple[str, ...]], Any]) -> None:
+        self._build = build
+        self._by_columns: dict[tuple[str, ...], DriverStatement] = {}
+
+    def __call__(self, columns: tuple[str, ...]) -> DriverStatement:
+        statement = self._by_columns.get(columns)
+        if statement is None:
+            statement = self._by_columns[columns] = DriverStatement(self._build(columns))
+        return statement
+
+
 class InsertOnce:
     """``INSERT … ON CONFLICT DO NOTHING RETURNING`` its first key column, on ``table``: a row
     goes in unless its key (or another unique column) is taken, and the caller learns which —
     the database, not a read before the write, decides between two concurrent inserts.
 
-    One compiled statement per set of columns a row carries, built on first use (a handful per
-    table): building it with the row's values inlined cost SQLAlchemy a statement and a cache key
-    on every insert.
+    One compiled statement per set of columns a row carries (``StatementsByColumns``): building it
+    with the row's values inlined cost SQLAlchemy a statement and a cache key on every insert.
     """
 
     def __init__(self, table: Table) -> None:
-        self._table = table
-        self._by_columns: dict[tuple[str, ...], DriverStatement] = {}
+        def build(columns: tuple[str, ...]) -> Callable[[str], Executable]:
+            def spelt(dialect: str) -> Executable:
+                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+                values = {name: bindparam(name) for name in columns}
+                return insert(table).values(values).on_conflict_do_nothing().returning(table.c[0])
+
+            return spelt
+
+        self._statements = StatementsByColumns(build)
 
     async def insert(self, engine: AsyncEngine, row: Mapping[str, Any]) -> bool:
         """Insert ``row`` in a statement of its own; True when it went in."""
@@ -136,15 +164,4 @@ class InsertOnce:
         return bool(await self._statement(row).rows_in(connection, row))
 
     def _statement(self, row: Mapping[str, Any]) -> DriverStatement:
-        columns = tuple(row)
-        statement = self._by_columns.get(columns)
-        if statement is None:
-            table = self._table
-
-            def build(dialect: str) -> Executable:
-                insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-                values = {name: bindparam(name) for name in columns}
-                return insert(table).values(values).on_conflict_do_nothing().returning(table.c[0])
-
-            statement = self._by_columns[columns] = DriverStatement(build)
-        return statement
+        return self._statements(tuple(row))

@@ -29,7 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.db import (
-    DriverStatement,
+    StatementsByColumns,
     create_engine,
     create_tables,
     read_statement,
@@ -209,7 +209,7 @@ class ApplicationStore:
         driver's connection, compiled once per set of columns (``connectors.db.DriverStatement``).
         """
         await self._ensure_schema()
-        statement = _update_of(tuple(sorted(values)))
+        statement = _UPDATE_OF(tuple(sorted(values)))
         rows = await statement.rows(self._engine, {**values, "of_number": number}, writes=True)
         return Application.from_row(dict(rows[0].items())) if rows else None
 
@@ -327,19 +327,14 @@ async def _in_flight(conn: AsyncConnection, digest: str) -> Application | None:
 
 
 # The step marks' statements, one per set of columns written (a handful: the flow's steps).
-_UPDATES: dict[tuple[str, ...], DriverStatement] = {}
-
-
-def _update_of(columns: tuple[str, ...]) -> DriverStatement:
-    statement = _UPDATES.get(columns)
-    if statement is None:
-        statement = _UPDATES[columns] = DriverStatement(
-            update(applications)
-            .where(applications.c.number == bindparam("of_number"))
-            .values({column: bindparam(column) for column in columns})
-            .returning(*applications.c)
-        )
-    return statement
+_UPDATE_OF = StatementsByColumns(
+    lambda columns: (
+        update(applications)
+        .where(applications.c.number == bindparam("of_number"))
+        .values({column: bindparam(column) for column in columns})
+        .returning(*applications.c)
+    )
+)
 
 
 def _one(result: Any) -> Application | None:
